@@ -1,0 +1,185 @@
+"""The run tree: plain, JSON-serialisable records of what an agent did.
+
+A `Run` holds `Node`s. The root is the state after `env.reset()`; every other node is the state
+reached by one action from its parent. A linear run is a tree with one branch, a rewind grows a
+sibling branch, and a search grows many children per node.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+NODE_STATUSES = ("frontier", "expanded", "pruned", "terminal", "error")
+PROVENANCES = ("agent", "user", "env", "import")
+
+
+@dataclass
+class LLMCall:
+    """One model call behind a node (after retries: `attempts` counts them)."""
+
+    model: str
+    messages: list[dict[str, Any]]
+    response: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    latency: float = 0.0
+    attempts: int = 1
+    error: str | None = None
+    purpose: str = "act"  # act | value | summary | reflect
+    started_at: float = field(default_factory=time.time)
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LLMCall:
+        return cls(**data)
+
+
+@dataclass
+class Node:
+    """The state reached by one action from `parent_id` (the root has no action)."""
+
+    id: int
+    parent_id: int | None = None
+    depth: int = 0
+    raw: str = ""  # the model's raw output for this step
+    thought: str = ""
+    action: str | None = None  # parsed action text, None when nothing was executed
+    tool: str | None = None  # the action's verb or tool name, for breakpoints
+    executed: bool = False  # whether `action` was executed in the environment
+    observation: str = ""
+    reward: float = 0.0
+    terminal: bool = False
+    value: float | None = None
+    visits: int = 0
+    status: str = "expanded"
+    error: str | None = None
+    llm_calls: list[LLMCall] = field(default_factory=list)
+    plan: list[dict[str, Any]] = field(default_factory=list)
+    memory: dict[str, Any] = field(default_factory=dict)
+    provenance: str = "agent"
+    created_at: float = field(default_factory=time.time)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tokens(self) -> int:
+        return sum(c.tokens for c in self.llm_calls)
+
+    @property
+    def prompt_tokens(self) -> int:
+        return sum(c.prompt_tokens for c in self.llm_calls)
+
+    @property
+    def cost(self) -> float:
+        return sum(c.cost for c in self.llm_calls)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Node:
+        data = dict(data)
+        data["llm_calls"] = [LLMCall.from_dict(c) for c in data.get("llm_calls", [])]
+        return cls(**data)
+
+
+@dataclass
+class Run:
+    """A tree of nodes plus the cursor: the node the next step grows from."""
+
+    task: str
+    config: dict[str, Any] = field(default_factory=dict)
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    nodes: dict[int, Node] = field(default_factory=dict)
+    cursor: int = 0
+    created_at: float = field(default_factory=time.time)
+    outcome: str | None = None  # success | failure | None while undecided
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+
+    def new_node(self, parent_id: int | None, **fields: Any) -> Node:
+        """Create a node under `parent_id` with the next free id and add it to the tree."""
+        parent = self.nodes[parent_id] if parent_id is not None else None
+        node = Node(
+            id=len(self.nodes), parent_id=parent_id, depth=parent.depth + 1 if parent else 0, **fields
+        )
+        self.nodes[node.id] = node
+        return node
+
+    @property
+    def root(self) -> Node:
+        return self.nodes[0]
+
+    @property
+    def current(self) -> Node:
+        return self.nodes[self.cursor]
+
+    def path(self, node_id: int | None = None) -> list[Node]:
+        """The nodes from the root to `node_id` (default: the cursor), both included."""
+        node = self.nodes[self.cursor if node_id is None else node_id]
+        out = [node]
+        while node.parent_id is not None:
+            node = self.nodes[node.parent_id]
+            out.append(node)
+        out.reverse()
+        return out
+
+    def children(self, node_id: int) -> list[Node]:
+        return [n for n in self.nodes.values() if n.parent_id == node_id]
+
+    @property
+    def steps(self) -> int:
+        """Nodes made by a step (everything but the root)."""
+        return len(self.nodes) - 1
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def record_call(self, node: Node, call: LLMCall) -> None:
+        """Attach a model call to `node` and add it to the run's totals (kept incrementally)."""
+        node.llm_calls.append(call)
+        self._count(call)
+
+    def _count(self, call: LLMCall) -> None:
+        self.prompt_tokens += call.prompt_tokens
+        self.completion_tokens += call.completion_tokens
+        self.cost += call.cost
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "task": self.task,
+            "config": self.config,
+            "cursor": self.cursor,
+            "created_at": self.created_at,
+            "outcome": self.outcome,
+            "nodes": [n.to_dict() for n in self.nodes.values()],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Run:
+        run = cls(
+            task=data["task"],
+            config=data.get("config", {}),
+            id=data["id"],
+            cursor=data.get("cursor", 0),
+            created_at=data.get("created_at", time.time()),
+            outcome=data.get("outcome"),
+        )
+        for nd in data.get("nodes", []):
+            node = Node.from_dict(nd)
+            run.nodes[node.id] = node
+            for call in node.llm_calls:
+                run._count(call)
+        return run
