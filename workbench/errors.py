@@ -8,8 +8,10 @@
     │   ├── RateLimitError        still rate limited after the retries
     │   ├── ContextWindowError    the prompt is longer than the model's context
     │   ├── ModelTimeoutError     no answer within the timeout
-    │   └── ProviderError         any other provider failure (5xx, malformed response, connection)
-    ├── ReplayMissError      a replay cassette has no answer for a request
+    │   ├── ProviderError         any other provider failure (5xx, malformed response, connection)
+    │   └── ReplayMissError       a replay cassette has no answer for a request
+    ├── BudgetExhausted      the step, token or cost budget is used up (raise it, or `run` pauses)
+    ├── StepInProgress       a step was asked for while one is running
     └── StoreError           the run store cannot be opened or has no such run
 
 Every message says what to do next, not only what went wrong.
@@ -62,3 +64,11 @@ class ReplayMissError(ModelError):
 
 class StoreError(WorkbenchError):
     pass
+
+
+class BudgetExhausted(WorkbenchError):
+    """A step was asked for after the run's step, token or cost budget was used up."""
+
+
+class StepInProgress(WorkbenchError):
+    """A step was asked for while another step of the same session is still running."""

@@ -115,11 +115,10 @@ class Plan:
         return item
 
     def move(self, position: int, to: int, *, provenance: str = "user") -> None:
-        item = self.items.pop(self._index(position))
-        if not 1 <= to <= len(self.items) + 1:
-            self.items.insert(position - 1, item)
-            raise ConfigError(f"cannot move to {to}; valid: 1..{len(self.items) + 1}")
-        self.items.insert(to - 1, item)
+        index = self._index(position)
+        if not 1 <= to <= len(self.items):
+            raise ConfigError(f"cannot move to {to}; valid: 1..{len(self.items)}")
+        self.items.insert(to - 1, self.items.pop(index))
         self._changed(provenance, f"move {position} -> {to}")
 
     def replace(self, items: Iterable[PlanItem | dict[str, Any] | str], *, provenance: str = "user") -> None:

@@ -1,0 +1,493 @@
+"""The stepping engine: a `Session` owns a run tree, a model, a strategy, a memory and an env.
+
+    s = Session(task="reach the goal", env="gridworld", memory="diff")
+    s.step()                 # one think-act-observe step; returns the new node
+    s.run(max_steps=20)      # until done, paused, a breakpoint, a budget or max_steps
+    s.rewind(3); s.step()    # the next step grows a sibling branch; the old one stays
+
+Every change is published as an event (see `events.py`); the store, the CLI and the widgets only
+subscribe. In a notebook use the async forms (`await s.astep()`, `await s.arun()`); the blocking
+forms run on a background loop (see `sync.py`).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..envs.base import can_snapshot, make_env
+from ..errors import BudgetExhausted, ConfigError, ModelError, StepInProgress
+from ..memory.base import Memory, make_memory
+from ..strategies.base import Strategy, make_strategy
+from ..strategies.parsing import Parsed
+from . import events as ev
+from .breakpoints import Breakpoint
+from .plan import Plan
+from .sync import run_sync
+from .tree import LLMCall, Node, Run
+
+Until = Callable[[Node], bool] | str | None
+
+
+def _make_model(model: Any, seed: int, record: str | Path | None) -> Any:
+    if model is None or isinstance(model, str):
+        from ..llm.model import Model, default_model_name
+
+        model = model or default_model_name()
+        kwargs: dict[str, Any] = {"seed": seed} if model == "workbench/demo" else {}
+        return Model(model, record=record, **kwargs)
+    if not callable(getattr(model, "acomplete", None)):
+        raise ConfigError("model must be a litellm model string or a workbench.Model")
+    return model
+
+
+def _make_store(store: Any) -> Any:
+    if store is None or hasattr(store, "handle"):
+        return store
+    if isinstance(store, (str, Path)):
+        from ..store.sqlite import RunStore
+
+        return RunStore(store)
+    raise ConfigError("store must be a RunStore, a path to a SQLite file, or None")
+
+
+class Session:
+    """One agent run you can step, run, pause, rewind and edit."""
+
+    def __init__(
+        self,
+        task: str | None = None,
+        env: Any = "gridworld",
+        model: Any = None,
+        strategy: str | Strategy = "react",
+        memory: str | Memory = "full",
+        store: Any = None,
+        *,
+        seed: int = 0,
+        max_steps: int | None = None,
+        max_tokens: int | None = None,
+        max_cost: float | None = None,
+        env_options: dict[str, Any] | None = None,
+        memory_options: dict[str, Any] | None = None,
+        record: str | Path | None = None,
+        _run: Run | None = None,
+        **strategy_options: Any,
+    ) -> None:
+        for name, value in (("max_steps", max_steps), ("max_tokens", max_tokens), ("max_cost", max_cost)):
+            if value is not None and value < 0:
+                raise ConfigError(f"{name} must be a non-negative number, got {value}")
+        self.seed = seed
+        self.env_options = dict(env_options or {})
+        if isinstance(env, str) and "seed" not in self.env_options:
+            self.env_options["seed"] = seed
+        self.env = make_env(env, **self.env_options) if isinstance(env, str) else make_env(env)
+        self.strategy = make_strategy(strategy, **strategy_options)
+        self.memory = make_memory(memory, **(memory_options or {}))
+        self.memory_options = dict(memory_options or {})
+        self.model = _make_model(model, seed, record)
+        self.budgets = {"max_steps": max_steps, "max_tokens": max_tokens, "max_cost": max_cost}
+        self.events = ev.EventBus()
+        self.breakpoints: list[Breakpoint] = []
+        self.status = "idle"
+        self.store = _make_store(store)
+        if self.store is not None:
+            self.events.subscribe(self.store.handle)
+
+        self._pause = threading.Event()
+        self._stepping = False
+        self._env_node: int | None = None
+        self._snapshots: dict[int, Any] = {}
+        self._plan_edits: list[str] = []
+
+        self.plan = Plan(on_change=self._plan_changed)
+        self.memory.on_change = self._memory_changed
+        resumed = _run is not None
+        if _run is None:
+            env_name = env if isinstance(env, str) else getattr(self.env, "name", type(self.env).__name__)
+            task = task or getattr(self.env, "task", "") or "solve the environment"
+            self.tree = Run(task=task, config=self._config(env_name))
+        else:
+            self.tree = _run
+        self.events.publish(ev.RunStarted(self.tree.id, task=self.tree.task, config=self.tree.config, resumed=resumed))
+        if not resumed:
+            self._reset_root()
+
+    # --- construction helpers ---------------------------------------------------------------------
+    def _config(self, env_name: str) -> dict[str, Any]:
+        model_config = self.model.config() if hasattr(self.model, "config") else {"name": str(self.model)}
+        return {
+            "env": env_name,
+            "env_options": self.env_options,
+            "model": model_config,
+            "model_label": getattr(self.model, "label", str(model_config.get("name"))),
+            "simulated": bool(getattr(self.model, "simulated", False)),
+            "strategy": self.strategy.name,
+            "strategy_options": {k: v for k, v in self.strategy.config.items() if _jsonable(v)},
+            "memory": self.memory.name,
+            "memory_options": {k: v for k, v in self.memory_options.items() if _jsonable(v)},
+            "budgets": self.budgets,
+            "seed": self.seed,
+        }
+
+    def _reset_root(self) -> None:
+        obs, info = self.env.reset(seed=self.seed)
+        root = self.tree.new_node(
+            None, observation=obs, provenance="env", info={"env_info": _plain(info)},
+            plan=self.plan.to_list(), memory=self.memory.state(),
+        )
+        self._env_node = root.id
+        if can_snapshot(self.env):
+            self._snapshots[root.id] = self.env.snapshot()
+        self.events.publish(ev.NodeAdded(self.tree.id, node=root))
+
+    @classmethod
+    def resume(cls, run_id: str, store: Any, **overrides: Any) -> Session:
+        """A session that continues the stored run `run_id` from its last completed node.
+
+        `overrides` replace stored settings (e.g. `env=` for a custom env object, `model=`)."""
+        store = _make_store(store)
+        run = store.load_run(run_id)
+        state = store.load_state(run.id)
+        cfg = run.config
+        model_cfg = dict(cfg.get("model") or {})
+        kwargs: dict[str, Any] = {
+            "env": cfg.get("env", "gridworld"),
+            "env_options": cfg.get("env_options"),
+            "strategy": cfg.get("strategy", "react"),
+            "memory": cfg.get("memory", "full"),
+            "memory_options": cfg.get("memory_options"),
+            "seed": cfg.get("seed", 0),
+            **(cfg.get("budgets") or {}),
+            **(cfg.get("strategy_options") or {}),
+        }
+        if model_cfg.get("name"):
+            from ..llm.model import Model
+
+            name = model_cfg.pop("name")
+            kwargs["model"] = Model(name, **model_cfg)
+        kwargs.update(overrides)
+        session = cls(store=store, _run=run, **kwargs)
+        session.plan.load(state.get("plan") or run.current.plan)
+        session.memory.load_state(state.get("memory") or run.current.memory)
+        return session
+
+    # --- properties -------------------------------------------------------------------------------
+    @property
+    def run_id(self) -> str:
+        return self.tree.id
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.tree.config
+
+    @property
+    def cursor(self) -> Node:
+        return self.tree.current
+
+    @property
+    def done(self) -> bool:
+        return self.tree.current.terminal
+
+    def path(self) -> list[Node]:
+        return self.tree.path()
+
+    def subscribe(self, fn: Callable[[ev.Event], None]) -> Callable[[], None]:
+        return self.events.subscribe(fn)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Session {self.run_id} {self.config.get('env')} · {self.config.get('model_label')} · "
+            f"{self.strategy.name} · {self.memory.name} · {self.status} · step {self.tree.current.depth}>"
+        )
+
+    # --- edits --------------------------------------------------------------------------------------
+    def _plan_changed(self, items: list[dict[str, Any]], provenance: str, change: str) -> None:
+        if provenance == "user":
+            self._plan_edits.append(f"plan: {change}")
+        self.events.publish(ev.PlanEdited(self.run_id, items=items, provenance=provenance, change=change))
+
+    def _memory_changed(self, entry_id: str, change: str, provenance: str, text: str | None) -> None:
+        self.events.publish(
+            ev.MemoryEdited(
+                self.run_id, entry_id=entry_id, change=change, provenance=provenance, text=text,
+                state=self.memory.state(),
+            )
+        )
+
+    def take_used_edits(self) -> list[str]:
+        """The user edits the prompt just rendered uses (plan edits since the last step, memory edits)."""
+        used = self._plan_edits + list(getattr(self.memory, "last_used_edits", []) or [])
+        self._plan_edits = []
+        return used
+
+    # --- breakpoints ------------------------------------------------------------------------------
+    def break_on(
+        self,
+        action: str | None = None,
+        *,
+        tool: str | None = None,
+        cost: float | None = None,
+        tokens: int | None = None,
+        predicate: Callable[[Node, Run], bool] | None = None,
+    ) -> Breakpoint:
+        """Add a breakpoint (exactly one condition); `run` pauses after a step that hits it."""
+        given = {k: v for k, v in dict(action=action, tool=tool, cost=cost, tokens=tokens, predicate=predicate).items() if v is not None}
+        if len(given) != 1:
+            raise ConfigError("break_on takes exactly one of action=, tool=, cost=, tokens=, predicate=")
+        (kind, value), = given.items()
+        bp = Breakpoint.make(kind, value)
+        self.breakpoints.append(bp)
+        return bp
+
+    def clear_breakpoints(self) -> None:
+        self.breakpoints.clear()
+
+    # --- the engine ---------------------------------------------------------------------------------
+    def _check_budget(self) -> None:
+        b, run = self.budgets, self.tree
+        if b["max_steps"] is not None and run.steps >= b["max_steps"]:
+            raise BudgetExhausted(f"step budget used up ({run.steps}/{b['max_steps']} steps); raise max_steps to go on")
+        if b["max_tokens"] is not None and run.tokens >= b["max_tokens"]:
+            raise BudgetExhausted(f"token budget used up ({run.tokens}/{b['max_tokens']}); raise max_tokens to go on")
+        if b["max_cost"] is not None and run.cost >= b["max_cost"]:
+            raise BudgetExhausted(f"cost budget used up (${run.cost:.4f}/${b['max_cost']}); raise max_cost to go on")
+
+    def _sync_env(self, node_id: int) -> None:
+        """Bring the env to the state of `node_id`: restore a snapshot or replay from reset."""
+        if self._env_node == node_id:
+            return
+        snapshot = self._snapshots.get(node_id)
+        if snapshot is not None:
+            self.env.restore(snapshot)
+        else:
+            self.env.reset(seed=self.seed)
+            for node in self.tree.path(node_id)[1:]:
+                if node.executed and node.action is not None:
+                    self.env.step(node.action)
+            if can_snapshot(self.env):
+                self._snapshots[node_id] = self.env.snapshot()
+        self._env_node = node_id
+
+    async def call_model(self, messages: list[dict[str, str]], parent: Node, *, purpose: str = "act", **kwargs: Any) -> LLMCall:
+        """One model call for a step from `parent`; a failure raises `ModelError` (recorded by `astep`)."""
+        call = await self.model.acomplete(messages, purpose=purpose, **kwargs)
+        self.events.publish(ev.LLMCallFinished(self.run_id, node_id=parent.id, call=call))
+        return call
+
+    def execute(
+        self,
+        parent: Node,
+        parsed: Parsed,
+        calls: list[LLMCall],
+        *,
+        used_edits: list[str] | None = None,
+        move_cursor: bool = True,
+    ) -> Node:
+        """Turn a parsed answer into a child of `parent`: run its action and record the node."""
+        raw = calls[-1].response if calls else ""
+        info: dict[str, Any] = {}
+        if used_edits:
+            info["used_user_edits"] = used_edits
+        if parsed.subgoal:
+            info["subgoal"] = parsed.subgoal
+        fields: dict[str, Any] = {"raw": raw, "thought": parsed.thought, "info": info}
+        if parsed.error:
+            fields.update(observation=parsed.error, status="error", error=parsed.error)
+            info["kind"] = "malformed"
+        else:
+            if parsed.plan is not None:
+                self.plan.replace(parsed.plan, provenance="agent")
+            fields.update(action=parsed.action, tool=parsed.tool)
+            path = self.tree.path(parent.id)
+            memory_obs = self.memory.handle_action(parsed.action or "", self.tree, path)
+            if memory_obs is not None:
+                fields.update(observation=memory_obs)
+                info["kind"] = "memory"
+            else:
+                self._sync_env(parent.id)
+                obs, reward, terminated, truncated, env_info = self.env.step(parsed.action)
+                self._env_node = None  # the env now holds the new node's state; set below
+                fields.update(
+                    observation=obs, reward=float(reward), terminal=bool(terminated or truncated), executed=True,
+                    status="terminal" if terminated or truncated else "expanded",
+                )
+                if truncated and not terminated:
+                    info["truncated"] = True
+                if env_info:
+                    info["env_info"] = _plain(env_info)
+        node = self.tree.new_node(parent.id, plan=self.plan.to_list(), **fields)
+        for call in calls:
+            self.tree.record_call(node, call)
+        if node.executed:
+            self._env_node = node.id
+            if can_snapshot(self.env):
+                self._snapshots[node.id] = self.env.snapshot()
+        elif self._env_node is None:
+            self._env_node = parent.id
+        self.memory.on_step(node, parsed, self.tree)
+        node.memory = self.memory.state()
+        self.events.publish(ev.NodeAdded(self.run_id, node=node))
+        if move_cursor:
+            self.tree.cursor = node.id
+            self.events.publish(ev.CursorMoved(self.run_id, node_id=node.id, provenance="agent"))
+        if node.terminal:
+            self.tree.outcome = "success" if node.reward > 0 else "failure"
+            self.events.publish(ev.RunFinished(self.run_id, outcome=self.tree.outcome, node_id=node.id))
+        return node
+
+    def _record_model_error(self, parent: Node, exc: ModelError) -> Node:
+        call = getattr(exc, "call", None)
+        node = self.tree.new_node(
+            parent.id, observation=str(exc), status="error", error=str(exc), provenance="env",
+            info={"kind": "provider", "error_type": type(exc).__name__},
+            plan=self.plan.to_list(), memory=self.memory.state(),
+        )
+        if call is not None:
+            self.tree.record_call(node, call)
+        self.events.publish(ev.NodeAdded(self.run_id, node=node))
+        self.events.publish(ev.Error(self.run_id, message=str(exc), node_id=node.id, error_type=type(exc).__name__))
+        return node
+
+    async def astep(self) -> Node:
+        """One step from the cursor. A provider failure returns an error node (the cursor stays)."""
+        if self._stepping:
+            raise StepInProgress("a step of this session is already running; pause() or wait for it")
+        if self.tree.current.terminal:
+            raise ConfigError(
+                f"node {self.tree.cursor} is terminal ({self.tree.outcome}); rewind to an earlier node to branch"
+            )
+        self._check_budget()
+        self._stepping = True
+        parent = self.tree.current
+        self.events.publish(ev.StepStarted(self.run_id, parent_id=parent.id))
+        try:
+            try:
+                node = await self.strategy.astep(self)
+            except ModelError as exc:
+                node = self._record_model_error(parent, exc)
+                self.status = "error"
+                return node
+            except Exception as exc:
+                self.status = "error"
+                self.events.publish(ev.Error(self.run_id, message=f"{type(exc).__name__}: {exc}", error_type=type(exc).__name__))
+                raise
+            if node.terminal:
+                self.status = "done"
+            elif self.status != "running":
+                self.status = "idle"
+            self.events.publish(ev.StepFinished(self.run_id, node=node))
+            return node
+        finally:
+            self._stepping = False
+
+    def step(self) -> Node:
+        """Blocking form of `astep`."""
+        return run_sync(self.astep())
+
+    def pause(self) -> None:
+        """Stop `run` after the step in flight (thread-safe: callable from any thread)."""
+        self._pause.set()
+
+    async def arun(self, max_steps: int | None = None, until: Until = None) -> list[Node]:
+        """Step until done, paused, a breakpoint, an error, a budget, `max_steps` steps or `until`.
+
+        `until` is a predicate on the new node or a regex matched against its action."""
+        if max_steps is not None and max_steps < 0:
+            raise ConfigError(f"max_steps must be a non-negative number, got {max_steps}")
+        stop = _until(until)
+        self._pause.clear()
+        self.status = "running"
+        added: list[Node] = []
+        reason = "max_steps"
+        try:
+            while max_steps is None or len(added) < max_steps:
+                if self._pause.is_set():
+                    reason = "user"
+                    break
+                if self.tree.current.terminal:
+                    reason = "done"
+                    break
+                try:
+                    node = await self.astep()
+                except BudgetExhausted as exc:
+                    reason = "budget"
+                    self.events.publish(ev.Error(self.run_id, message=str(exc), error_type="BudgetExhausted"))
+                    break
+                added.append(node)
+                if node.info.get("kind") == "provider":
+                    reason = "error"
+                    break
+                hit = next((bp for bp in self.breakpoints if bp.check(node, self.tree)), None)
+                if hit is not None:
+                    reason = "breakpoint"
+                    self.events.publish(ev.BreakpointHit(self.run_id, breakpoint=hit.description, node_id=node.id))
+                    break
+                if node.terminal:
+                    reason = "done"
+                    break
+                if stop(node):
+                    reason = "until"
+                    break
+        finally:
+            self._pause.clear()
+            if self.status == "running":
+                self.status = "done" if self.tree.current.terminal else "paused"
+        if reason != "done":
+            self.events.publish(ev.Paused(self.run_id, reason=reason))
+        return added
+
+    def run(self, max_steps: int | None = None, until: Until = None) -> list[Node]:
+        """Blocking form of `arun`."""
+        return run_sync(self.arun(max_steps=max_steps, until=until))
+
+    def rewind(self, node_id: int) -> Node:
+        """Move the cursor to `node_id`; the next step grows a new branch from there.
+
+        The plan and memory go back to what they were at that node."""
+        if node_id not in self.tree.nodes:
+            raise ConfigError(f"no node {node_id} in run {self.run_id}; valid ids: 0..{len(self.tree.nodes) - 1}")
+        node = self.tree.nodes[node_id]
+        if node.info.get("kind") == "provider":
+            raise ConfigError(f"node {node_id} is a provider error, not a state; rewind to its parent {node.parent_id}")
+        if self._stepping:
+            raise StepInProgress("cannot rewind while a step is running; pause() first")
+        self.tree.cursor = node_id
+        self.plan.load(node.plan)
+        self.memory.load_state(node.memory)
+        self.status = "done" if node.terminal else "idle"
+        self.events.publish(ev.CursorMoved(self.run_id, node_id=node_id, provenance="user"))
+        self.events.publish(ev.PlanEdited(self.run_id, items=self.plan.to_list(), provenance="user", change=f"rewind to {node_id}"))
+        self._memory_changed("*", "state", "user", None)
+        return node
+
+
+def _until(until: Until) -> Callable[[Node], bool]:
+    if until is None:
+        return lambda node: False
+    if callable(until):
+        return until
+    if isinstance(until, str):
+        try:
+            regex = re.compile(until, re.I)
+        except re.error as exc:
+            raise ConfigError(f"invalid until regex {until!r}: {exc}") from None
+        return lambda node: bool(node.action and regex.search(node.action))
+    raise ConfigError("until must be a function of the new node or a regex for its action")
+
+
+def _jsonable(value: Any) -> bool:
+    return isinstance(value, (str, int, float, bool, type(None), list, dict))
+
+
+def _plain(obj: Any) -> Any:
+    """A JSON-safe copy of an env's info dict (unknown objects become their repr)."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, (str, int, float, bool, type(None))):
+        return obj
+    return repr(obj)

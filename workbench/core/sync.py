@@ -1,0 +1,49 @@
+"""Blocking wrappers for scripts and the CLI.
+
+Coroutines run on one background event loop per process (a daemon thread), whether or not the
+calling thread has a loop of its own: `asyncio.run()` fails inside a notebook cell, and a fresh loop
+per call would strand the model client's connections on closed loops. Ctrl-C (or the kernel's
+interrupt button) cancels the coroutine and re-raises `KeyboardInterrupt`. In a notebook, prefer
+`await session.arun()` or `session.start()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_lock = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+
+
+def background_loop() -> asyncio.AbstractEventLoop:
+    """The process-wide loop that runs blocking calls, started on first use."""
+    global _loop
+    with _lock:
+        if _loop is None or _loop.is_closed():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="workbench-loop", daemon=True).start()
+            _loop = loop
+        return _loop
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run `coro` to completion on the background loop and return its result."""
+    loop = background_loop()
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        coro.close()
+        raise RuntimeError("blocking call made from the workbench loop itself; use the async form")
+    future = asyncio.run_coroutine_threadsafe(coro, loop)
+    try:
+        return future.result()
+    except KeyboardInterrupt:
+        future.cancel()
+        raise

@@ -1,0 +1,103 @@
+"""Parsing model answers in the ReAct text format. Never raises: any text gives a `Parsed`.
+
+    Subgoal: open the door            (optional, HiAgent)
+    Thought: the key is two tiles north
+    Action: go north
+    Plan:                             (optional: replaces the plan)
+    1. [x] find the key
+    2. [>] open the door
+    3. [ ] reach the goal
+
+Markers are case-insensitive, may be bold (`**Action:**`) and may sit in a code fence. When an
+answer holds several actions, the first one counts (one action per step).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+_MARKER = re.compile(
+    r"^\s*(?:[*_#>]+\s*)?(thought|action|subgoal|plan)\s*(?:[*_]+)?\s*:\s*(?:[*_]+\s*)?(.*)$", re.I
+)
+_PLAN_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s*(?:\[(.?)\]\s*)?(.+?)\s*$")
+_STATUS_MARKS = {" ": "todo", "": "todo", "x": "done", "X": "done", ">": "doing", "-": "skipped", "~": "doing"}
+
+FORMAT_HELP = (
+    "Answer in exactly this format:\n"
+    "Thought: <one or two sentences of reasoning>\n"
+    "Action: <exactly one action>"
+)
+
+
+@dataclass
+class Parsed:
+    thought: str = ""
+    action: str | None = None
+    subgoal: str | None = None
+    plan: list[dict[str, Any]] | None = None
+    error: str | None = None
+    extra_actions: list[str] = field(default_factory=list)
+
+    @property
+    def tool(self) -> str | None:
+        """The action's verb or tool name: `go` for `go north`, `search` for `search[x]`."""
+        if not self.action:
+            return None
+        match = re.match(r"\s*([A-Za-z_][\w-]*)", self.action)
+        return match.group(1).lower() if match else None
+
+
+def _clean_action(text: str) -> str:
+    text = text.strip().strip("`").strip()
+    text = re.sub(r"^[*_]+|[*_]+$", "", text).strip()
+    return text
+
+
+def parse_react(text: Any) -> Parsed:
+    """Split a model answer into thought, action, optional subgoal and plan."""
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    parsed = Parsed()
+    thought_lines: list[str] = []
+    plan_items: list[dict[str, Any]] | None = None
+    section = None
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if line.strip().startswith("```"):
+            continue
+        marker = _MARKER.match(line)
+        if marker:
+            section, rest = marker.group(1).lower(), marker.group(2).strip()
+            if section == "thought":
+                thought_lines = [rest] if rest else []
+            elif section == "action":
+                action = _clean_action(rest)
+                if parsed.action is None and action:
+                    parsed.action = action
+                elif action:
+                    parsed.extra_actions.append(action)
+            elif section == "subgoal":
+                if parsed.subgoal is None and rest:
+                    parsed.subgoal = rest
+            elif section == "plan":
+                plan_items = []
+            continue
+        if section == "thought" and line.strip():
+            thought_lines.append(line.strip())
+        elif section == "action" and parsed.action is None and line.strip():
+            parsed.action = _clean_action(line)
+        elif section == "plan" and plan_items is not None:
+            item = _PLAN_ITEM.match(line)
+            if item and item.group(2).strip():
+                status = _STATUS_MARKS.get(item.group(1) if item.group(1) is not None else "", "todo")
+                plan_items.append({"text": item.group(2).strip(), "status": status, "provenance": "agent"})
+    parsed.thought = " ".join(thought_lines).strip()
+    if plan_items:
+        parsed.plan = plan_items
+    if not parsed.action:
+        if not text.strip():
+            parsed.error = "The answer was empty. " + FORMAT_HELP
+        else:
+            parsed.error = "The answer had no `Action:` line, so nothing was done. " + FORMAT_HELP
+    return parsed
