@@ -13,7 +13,7 @@ from workbench.errors import BudgetExhausted, ConfigError, ProviderError
 from workbench.llm.scripted import ScriptedModel
 from workbench.core.tree import LLMCall, Run
 
-from .toys import Counter, react
+from toys import Counter, react
 
 
 def session(answers, env=None, **kw) -> Session:
