@@ -48,8 +48,12 @@ class Walk:
 
 
 async def timed_run(n: int, memory: str, store: RunStore | None) -> list[float]:
-    s = Session(env=Walk(), model=ScriptedModel(["Thought: keep going east.\nAction: go east"]),
-                memory=memory, store=store)
+    s = Session(
+        env=Walk(),
+        model=ScriptedModel(["Thought: keep going east.\nAction: go east"]),
+        memory=memory,
+        store=store,
+    )
     times = []
     for _ in range(n):
         t0 = time.perf_counter()
@@ -73,8 +77,10 @@ def main() -> None:
                 k = max(1, n // 10)
                 ratio = statistics.mean(times[-k:]) / statistics.mean(times[:k])
                 qs = statistics.quantiles(times, n=20) if n >= 20 else [min(times)] * 19
-                print(f"{memory:<8} {n:>6} {statistics.mean(times) * 1e3:>8.3f} "
-                      f"{statistics.median(times) * 1e3:>7.3f} {qs[18] * 1e3:>7.3f} {ratio:>10.2f}")
+                print(
+                    f"{memory:<8} {n:>6} {statistics.mean(times) * 1e3:>8.3f} "
+                    f"{statistics.median(times) * 1e3:>7.3f} {qs[18] * 1e3:>7.3f} {ratio:>10.2f}"
+                )
                 if store is not None:
                     store.close()
 

@@ -34,7 +34,10 @@ def test_subgoal_and_plan_block():
     )
     assert p.subgoal == "open the door"
     assert [(i["text"], i["status"]) for i in p.plan] == [
-        ("find key", "done"), ("open door", "doing"), ("reach goal", "todo"), ("dance", "skipped")
+        ("find key", "done"),
+        ("open door", "doing"),
+        ("reach goal", "todo"),
+        ("dance", "skipped"),
     ]
 
 
@@ -51,6 +54,13 @@ def test_arbitrary_text_never_raises(text):
     assert (p.action is None) == (p.error is not None)
 
 
-@given(st.lists(st.sampled_from(["Thought:", "Action:", "Plan:", "Subgoal:", "1. [x]", "- [", "```", "\n", " ", "x", "**"]), max_size=40))
+@given(
+    st.lists(
+        st.sampled_from(
+            ["Thought:", "Action:", "Plan:", "Subgoal:", "1. [x]", "- [", "```", "\n", " ", "x", "**"]
+        ),
+        max_size=40,
+    )
+)
 def test_marker_soup_never_raises(parts):
     parse_react("".join(parts))

@@ -6,14 +6,13 @@ import asyncio
 import threading
 
 import pytest
+from toys import Counter, react
 
 from workbench.core import events as ev
 from workbench.core.session import Session
+from workbench.core.tree import LLMCall, Run
 from workbench.errors import BudgetExhausted, ConfigError, ProviderError
 from workbench.llm.scripted import ScriptedModel
-from workbench.core.tree import LLMCall, Run
-
-from toys import Counter, react
 
 
 def session(answers, env=None, **kw) -> Session:
@@ -109,7 +108,9 @@ def test_model_can_revise_the_plan_with_agent_provenance():
     s = session([react("inc") + "\nPlan:\n1. [x] start\n2. [>] count up\n3. [ ] stop at 3"])
     s.step()
     assert [(i.text, i.status, i.provenance) for i in s.plan] == [
-        ("start", "done", "agent"), ("count up", "doing", "agent"), ("stop at 3", "todo", "agent")
+        ("start", "done", "agent"),
+        ("count up", "doing", "agent"),
+        ("stop at 3", "todo", "agent"),
     ]
 
 
@@ -123,7 +124,9 @@ def test_step_budget_pauses_run_and_raises_on_step():
 
 
 def test_token_and_cost_budgets():
-    s = Session(env=Counter(goal=50), model=ScriptedModel([react("inc")], cost_per_token=0.001), max_cost=0.05)
+    s = Session(
+        env=Counter(goal=50), model=ScriptedModel([react("inc")], cost_per_token=0.001), max_cost=0.05
+    )
     nodes = s.run()
     assert s.tree.cost >= 0.05 and s.tree.cost - nodes[-1].cost < 0.05
     s2 = session([react("inc")], env=Counter(goal=50), max_tokens=200)

@@ -1,10 +1,10 @@
 """Breakpoints: conditions checked after every step; a hit pauses `run` (and is an event).
 
-    Breakpoint.on_action(r"open")        the action text matches a regex
-    Breakpoint.on_tool("go")             the action's verb / tool name
-    Breakpoint.on_cost(0.05)             the run's total cost reaches $0.05
-    Breakpoint.on_tokens(10_000)         the run's total tokens reach 10,000
-    Breakpoint.on_predicate(fn)          fn(node, run) is true
+Breakpoint.on_action(r"open")        the action text matches a regex
+Breakpoint.on_tool("go")             the action's verb / tool name
+Breakpoint.on_cost(0.05)             the run's total cost reaches $0.05
+Breakpoint.on_tokens(10_000)         the run's total tokens reach 10,000
+Breakpoint.on_predicate(fn)          fn(node, run) is true
 """
 
 from __future__ import annotations

@@ -79,9 +79,7 @@ class Plan:
 
     def render(self) -> str:
         """The plan as the prompt shows it."""
-        return "\n".join(
-            f"{n}. [{_MARKS[i.status]}] {i.text}" for n, i in enumerate(self.items, start=1)
-        )
+        return "\n".join(f"{n}. [{_MARKS[i.status]}] {i.text}" for n, i in enumerate(self.items, start=1))
 
     # --- edits -------------------------------------------------------------------------------
     def add(self, text: str, position: int | None = None, *, provenance: str = "user") -> PlanItem:

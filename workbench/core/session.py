@@ -111,7 +111,9 @@ class Session:
             self.tree = Run(task=task, config=self._config(env_name))
         else:
             self.tree = _run
-        self.events.publish(ev.RunStarted(self.tree.id, task=self.tree.task, config=self.tree.config, resumed=resumed))
+        self.events.publish(
+            ev.RunStarted(self.tree.id, task=self.tree.task, config=self.tree.config, resumed=resumed)
+        )
         if not resumed:
             self._reset_root()
 
@@ -135,8 +137,12 @@ class Session:
     def _reset_root(self) -> None:
         obs, info = self.env.reset(seed=self.seed)
         root = self.tree.new_node(
-            None, observation=obs, provenance="env", info={"env_info": _plain(info)},
-            plan=self.plan.to_list(), memory=self.memory.state(),
+            None,
+            observation=obs,
+            provenance="env",
+            info={"env_info": _plain(info)},
+            plan=self.plan.to_list(),
+            memory=self.memory.state(),
         )
         self._env_node = root.id
         if can_snapshot(self.env):
@@ -212,7 +218,11 @@ class Session:
     def _memory_changed(self, entry_id: str, change: str, provenance: str, text: str | None) -> None:
         self.events.publish(
             ev.MemoryEdited(
-                self.run_id, entry_id=entry_id, change=change, provenance=provenance, text=text,
+                self.run_id,
+                entry_id=entry_id,
+                change=change,
+                provenance=provenance,
+                text=text,
                 state=self.memory.state(),
             )
         )
@@ -234,10 +244,14 @@ class Session:
         predicate: Callable[[Node, Run], bool] | None = None,
     ) -> Breakpoint:
         """Add a breakpoint (exactly one condition); `run` pauses after a step that hits it."""
-        given = {k: v for k, v in dict(action=action, tool=tool, cost=cost, tokens=tokens, predicate=predicate).items() if v is not None}
+        given = {
+            k: v
+            for k, v in dict(action=action, tool=tool, cost=cost, tokens=tokens, predicate=predicate).items()
+            if v is not None
+        }
         if len(given) != 1:
             raise ConfigError("break_on takes exactly one of action=, tool=, cost=, tokens=, predicate=")
-        (kind, value), = given.items()
+        ((kind, value),) = given.items()
         bp = Breakpoint.make(kind, value)
         self.breakpoints.append(bp)
         return bp
@@ -249,11 +263,17 @@ class Session:
     def _check_budget(self) -> None:
         b, run = self.budgets, self.tree
         if b["max_steps"] is not None and run.steps >= b["max_steps"]:
-            raise BudgetExhausted(f"step budget used up ({run.steps}/{b['max_steps']} steps); raise max_steps to go on")
+            raise BudgetExhausted(
+                f"step budget used up ({run.steps}/{b['max_steps']} steps); raise max_steps to go on"
+            )
         if b["max_tokens"] is not None and run.tokens >= b["max_tokens"]:
-            raise BudgetExhausted(f"token budget used up ({run.tokens}/{b['max_tokens']}); raise max_tokens to go on")
+            raise BudgetExhausted(
+                f"token budget used up ({run.tokens}/{b['max_tokens']}); raise max_tokens to go on"
+            )
         if b["max_cost"] is not None and run.cost >= b["max_cost"]:
-            raise BudgetExhausted(f"cost budget used up (${run.cost:.4f}/${b['max_cost']}); raise max_cost to go on")
+            raise BudgetExhausted(
+                f"cost budget used up (${run.cost:.4f}/${b['max_cost']}); raise max_cost to go on"
+            )
 
     def _sync_env(self, node_id: int) -> None:
         """Bring the env to the state of `node_id`: restore a snapshot or replay from reset."""
@@ -271,7 +291,9 @@ class Session:
                 self._snapshots[node_id] = self.env.snapshot()
         self._env_node = node_id
 
-    async def call_model(self, messages: list[dict[str, str]], parent: Node, *, purpose: str = "act", **kwargs: Any) -> LLMCall:
+    async def call_model(
+        self, messages: list[dict[str, str]], parent: Node, *, purpose: str = "act", **kwargs: Any
+    ) -> LLMCall:
         """One model call for a step from `parent`; a failure raises `ModelError` (recorded by `astep`)."""
         call = await self.model.acomplete(messages, purpose=purpose, **kwargs)
         self.events.publish(ev.LLMCallFinished(self.run_id, node_id=parent.id, call=call))
@@ -311,7 +333,10 @@ class Session:
                 obs, reward, terminated, truncated, env_info = self.env.step(parsed.action)
                 self._env_node = None  # the env now holds the new node's state; set below
                 fields.update(
-                    observation=obs, reward=float(reward), terminal=bool(terminated or truncated), executed=True,
+                    observation=obs,
+                    reward=float(reward),
+                    terminal=bool(terminated or truncated),
+                    executed=True,
                     status="terminal" if terminated or truncated else "expanded",
                 )
                 if truncated and not terminated:
@@ -341,14 +366,21 @@ class Session:
     def _record_model_error(self, parent: Node, exc: ModelError) -> Node:
         call = getattr(exc, "call", None)
         node = self.tree.new_node(
-            parent.id, observation=str(exc), status="error", error=str(exc), provenance="env",
+            parent.id,
+            observation=str(exc),
+            status="error",
+            error=str(exc),
+            provenance="env",
             info={"kind": "provider", "error_type": type(exc).__name__},
-            plan=self.plan.to_list(), memory=self.memory.state(),
+            plan=self.plan.to_list(),
+            memory=self.memory.state(),
         )
         if call is not None:
             self.tree.record_call(node, call)
         self.events.publish(ev.NodeAdded(self.run_id, node=node))
-        self.events.publish(ev.Error(self.run_id, message=str(exc), node_id=node.id, error_type=type(exc).__name__))
+        self.events.publish(
+            ev.Error(self.run_id, message=str(exc), node_id=node.id, error_type=type(exc).__name__)
+        )
         return node
 
     async def astep(self) -> Node:
@@ -372,7 +404,11 @@ class Session:
                 return node
             except Exception as exc:
                 self.status = "error"
-                self.events.publish(ev.Error(self.run_id, message=f"{type(exc).__name__}: {exc}", error_type=type(exc).__name__))
+                self.events.publish(
+                    ev.Error(
+                        self.run_id, message=f"{type(exc).__name__}: {exc}", error_type=type(exc).__name__
+                    )
+                )
                 raise
             if node.terminal:
                 self.status = "done"
@@ -423,7 +459,9 @@ class Session:
                 hit = next((bp for bp in self.breakpoints if bp.check(node, self.tree)), None)
                 if hit is not None:
                     reason = "breakpoint"
-                    self.events.publish(ev.BreakpointHit(self.run_id, breakpoint=hit.description, node_id=node.id))
+                    self.events.publish(
+                        ev.BreakpointHit(self.run_id, breakpoint=hit.description, node_id=node.id)
+                    )
                     break
                 if node.terminal:
                     reason = "done"
@@ -448,10 +486,14 @@ class Session:
 
         The plan and memory go back to what they were at that node."""
         if node_id not in self.tree.nodes:
-            raise ConfigError(f"no node {node_id} in run {self.run_id}; valid ids: 0..{len(self.tree.nodes) - 1}")
+            raise ConfigError(
+                f"no node {node_id} in run {self.run_id}; valid ids: 0..{len(self.tree.nodes) - 1}"
+            )
         node = self.tree.nodes[node_id]
         if node.info.get("kind") == "provider":
-            raise ConfigError(f"node {node_id} is a provider error, not a state; rewind to its parent {node.parent_id}")
+            raise ConfigError(
+                f"node {node_id} is a provider error, not a state; rewind to its parent {node.parent_id}"
+            )
         if self._stepping:
             raise StepInProgress("cannot rewind while a step is running; pause() first")
         self.tree.cursor = node_id
@@ -459,7 +501,11 @@ class Session:
         self.memory.load_state(node.memory)
         self.status = "done" if node.terminal else "idle"
         self.events.publish(ev.CursorMoved(self.run_id, node_id=node_id, provenance="user"))
-        self.events.publish(ev.PlanEdited(self.run_id, items=self.plan.to_list(), provenance="user", change=f"rewind to {node_id}"))
+        self.events.publish(
+            ev.PlanEdited(
+                self.run_id, items=self.plan.to_list(), provenance="user", change=f"rewind to {node_id}"
+            )
+        )
         self._memory_changed("*", "state", "user", None)
         return node
 

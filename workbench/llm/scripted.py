@@ -56,7 +56,12 @@ class ScriptedModel:
         prompt = sum(self._count(str(m.get("content", ""))) for m in messages)
         completion = self._count(text)
         return LLMCall(
-            model=self.name, messages=messages, response=text, prompt_tokens=prompt,
-            completion_tokens=completion, cost=(prompt + completion) * self.cost_per_token,
-            latency=time.perf_counter() - start, purpose=purpose,
+            model=self.name,
+            messages=messages,
+            response=text,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            cost=(prompt + completion) * self.cost_per_token,
+            latency=time.perf_counter() - start,
+            purpose=purpose,
         )

@@ -22,7 +22,15 @@ _MARKER = re.compile(
     r"^\s*(?:[*_#>]+\s*)?(thought|action|subgoal|plan)\s*(?:[*_]+)?\s*:\s*(?:[*_]+\s*)?(.*)$", re.I
 )
 _PLAN_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s*(?:\[(.?)\]\s*)?(.+?)\s*$")
-_STATUS_MARKS = {" ": "todo", "": "todo", "x": "done", "X": "done", ">": "doing", "-": "skipped", "~": "doing"}
+_STATUS_MARKS = {
+    " ": "todo",
+    "": "todo",
+    "x": "done",
+    "X": "done",
+    ">": "doing",
+    "-": "skipped",
+    "~": "doing",
+}
 
 FORMAT_HELP = (
     "Answer in exactly this format:\n"
