@@ -36,7 +36,7 @@ def test_run_until_terminal_records_the_outcome():
     assert [n.observation for n in nodes] == ["n=1", "n=2", "n=3"]
     assert nodes[-1].terminal and nodes[-1].status == "terminal"
     assert s.tree.outcome == "success" and s.status == "done" and s.done
-    with pytest.raises(ConfigError, match="terminal"):
+    with pytest.raises(ConfigError, match="finished"):
         s.step()
 
 

@@ -26,6 +26,7 @@ from ..strategies.parsing import Parsed
 from . import events as ev
 from .breakpoints import Breakpoint
 from .plan import Plan
+from .steering import SteeringMixin
 from .sync import run_sync
 from .tree import LLMCall, Node, Run
 
@@ -54,8 +55,8 @@ def _make_store(store: Any) -> Any:
     raise ConfigError("store must be a RunStore, a path to a SQLite file, or None")
 
 
-class Session:
-    """One agent run you can step, run, pause, rewind and edit."""
+class Session(SteeringMixin):
+    """One agent run you can step, run, pause, rewind, edit and steer."""
 
     def __init__(
         self,
@@ -73,6 +74,7 @@ class Session:
         env_options: dict[str, Any] | None = None,
         memory_options: dict[str, Any] | None = None,
         record: str | Path | None = None,
+        concurrency: int = 4,
         _run: Run | None = None,
         **strategy_options: Any,
     ) -> None:
@@ -91,6 +93,8 @@ class Session:
         self.budgets = {"max_steps": max_steps, "max_tokens": max_tokens, "max_cost": max_cost}
         self.events = ev.EventBus()
         self.breakpoints: list[Breakpoint] = []
+        self.destructive = []
+        self.concurrency = concurrency
         self.status = "idle"
         self.store = _make_store(store)
         if self.store is not None:
@@ -195,7 +199,8 @@ class Session:
 
     @property
     def done(self) -> bool:
-        return self.tree.current.terminal
+        """Whether the strategy has finished (ReAct: the cursor is terminal; search: it committed)."""
+        return self.strategy.finished(self)
 
     def path(self) -> list[Node]:
         return self.tree.path()
@@ -387,9 +392,10 @@ class Session:
         """One step from the cursor. A provider failure returns an error node (the cursor stays)."""
         if self._stepping:
             raise StepInProgress("a step of this session is already running; pause() or wait for it")
-        if self.tree.current.terminal:
+        if self.done:
             raise ConfigError(
-                f"node {self.tree.cursor} is terminal ({self.tree.outcome}); rewind to an earlier node to branch"
+                f"the run is finished at node {self.tree.cursor} ({self.tree.outcome}); "
+                "rewind to an earlier node to branch"
             )
         self._check_budget()
         self._stepping = True
@@ -410,7 +416,7 @@ class Session:
                     )
                 )
                 raise
-            if node.terminal:
+            if self.done:
                 self.status = "done"
             elif self.status != "running":
                 self.status = "idle"
@@ -443,7 +449,7 @@ class Session:
                 if self._pause.is_set():
                     reason = "user"
                     break
-                if self.tree.current.terminal:
+                if self.done:
                     reason = "done"
                     break
                 try:
@@ -463,7 +469,7 @@ class Session:
                         ev.BreakpointHit(self.run_id, breakpoint=hit.description, node_id=node.id)
                     )
                     break
-                if node.terminal:
+                if self.done:
                     reason = "done"
                     break
                 if stop(node):
@@ -472,7 +478,7 @@ class Session:
         finally:
             self._pause.clear()
             if self.status == "running":
-                self.status = "done" if self.tree.current.terminal else "paused"
+                self.status = "done" if self.done else "paused"
         if reason != "done":
             self.events.publish(ev.Paused(self.run_id, reason=reason))
         return added
@@ -499,7 +505,7 @@ class Session:
         self.tree.cursor = node_id
         self.plan.load(node.plan)
         self.memory.load_state(node.memory)
-        self.status = "done" if node.terminal else "idle"
+        self.status = "done" if self.done else "idle"
         self.events.publish(ev.CursorMoved(self.run_id, node_id=node_id, provenance="user"))
         self.events.publish(
             ev.PlanEdited(

@@ -58,6 +58,10 @@ class Strategy:
     async def astep(self, session: Session) -> Node:
         raise NotImplementedError
 
+    def finished(self, session: Session) -> bool:
+        """Whether another step makes sense (linear strategies: the cursor is not terminal)."""
+        return session.tree.current.terminal
+
 
 STRATEGIES: dict[str, str] = {
     "react": "workbench.strategies.react:ReAct",

@@ -1,0 +1,175 @@
+"""Engine operations for tree search and for a user steering it.
+
+Search strategies grow the tree in two moves: `propose` adds a candidate child whose action is not
+executed yet (status `frontier`), and `realize` executes it later. The user steers with `prune`
+(never expanded again, nor anything below it), `pin` (expanded next), `set_value` (override a
+score), `mark_destructive` (actions matching the pattern are never executed during search) and
+`rewind` (continue from any node). Each of these is an event with provenance `user`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from ..envs.base import can_snapshot
+from ..errors import ConfigError
+from ..strategies.parsing import Parsed
+from . import events as ev
+from .tree import LLMCall, Node
+
+if TYPE_CHECKING:
+    from .session import Session
+
+
+class SteeringMixin:
+    """Mixed into `Session`; uses its tree, env, events and model."""
+
+    destructive: list[re.Pattern[str]]
+    concurrency: int
+
+    # --- growing ------------------------------------------------------------------------------------
+    def update_node(self: Session, node: Node, provenance: str = "agent", **fields: Any) -> Node:
+        for name, value in fields.items():
+            setattr(node, name, value)
+        self.events.publish(ev.NodeUpdated(self.run_id, node=node, fields=tuple(fields), provenance=provenance))
+        return node
+
+    def propose(
+        self: Session, parent: Node, parsed: Parsed, calls: list[LLMCall], *, prior: float | None = None, **info: Any
+    ) -> Node:
+        """Add a candidate child of `parent` whose action is not executed yet (status frontier)."""
+        fields: dict[str, Any] = {
+            "raw": calls[-1].response if calls else "",
+            "thought": parsed.thought,
+            "info": {k: v for k, v in info.items() if v is not None},
+        }
+        if prior is not None:
+            fields["info"]["prior"] = prior
+        if parsed.subgoal:
+            fields["info"]["subgoal"] = parsed.subgoal
+        if parsed.error:
+            fields.update(observation=parsed.error, status="error", error=parsed.error)
+            fields["info"]["kind"] = "malformed"
+        else:
+            fields.update(action=parsed.action, tool=parsed.tool, status="frontier")
+        node = self.tree.new_node(parent.id, plan=self.plan.to_list(), memory=self.memory.state(), **fields)
+        for call in calls:
+            self.tree.record_call(node, call)
+        self.events.publish(ev.NodeAdded(self.run_id, node=node))
+        return node
+
+    def is_destructive(self: Session, action: str | None) -> bool:
+        return bool(action) and any(p.search(action) for p in self.destructive)
+
+    def realize(self: Session, node: Node) -> Node:
+        """Execute a frontier node's action from its parent's state and record what happened."""
+        if node.executed or node.status != "frontier":
+            return node
+        if self.is_destructive(node.action):
+            return self.update_node(
+                node, status="pruned", observation="(not executed: the action matches a destructive pattern)"
+            )
+        parent = self.tree.nodes[node.parent_id]
+        memory_obs = self.memory.handle_action(node.action or "", self.tree, self.tree.path(parent.id))
+        if memory_obs is not None:
+            return self.update_node(node, observation=memory_obs, status="expanded")
+        self._sync_env(parent.id)
+        self._env_node = None
+        obs, reward, terminated, truncated, info = self.env.step(node.action)
+        done = bool(terminated or truncated)
+        self._env_node = node.id
+        if can_snapshot(self.env):
+            self._snapshots[node.id] = self.env.snapshot()
+        return self.update_node(
+            node, observation=obs, reward=float(reward), terminal=done, executed=True,
+            status="terminal" if done else "expanded",
+        )
+
+    async def sample(
+        self: Session, messages: list[dict[str, str]], n: int, parent: Node, *, purpose: str = "act", **kwargs: Any
+    ) -> list[LLMCall]:
+        """`n` model calls for the same prompt, concurrently under `self.concurrency` calls at once.
+
+        Failed calls are dropped (the first failure is re-raised when every call failed)."""
+        limit = asyncio.Semaphore(max(1, self.concurrency))
+
+        async def one(i: int) -> LLMCall:
+            async with limit:
+                return await self.call_model(messages, parent, purpose=purpose, sample=i, **kwargs)
+
+        results = await asyncio.gather(*(one(i) for i in range(n)), return_exceptions=True)
+        calls = [r for r in results if isinstance(r, LLMCall)]
+        if not calls:
+            errors = [r for r in results if isinstance(r, BaseException)]
+            if errors:
+                raise errors[0]
+        return calls
+
+    # --- steering -----------------------------------------------------------------------------------
+    def _node(self: Session, node_id: int) -> Node:
+        if node_id not in self.tree.nodes:
+            raise ConfigError(f"no node {node_id} in run {self.run_id}; valid ids: 0..{len(self.tree.nodes) - 1}")
+        return self.tree.nodes[node_id]
+
+    def prune(self: Session, node_id: int) -> list[int]:
+        """Never expand `node_id` or anything below it again. Returns the pruned ids."""
+        node = self._node(node_id)
+        if node_id == 0:
+            raise ConfigError("the root cannot be pruned; rewind or start a new session instead")
+        pruned = []
+        for n in [node, *self.descendants(node_id)]:
+            if n.status in ("frontier", "expanded"):
+                self.update_node(n, provenance="user", status="pruned")
+                pruned.append(n.id)
+        return pruned
+
+    def pin(self: Session, node_id: int) -> Node:
+        """Expand `node_id` next (search strategies select pinned nodes first)."""
+        node = self._node(node_id)
+        if node.status in ("pruned", "terminal", "error"):
+            raise ConfigError(f"node {node_id} is {node.status} and cannot be expanded; pin a frontier or expanded node")
+        return self.update_node(node, provenance="user", info={**node.info, "pinned": True})
+
+    def set_value(self: Session, node_id: int, value: float) -> Node:
+        """Override a node's value estimate (recorded with provenance user)."""
+        node = self._node(node_id)
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"a value must be a number, got {value!r}") from None
+        return self.update_node(node, provenance="user", value=value, info={**node.info, "value_by": "user"})
+
+    def mark_destructive(self: Session, pattern: str) -> None:
+        """Actions matching `pattern` (a regex) are never executed during search."""
+        try:
+            self.destructive.append(re.compile(pattern, re.I))
+        except re.error as exc:
+            raise ConfigError(f"invalid regex {pattern!r}: {exc}") from None
+
+    def descendants(self: Session, node_id: int) -> Iterable[Node]:
+        children: dict[int, list[Node]] = {}
+        for n in self.tree.nodes.values():
+            if n.parent_id is not None:
+                children.setdefault(n.parent_id, []).append(n)
+        stack = list(children.get(node_id, ()))
+        while stack:
+            n = stack.pop()
+            yield n
+            stack.extend(children.get(n.id, ()))
+
+    def best_node(self: Session) -> Node:
+        """The best state so far: a successful terminal node first, then the highest value, then depth."""
+
+        def key(n: Node) -> tuple:
+            success = n.terminal and n.reward > 0
+            return (success, n.value if n.value is not None else float("-inf"), n.reward, -n.depth)
+
+        candidates = [n for n in self.tree.nodes.values() if n.executed or n.id == 0]
+        return max(candidates, key=key)
+
+    def best_path(self: Session) -> list[Node]:
+        """Root to the best node (see `best_node`)."""
+        return self.tree.path(self.best_node().id)
