@@ -1,0 +1,184 @@
+"""How the SIMULATED demo model (`demo_policy`) reads a conversation. Pure Python, no model client.
+
+It sees only the chat messages, like a real model:
+
+- user (or tool) messages carry observations as `Observation:\\n<full text>` or, under diff history,
+  `Observation diff:\\n<unified diff, n=0, no file headers>` (`(no change)` when equal); a finished
+  HiAgent subgoal arrives as `Subgoal 2 (done): <text>\\nObservation: <its last observation>`
+  (any `Subgoal k (...): <text>` header counts, e.g. HiAgent's `(current)` one).
+  `read_conversation` replays them in order (applying each diff to the observation before it) and
+  keeps every observation it could reconstruct; a diff that does not apply is skipped.
+- the system prompt may hold the current plan under a line that is exactly `Current plan:` or
+  `Plan:` (the last such line wins), items like `1. [x] find the key`, `2. [>] open the door`,
+  `3. [ ] reach the goal`, `4. [-] skipped`; `(empty)` or no items means an empty plan, and no
+  such line means no plan at all.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+_MARKER = re.compile(
+    r"(?im)^[ \t]*(observation diff|observation|subgoal\s+\d+\s*\([^)\n]*\)|\d+\s+subgoal)[ \t]*:[ \t]*"
+)
+_OWN_SUBGOAL = re.compile(r"(?im)^[ \t]*subgoal[ \t]*:[ \t]*(.+?)[ \t]*$")
+_PLAN_HEADER = re.compile(
+    r"(?im)^[ \t]*(current plan|plan)[ \t]*:[ \t]*(?:\(?(?:empty|none|no plan yet)\)?\.?)?[ \t]*$"
+)
+_PLAN_ITEM = re.compile(r"^\s*(\d+)[.)]\s*(?:\[([^\]]{0,12})\]\s*)?(.+?)\s*$")
+_STATUS_WORDS = {
+    "": "todo", " ": "todo", "todo": "todo", "pending": "todo",
+    ">": "doing", "doing": "doing", "in progress": "doing", "current": "doing", "*": "doing",
+    "x": "done", "done": "done", "✓": "done", "✔": "done",
+    "-": "skipped", "skipped": "skipped", "skip": "skipped", "~": "doing",
+}  # fmt: skip
+MARKS = {"todo": " ", "doing": ">", "done": "x", "skipped": "-"}
+
+
+def message_text(message: Any) -> str:
+    """The text of a chat message whose content is a string, a list of parts, or missing."""
+    if not isinstance(message, dict):
+        return ""
+    content = message.get("content")
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for part in content:
+            if isinstance(part, str):
+                parts.append(part)
+            elif isinstance(part, dict) and isinstance(part.get("text"), str):
+                parts.append(part["text"])
+        return "\n".join(parts)
+    return str(content)
+
+
+def apply_diff(old: str, diff: str) -> str | None:
+    """`old` with an n=0 unified diff applied (the text is compared stripped, line by line).
+
+    Returns None when the diff has no hunks or does not fit `old`.
+    """
+    if diff.strip() == "(no change)":
+        return old.strip()
+    source = old.strip().splitlines()
+    hunks: list[tuple[int, int, list[str]]] = []
+    for line in diff.strip("\n").splitlines():
+        if m := _HUNK.match(line):
+            count = 1 if m.group(2) is None else int(m.group(2))
+            hunks.append((int(m.group(1)), count, []))
+        elif hunks and line.startswith("+"):
+            hunks[-1][2].append(line[1:])
+    if not hunks:
+        return None
+    out: list[str] = []
+    pos = 0
+    for start, count, added in hunks:
+        begin = start - 1 if count > 0 else start  # count 0: insert after line `start`
+        if begin < pos or begin + count > len(source):
+            return None
+        out += source[pos:begin] + added
+        pos = begin + count
+    return "\n".join(out + source[pos:])
+
+
+def parse_plan(system: str) -> list[tuple[str, str]] | None:
+    """[(status, text)] of the plan shown in the system prompt; None if it shows no plan."""
+    headers = list(_PLAN_HEADER.finditer(system))
+    if not headers:
+        return None
+    current = [h for h in headers if h.group(1).lower() == "current plan"]
+    header = (current or headers)[-1]
+    items: list[tuple[str, str]] = []
+    for line in system[header.end() :].splitlines():
+        if not line.strip():
+            if items:
+                break
+            continue
+        m = _PLAN_ITEM.match(line)
+        if m is None:
+            break
+        status = _STATUS_WORDS.get((m.group(2) or "").strip().lower() or "", "todo")
+        items.append((status, m.group(3)))
+    return items
+
+
+def render_plan(items: list[tuple[str, str]]) -> str:
+    return "\n".join(f"{n}. [{MARKS[s]}] {t}" for n, (s, t) in enumerate(items, start=1))
+
+
+def own_subgoal(answer: str) -> str | None:
+    """The `Subgoal:` line of one of the model's answers, if any."""
+    m = _OWN_SUBGOAL.search(answer)
+    return m.group(1) if m else None
+
+
+@dataclass
+class Conversation:
+    system: str = ""
+    instructions: str = ""  # the system prompt, or the first user message when there is none
+    observations: list[str] = field(default_factory=list)
+    events: list[tuple[str, str]] = field(default_factory=list)  # ("answer" | "subgoal", text)
+    fingerprint: str = ""
+
+    @property
+    def answers(self) -> list[str]:
+        return [text for kind, text in self.events if kind == "answer"]
+
+    @property
+    def observation(self) -> str:
+        return self.observations[-1] if self.observations else ""
+
+    def last_subgoal(self) -> str | None:
+        for kind, text in reversed(self.events):
+            found = text if kind == "subgoal" else own_subgoal(text)
+            if found:
+                return found
+        return None
+
+
+def read_conversation(messages: Any) -> Conversation:
+    """Replay `messages` (a list of chat dicts; anything else is ignored) into a Conversation."""
+    conv = Conversation()
+    system: list[str] = []
+    first_user = last_user = ""
+    seen: list[list[str]] = []
+    current: str | None = None
+    for message in messages if isinstance(messages, list) else []:
+        text = message_text(message)
+        role = str(message.get("role", "")) if isinstance(message, dict) else ""
+        seen.append([role, text])
+        if role == "system":
+            system.append(text)
+            continue
+        if role == "assistant":
+            conv.events.append(("answer", text))
+            continue
+        first_user, last_user = first_user or text, text
+        markers = list(_MARKER.finditer(text))
+        for k, marker in enumerate(markers):
+            end = markers[k + 1].start() if k + 1 < len(markers) else len(text)
+            body = text[marker.end() : end]
+            kind = marker.group(1).lower()
+            if kind == "observation diff":
+                new = apply_diff(current, body) if current is not None else None
+                if new is None:
+                    continue
+                current = new
+            elif kind == "observation":
+                current = body.strip()
+            else:
+                conv.events.append(("subgoal", body.strip().splitlines()[0] if body.strip() else ""))
+                continue
+            conv.observations.append(current)
+    if not conv.observations and last_user.strip():
+        conv.observations.append(last_user.strip())  # no marker at all: read the message itself
+    conv.system = "\n".join(system)
+    conv.instructions = conv.system or first_user
+    conv.fingerprint = json.dumps(seen, ensure_ascii=False)
+    return conv
