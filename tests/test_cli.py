@@ -1,0 +1,199 @@
+"""The `workbench` command, run as a real subprocess: output, listing, errors, and a SIGKILL mid-run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from workbench import cli
+from workbench.envs.gridworld import GridWorld, route
+
+pytestmark = pytest.mark.slow
+
+# the env of every child: no real keys (the default model must be the offline demo), no network
+BASE_ENV = {
+    k: v for k, v in os.environ.items()
+    if not k.endswith(("_API_KEY", "_TOKEN", "_SECRET")) and k != "WORKBENCH_MODEL"
+}
+BASE_ENV["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+LOOPBACK_KEY = "sk-loopback-cli"  # the loopback server accepts any key
+
+
+def workbench(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "workbench", *args], cwd=cwd, env=env or BASE_ENV,
+        capture_output=True, text=True, timeout=180,
+    )
+
+
+def nodes_of(db: Path) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT id, parent_id, data FROM nodes ORDER BY id").fetchall()
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    cwd = tmp_path_factory.mktemp("cli")
+    done = workbench("run", "--env", "gridworld", "--model", "workbench/demo", "--strategy", "react",
+                     "--memory", "diff", "--max-steps", "6", "--error-rate", "0", "--seed", "1", cwd=cwd)
+    return cwd, done
+
+
+def run_id_of(output: str) -> str:
+    line = next(ln for ln in output.splitlines() if ln.startswith("run: "))
+    return line.split()[1]
+
+
+def test_run_prints_each_step_and_a_summary(demo_run):
+    cwd, done = demo_run
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    text = done.stdout
+    assert text.splitlines()[0].startswith("run ") and "demo model (simulated)" in text.splitlines()[0]
+    assert "start:" in text and "Map (north is up):" in text
+    assert "step 1 [node 1]" in text and "  action:  " in text and "prompt tokens" in text
+    assert "outcome: " in text and "steps: " in text and "tokens: " in text and "cost: $" in text
+    assert "model: demo model (simulated)" in text
+    assert (cwd / ".workbench" / "runs.sqlite").is_file()  # the default store, in the current directory
+    rid = run_id_of(text)
+    assert len(nodes_of(cwd / ".workbench" / "runs.sqlite")) >= 2
+    assert f"workbench resume {rid}" in text
+
+
+def test_runs_lists_and_show_prints_the_path(demo_run):
+    cwd, done = demo_run
+    rid = run_id_of(done.stdout)
+    listing = workbench("runs", cwd=cwd)
+    assert listing.returncode == 0 and listing.stderr == ""
+    head, row = listing.stdout.splitlines()[:2]
+    assert head.split()[:3] == ["ID", "CREATED", "ENV"]
+    assert row.startswith(rid) and "gridworld" in row and "react" in row and "diff" in row
+    shown = workbench("show", rid[:5], cwd=cwd)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith(f"run {rid}") and "step 1 [node 1]" in shown.stdout
+    assert f"run: {rid}" in shown.stdout and "outcome: " in shown.stdout
+    exported = workbench("export", rid, "-o", "out/run.json", cwd=cwd)
+    assert exported.returncode == 0, exported.stderr
+    data = json.loads((cwd / "out" / "run.json").read_text())
+    assert data["id"] == rid and data["format"] == "agent-workbench.run" and len(data["nodes"]) >= 2
+
+
+def test_listing_without_a_store_says_so_and_creates_nothing(tmp_path: Path):
+    done = workbench("runs", cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout.startswith("no runs yet in .workbench/runs.sqlite")
+    listed = workbench("envs", cwd=tmp_path)
+    assert listed.stdout.split()[0] == "game24" and "gridworld" in listed.stdout
+    models = workbench("models", cwd=tmp_path)
+    assert models.stdout.startswith("workbench/demo") and "workbench/replay" in models.stdout
+    assert not (tmp_path / ".workbench").exists()
+
+
+WRONG = [
+    (["run", "--env", "nope"], "invalid choice: 'nope' (choose from 'game24', 'gridworld')"),
+    (["run", "--strategy", "nope"], "choose from 'react'"),
+    (["run", "--memory", "nope"], "choose from 'full', 'window', 'diff'"),
+    (["run", "--max-steps", "-3"], "--max-steps: must be a positive integer, got '-3'"),
+    (["run", "--max-steps", "many"], "must be a positive integer, got 'many'"),
+    (["run", "--error-rate", "1.5"], "must be a number from 0 to 1"),
+    (["run", "--max-cost", "-1"], "must be a non-negative number"),
+    (["run", "--window", "3", "--memory", "full"], "--window does not apply to --memory full"),
+    (["run", "--model", "workbench/nope"], "unknown workbench model 'workbench/nope'; valid: workbench/demo"),
+    (["run", "--model", "openai/x", "--error-rate", "0.2"], "--error-rate applies to the demo model only"),
+    (["run", "--bogus"], "unrecognized arguments: --bogus"),
+    (["show", "abc"], "no run store at .workbench/runs.sqlite; `workbench run` creates one"),
+    (["resume", "abc"], "no run store at"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ([], "choose a command: run, resume, runs, show"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), WRONG, ids=[" ".join(a) or "nothing" for a, _ in WRONG])
+def test_a_wrong_argument_is_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str):
+    done = workbench(*args, cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr
+    assert message in done.stderr
+    assert not (tmp_path / ".workbench").exists()  # a wrong argument leaves no files behind
+
+
+def test_unknown_or_ambiguous_run_ids_in_an_existing_store(demo_run):
+    cwd, _ = demo_run
+    for args in (["show", "zzzz"], ["resume", "zzzz"], ["export", "zzzz"]):
+        done = workbench(*args, cwd=cwd)
+        assert done.returncode == 2 and done.stderr.count("\n") == 1
+        assert "no run 'zzzz' in .workbench/runs.sqlite; `workbench runs` lists them" in done.stderr
+
+
+def test_a_real_bug_keeps_its_traceback(monkeypatch: pytest.MonkeyPatch):
+    def broken(args: Any) -> int:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(cli.COMMANDS, "envs", broken)
+    with pytest.raises(RuntimeError, match="a bug"):
+        cli.main(["envs"])
+
+
+def test_sigkill_mid_run_loses_only_the_step_in_flight_and_resume_finishes(tmp_path: Path, server):
+    solution = route(GridWorld(seed=0).state)
+    in_flight, gate = threading.Event(), threading.Event()
+    kill_on = 4  # the child's 4th model request is the step in flight when it dies
+
+    def responder(body: dict[str, Any]) -> str:
+        step = sum(1 for m in body["messages"] if m["role"] == "assistant")  # full memory shows every step
+        if len(server.requests) == kill_on:
+            in_flight.set()
+            gate.wait(timeout=120)  # hold the answer until the child is dead
+        return f"Thought: step {step + 1} of the route\nAction: {solution[step]}"
+
+    server.responder = responder
+    db = tmp_path / "runs.sqlite"
+    env = {**BASE_ENV, "OPENAI_API_KEY": LOOPBACK_KEY}
+    args = ["--store", str(db), "--model", "openai/loopback", "--api-base", server.url, "--max-steps", "40"]
+    log = (tmp_path / "child.log").open("w")
+    child = subprocess.Popen([sys.executable, "-m", "workbench", "run", *args], cwd=tmp_path, env=env,
+                             stdout=log, stderr=subprocess.STDOUT)
+    try:
+        # the child sends request 4 only after step 3 (node, calls, cursor) committed; no polling needed
+        assert in_flight.wait(timeout=120), (tmp_path / "child.log").read_text()
+        child.send_signal(signal.SIGKILL)
+        assert child.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        gate.set()
+        log.close()
+
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        rid, cursor, steps, status = conn.execute("SELECT id, cursor, steps, status FROM runs").fetchone()
+        assert conn.execute("SELECT count(*) FROM llm_calls").fetchone() == (3,)
+    before = nodes_of(db)
+    assert [(i, p) for i, p, _ in before] == [(0, None), (1, 0), (2, 1), (3, 2)]
+    assert (cursor, steps, status) == (3, 3, "running")
+
+    resumed = workbench("resume", rid[:6], "--store", str(db), cwd=tmp_path, env=env)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert f"resuming run {rid} at step 3 [node 3]" in resumed.stdout
+    assert "step 4 [node 4]" in resumed.stdout and "outcome: success" in resumed.stdout
+
+    after = nodes_of(db)
+    assert after[:4] == before  # nothing written before the kill changed
+    assert [(i, p) for i, p, _ in after] == [(i, i - 1 if i else None) for i in range(len(solution) + 1)]
+    assert [json.loads(d)["action"] for _, _, d in after[1:]] == solution  # no step lost, none repeated
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT cursor, steps, status, outcome FROM runs").fetchone() == (
+            len(solution), len(solution), "done", "success")
+        assert conn.execute("SELECT count(*) FROM llm_calls").fetchone() == (len(solution),)
+    again = workbench("resume", rid, "--store", str(db), cwd=tmp_path, env=env)
+    assert again.returncode == 0 and "already finished (success)" in again.stdout

@@ -1,0 +1,401 @@
+"""The `workbench` command (also `python -m workbench`): run agents from a terminal, list and show runs.
+
+    workbench run --env gridworld --model workbench/demo --strategy react --memory diff --max-steps 30
+    workbench resume RUN_ID [--max-steps N]
+    workbench runs | workbench show RUN_ID | workbench export RUN_ID [-o FILE]
+    workbench envs | workbench models
+
+It is thin on purpose: a `Session` does the work, the printer only consumes its events, and the
+listing commands only read the run store. A wrong argument prints one line that says what is valid
+and exits with 2; a model failure ends the run with 1; anything else is a bug and keeps its traceback.
+Everything printed passes through secret redaction.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+from .errors import ConfigError, ModelError, StoreError
+from .safety.redact import redact
+
+DEFAULT_STORE = ".workbench/runs.sqlite"
+_WIDTH = 100
+
+
+def out(text: str = "") -> None:
+    print(redact(text), flush=True)
+
+
+def _clip(text: str | None, width: int = _WIDTH) -> str:
+    line = " ".join((text or "").split())
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def _changed_lines(before: str | None, after: str, limit: int = 3) -> list[str]:
+    """The first lines of `after` that differ from `before` (all of a short observation)."""
+    lines = after.splitlines() or [""]
+    if before is None or len(lines) <= limit:
+        return lines[:limit]
+    added = [ln[1:] for ln in difflib.unified_diff(before.splitlines(), lines, n=0, lineterm="")
+             if ln.startswith("+") and not ln.startswith("+++")]
+    if len(added) > limit:  # keep the last changed line: text envs often end with their message
+        added = [*added[: limit - 1], added[-1]]
+    return added or ["(no change)"]
+
+
+# --- argument types: each error is one line that says what is valid --------------------------------
+def _number(kind: Callable[[str], Any], low: float, what: str, *, strict: bool = False) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+        if value < low or (strict and value == low):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+        return value
+
+    return parse
+
+
+positive_int = _number(int, 1, "a positive integer")
+non_negative_float = _number(float, 0, "a non-negative number")
+
+
+def fraction(text: str) -> float:
+    value = _number(float, 0, "a number from 0 to 1")(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {text!r}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} -h)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .envs.base import env_names
+    from .memory.base import memory_names
+    from .strategies.base import strategy_names
+
+    parser = _Parser(prog="workbench", description="Run LLM agents step by step and inspect stored runs.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    store = _Parser(add_help=False)
+    store.add_argument("--store", default=DEFAULT_STORE, metavar="PATH", help=f"run store (default {DEFAULT_STORE})")
+
+    run = sub.add_parser("run", parents=[store], help="start a run and print each step as it happens")
+    run.add_argument("--env", default="gridworld", choices=env_names())
+    run.add_argument("--model", default=None, help="litellm model string or workbench/demo (default: "
+                     "$WORKBENCH_MODEL, a model whose key is set, else workbench/demo)")
+    run.add_argument("--strategy", default="react", choices=strategy_names())
+    run.add_argument("--memory", default="full", choices=memory_names())
+    run.add_argument("--task", default=None, help="task text (default: the env's own task)")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--error-rate", type=fraction, default=None, help="demo model only: how often it errs")
+    run.add_argument("--window", type=positive_int, default=None, help="steps shown by window/diff memory")
+    run.add_argument("--api-base", default=None, help="URL of an OpenAI-compatible server (key from the env)")
+    _budgets(run)
+    run.add_argument("--quiet", action="store_true", help="print only the summary")
+
+    resume = sub.add_parser("resume", parents=[store], help="continue a stored run from its cursor")
+    resume.add_argument("run_id", metavar="RUN_ID")
+    _budgets(resume)
+    resume.add_argument("--quiet", action="store_true")
+
+    runs = sub.add_parser("runs", parents=[store], help="list stored runs, newest first")
+    runs.add_argument("--limit", type=positive_int, default=20)
+    show = sub.add_parser("show", parents=[store], help="print one run step by step")
+    show.add_argument("run_id", metavar="RUN_ID")
+    show.add_argument("--full", action="store_true", help="print whole observations")
+    export = sub.add_parser("export", parents=[store], help="write a run as JSON")
+    export.add_argument("run_id", metavar="RUN_ID")
+    export.add_argument("-o", "--output", default=None, metavar="FILE", help="file to write (default: stdout)")
+    sub.add_parser("envs", help="list the built-in environments")
+    sub.add_parser("models", help="list the offline models and examples of real ones")
+    return parser
+
+
+def _budgets(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-steps", type=positive_int, default=None, help="steps of the run in total")
+    p.add_argument("--max-tokens", type=positive_int, default=None)
+    p.add_argument("--max-cost", type=non_negative_float, default=None, help="US dollars")
+
+
+# --- the live printer ------------------------------------------------------------------------------
+class Printer:
+    """Prints each new node as its event arrives and remembers how the run ended."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.observations: dict[int, str] = {}
+        self.reason: str | None = None
+        self.errors: list[str] = []
+
+    def __call__(self, event: Any) -> None:
+        kind = event.kind
+        if kind == "NodeAdded":
+            node = event.node
+            self.observations[node.id] = node.observation
+            if not self.quiet:
+                print_node(node, self.observations.get(node.parent_id) if node.parent_id is not None else None)
+        elif kind == "Paused":
+            self.reason = event.reason
+        elif kind == "RunFinished":
+            self.reason = "done"
+        elif kind == "Error":
+            self.errors.append(event.message)
+            if not self.quiet and event.node_id is None:
+                out(f"  ! {_clip(event.message)}")
+
+
+def print_node(node: Any, parent_obs: str | None, *, full: bool = False) -> None:
+    if node.parent_id is None:
+        out("start:")
+        for line in node.observation.splitlines() if full else _changed_lines(None, node.observation, 6):
+            out(f"  {line}")
+        return
+    tokens = f"{node.prompt_tokens} prompt tokens" if node.llm_calls else "no model call"
+    out(f"step {node.depth} [node {node.id}] · {tokens}")
+    if node.thought:
+        out(f"  thought: {_clip(node.thought)}")
+    if node.error:
+        out(f"  error:   {_clip(node.error)}")
+        return
+    out(f"  action:  {_clip(node.action)}")
+    lines = node.observation.splitlines() if full else _changed_lines(parent_obs, node.observation)
+    for i, line in enumerate(lines):
+        out(f"  {'obs:' if i == 0 else '':<8} {line if full else _clip(line)}")
+    if node.terminal:
+        out(f"  terminal, reward {node.reward:g}")
+
+
+def print_summary(run: Any, store_path: str, reason: str | None) -> None:
+    cfg = run.config
+    if run.outcome:
+        outcome = run.outcome
+    elif run.current.terminal:
+        outcome = "done"
+    else:
+        outcome = f"unfinished ({reason or 'stopped'})"
+    out(f"outcome: {outcome} · steps: {run.steps} · tokens: {run.tokens} (prompt {run.prompt_tokens}) · "
+        f"cost: ${run.cost:.4f}")
+    out(f"model: {cfg.get('model_label') or cfg.get('model')} · env: {cfg.get('env')} · "
+        f"strategy: {cfg.get('strategy')} · memory: {cfg.get('memory')}")
+    out(f"run: {run.id} in {store_path} (workbench show {run.id} · workbench resume {run.id})")
+
+
+# --- commands --------------------------------------------------------------------------------------
+def _model(args: argparse.Namespace) -> Any:
+    """The Model for `run`, built before the store is opened so a wrong name touches no file."""
+    from .llm.model import Model, default_model_name
+    from .llm.providers import DEMO
+
+    name = args.model or default_model_name()
+    if args.error_rate is not None and name != DEMO:
+        raise ConfigError(f"--error-rate applies to the demo model only (--model {DEMO}), not {name}")
+    if args.api_base is not None and name.startswith("workbench/"):
+        raise ConfigError("--api-base needs a real model, e.g. --model openai/<name>; the workbench models are offline")
+    extra: dict[str, Any] = {"seed": args.seed} if name == DEMO else {}
+    if args.error_rate is not None:
+        extra["error_rate"] = args.error_rate
+    if args.api_base is not None:
+        extra["api_base"] = args.api_base
+    return Model(name, **extra)
+
+
+def _memory_options(args: argparse.Namespace) -> dict[str, Any]:
+    if args.window is None:
+        return {}
+    import importlib
+    import inspect
+
+    from .memory.base import MEMORY_POLICIES
+
+    module, _, cls = MEMORY_POLICIES[args.memory].partition(":")
+    policy = getattr(importlib.import_module(module), cls)
+    if "window" not in inspect.signature(policy).parameters:
+        takes = [m for m in MEMORY_POLICIES if m in ("window", "diff")]
+        raise ConfigError(f"--window does not apply to --memory {args.memory}; use it with --memory {' or '.join(takes)}")
+    return {"window": args.window}
+
+
+def _drive(session: Any, store: Any, quiet: bool) -> int:
+    printer = Printer(quiet)
+    session.subscribe(printer)
+    try:
+        session.run()
+    except KeyboardInterrupt:
+        out(f"interrupted; `workbench resume {session.run_id}` continues from the last finished step")
+        return 130
+    if not quiet:
+        out()
+    print_summary(session.tree, str(store.path), printer.reason)
+    return 1 if session.status == "error" else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .core.session import Session
+    from .store.sqlite import RunStore
+
+    model, memory_options = _model(args), _memory_options(args)
+    with RunStore(args.store) as store:
+        session = Session(
+            task=args.task, env=args.env, model=model, strategy=args.strategy, memory=args.memory,
+            store=store, seed=args.seed, max_steps=args.max_steps, max_tokens=args.max_tokens,
+            max_cost=args.max_cost, memory_options=memory_options,
+        )
+        if not args.quiet:
+            cfg = session.config
+            out(f"run {session.run_id} · {cfg['env']} · {session.model.label} · {cfg['strategy']} · "
+                f"{cfg['memory']} memory · store {store.path}")
+            out(f"task: {_clip(session.tree.task, 200)}")
+            print_node(session.tree.root, None)
+        return _drive(session, store, args.quiet)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from .core.session import Session
+    from .store.sqlite import RunStore
+
+    budgets = {k: v for k in ("max_steps", "max_tokens", "max_cost") if (v := getattr(args, k)) is not None}
+    with RunStore(args.store, create=False) as store:
+        session = Session.resume(args.run_id, store=store, **budgets)
+        run = session.tree
+        if run.current.terminal:
+            out(f"run {run.id} already finished ({run.outcome or 'terminal'}); nothing to resume")
+            print_summary(run, str(store.path), "done")
+            return 0
+        if not args.quiet:
+            out(f"resuming run {run.id} at step {run.current.depth} [node {run.cursor}] · {session.model.label}")
+        return _drive(session, store, args.quiet)
+
+
+def _when(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from .store.sqlite import RunStore
+
+    try:
+        store = RunStore(args.store, create=False)
+    except StoreError:
+        out(f"no runs yet in {args.store}; `workbench run` starts one")
+        return 0
+    with store:
+        rows = store.list_runs(limit=args.limit)
+    if not rows:
+        out(f"no runs yet in {args.store}; `workbench run` starts one")
+        return 0
+    head = ("ID", "CREATED", "ENV", "MODEL", "STRATEGY", "MEMORY", "STEPS", "TOKENS", "COST", "STATUS", "TASK")
+    table = [head] + [
+        (r["id"], _when(r["created_at"]), r["env"], r["model_label"], r["strategy"], r["memory"], str(r["steps"]),
+         str(r["tokens"]), f"${r['cost']:.4f}", r["outcome"] or r["status"], _clip(r["task"], 40))
+        for r in rows
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(head) - 1)]
+    for row in table:
+        out("  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1])
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from .store.sqlite import RunStore
+
+    with RunStore(args.store, create=False) as store:
+        run = store.load_run(args.run_id)
+        row = next((r for r in store.list_runs(limit=10**9) if r["id"] == run.id), {})
+        history = store.events(run.id)
+    out(f"run {run.id} · created {_when(run.created_at)} · status {row.get('status', '?')}")
+    out(f"task: {_clip(run.task, 200)}")
+    path = run.path()
+    for node in path:
+        parent = run.nodes[node.parent_id].observation if node.parent_id is not None else None
+        print_node(node, parent, full=args.full)
+    failed = [n for n in run.children(run.cursor) if n.status == "error"]  # a failed step leaves the cursor
+    for node in failed:
+        print_node(node, run.current.observation, full=args.full)
+    off_path = len(run.nodes) - len(path) - len(failed)
+    if off_path:
+        out(f"({off_path} more nodes on other branches of the tree)")
+    for item in history:
+        own_line = item["kind"] == "Error" and item["node_id"] is not None  # printed with its node above
+        if not own_line and (item["kind"] in ("Error", "BreakpointHit") or item["provenance"] == "user"):
+            detail = item["data"].get("message") or item["data"].get("change") or item["data"].get("breakpoint") or ""
+            out(f"  {item['kind']} ({item['provenance'] or 'agent'}): {_clip(str(detail))}")
+    out()
+    reason = next((e["data"].get("reason") for e in reversed(history) if e["kind"] == "Paused"), None)
+    print_summary(run, str(args.store), reason)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    import json
+
+    from .export.json import export_run
+    from .store.sqlite import RunStore
+
+    with RunStore(args.store, create=False) as store:
+        run = store.load_run(args.run_id)
+        state = store.load_state(run.id)
+    data = export_run(run, args.output, plan=state["plan"], memory=state["memory"])
+    if args.output is None:
+        out(json.dumps(data, indent=1, ensure_ascii=False))
+    else:
+        out(f"wrote {args.output} ({run.steps} steps)")
+    return 0
+
+
+def cmd_envs(args: argparse.Namespace) -> int:
+    import importlib
+
+    from .envs.base import BUILTIN_ENVS, env_names
+
+    names = env_names()
+    width = max(len(name) for name in names)
+    for name in names:
+        module, _, cls = BUILTIN_ENVS[name].partition(":")
+        doc = (getattr(importlib.import_module(module), cls).__doc__ or "").strip().splitlines()
+        out(f"{name.ljust(width)}  {doc[0] if doc else ''}".rstrip())
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .llm.model import known_models
+
+    rows = known_models()
+    width = max(len(name) for name, _ in rows)
+    for name, description in rows:
+        out(f"{name.ljust(width)}  {description}")
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": cmd_run, "resume": cmd_resume, "runs": cmd_runs, "show": cmd_show, "export": cmd_export,
+    "envs": cmd_envs, "models": cmd_models,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.error(f"choose a command: {', '.join(COMMANDS)}")
+    try:
+        return COMMANDS[args.command](args)
+    except BrokenPipeError:  # `workbench show ID | head`: the reader left; stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except (ConfigError, StoreError) as exc:
+        print(redact(f"workbench {args.command}: error: {exc}"), file=sys.stderr)
+        return 2
+    except ModelError as exc:
+        print(redact(f"workbench {args.command}: model error: {exc}"), file=sys.stderr)
+        return 1
