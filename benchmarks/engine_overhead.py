@@ -76,7 +76,7 @@ def main() -> None:
                 times = asyncio.run(timed_run(n, memory, store))
                 k = max(1, n // 10)
                 ratio = statistics.mean(times[-k:]) / statistics.mean(times[:k])
-                qs = statistics.quantiles(times, n=20) if n >= 20 else [min(times)] * 19
+                qs = statistics.quantiles(times, n=20, method="inclusive")
                 print(
                     f"{memory:<8} {n:>6} {statistics.mean(times) * 1e3:>8.3f} "
                     f"{statistics.median(times) * 1e3:>7.3f} {qs[18] * 1e3:>7.3f} {ratio:>10.2f}"
