@@ -173,11 +173,12 @@ class Session(SteeringMixin):
             **(cfg.get("budgets") or {}),
             **(cfg.get("strategy_options") or {}),
         }
-        if model_cfg.get("name"):
+        if "model" not in overrides:
+            if model_cfg.get("scripted") or not model_cfg.get("name"):
+                raise ConfigError(f"run {run.id} used a model that cannot be rebuilt from the store; pass model=")
             from ..llm.model import Model
 
-            name = model_cfg.pop("name")
-            kwargs["model"] = Model(name, **model_cfg)
+            kwargs["model"] = Model.from_config(model_cfg)
         kwargs.update(overrides)
         session = cls(store=store, _run=run, **kwargs)
         session.plan.load(state.get("plan") or run.current.plan)
