@@ -10,6 +10,7 @@ interrupt button) cancels the coroutine and re-raises `KeyboardInterrupt`. In a 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -26,9 +27,33 @@ def background_loop() -> asyncio.AbstractEventLoop:
     with _lock:
         if _loop is None or _loop.is_closed():
             loop = asyncio.new_event_loop()
-            threading.Thread(target=loop.run_forever, name="workbench-loop", daemon=True).start()
+            thread = threading.Thread(target=loop.run_forever, name="workbench-loop", daemon=True)
+            thread.start()
+            atexit.register(_shutdown, loop, thread)
             _loop = loop
         return _loop
+
+
+def _shutdown(loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:
+    """Cancel what still runs on the background loop and stop it before the interpreter goes.
+
+    Left running, the model client's logging tasks may import modules while Python shuts down,
+    which can deadlock on the import lock and hang the exit."""
+    if loop.is_closed() or not loop.is_running():
+        return
+
+    async def cancel_all() -> None:
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    try:
+        asyncio.run_coroutine_threadsafe(cancel_all(), loop).result(timeout=5)
+    except Exception:  # shutting down: nothing useful to do about a task that will not stop
+        pass
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(timeout=5)
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:

@@ -1,0 +1,367 @@
+"""`Model`: one litellm model behind a small async API with its own retries and clear errors.
+
+    model = Model("openai/gpt-4o-mini", temperature=0.2)      # key from OPENAI_API_KEY
+    call = await model.acomplete(messages)                      # -> LLMCall (text, tokens, cost)
+
+Importing this module does not import litellm; the first call does (offline-first, see
+`workbench.llm.providers.load_litellm`). Each call runs `litellm.acompletion` with litellm's and
+the SDK's retries turned off (`num_retries=0, max_retries=0`) and retries itself, with exponential
+backoff, on rate limits, server errors, timeouts, connection errors and malformed responses, so
+every attempt is counted in `LLMCall.attempts`. A failure raises a `workbench.errors.ModelError`
+subclass whose message says what to do, with `.call` holding the failed `LLMCall`.
+
+The model carries no event loop or client state of its own, so it can be awaited from any loop
+(the kernel's, `asyncio.run`, or the background loop behind the blocking wrappers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..core.tree import LLMCall
+from ..errors import ConfigError, WorkbenchError
+from ..safety.redact import is_secret_kwarg, public_kwargs, redact, redact_obj
+from .providers import (
+    DEMO,
+    MODELS,
+    REPLAY,
+    Malformed,
+    aload_litellm,
+    is_workbench_model,
+    local_bug,
+    map_error,
+    retry_after,
+    workbench_cause,
+)
+from .tokens import count_tokens
+
+DEFAULT_REAL_MODELS = {
+    "OPENAI_API_KEY": "openai/gpt-4o-mini",
+    "ANTHROPIC_API_KEY": "anthropic/claude-haiku-4-5",
+}
+
+
+def default_model_name() -> str:
+    """$WORKBENCH_MODEL, else a small real model whose key is set, else the offline demo model."""
+    chosen = os.environ.get("WORKBENCH_MODEL", "").strip()
+    if chosen:
+        return chosen
+    for key, name in DEFAULT_REAL_MODELS.items():
+        if os.environ.get(key):
+            return name
+    return DEMO
+
+
+def known_models() -> list[tuple[str, str]]:
+    """(name, description) pairs for a `models` listing: the offline models and real examples."""
+    return [
+        (DEMO, "offline simulated model for the built-in envs (seed=, error_rate=); no key needed"),
+        (REPLAY, "plays back a recorded cassette: Model('workbench/replay', cassette='run.jsonl')"),
+        ("openai/gpt-4o-mini", "OpenAI; needs OPENAI_API_KEY"),
+        ("anthropic/claude-haiku-4-5", "Anthropic; needs ANTHROPIC_API_KEY"),
+        ("gemini/gemini-2.0-flash", "Google AI Studio; needs GEMINI_API_KEY"),
+        ("ollama/llama3", "a local Ollama server (api_base='http://localhost:11434')"),
+        ("openai/<name>", "any OpenAI-compatible server: pass api_base='http://host:port/v1'"),
+    ]
+
+
+class Model:
+    """A litellm model string plus retry, timeout and recording settings (see the module docstring)."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        record: str | Path | None = None,
+        max_retries: int = 3,
+        timeout: float = 60.0,
+        backoff: float = 0.5,
+        max_backoff: float = 8.0,
+        **litellm_kwargs: Any,
+    ) -> None:
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(
+                f"model name must be a litellm model string such as 'openai/gpt-4o-mini', not {name!r}"
+            )
+        if is_workbench_model(name) and name not in MODELS:
+            raise ConfigError(f"unknown workbench model {name!r}; valid: {', '.join(MODELS)}")
+        if max_retries < 0 or timeout <= 0 or backoff < 0 or max_backoff < 0:
+            raise ConfigError("max_retries, backoff and max_backoff must be >= 0 and timeout > 0")
+        self.name = name
+        self.max_retries = int(max_retries)
+        self.timeout = float(timeout)
+        self.backoff = float(backoff)
+        self.max_backoff = float(max_backoff)
+        self.kwargs = dict(litellm_kwargs)
+        if self.kwargs.get("cassette") is not None:
+            self.kwargs["cassette"] = str(self.kwargs["cassette"])
+        self.record_path = Path(record) if record is not None else None
+        self._recorder = None
+        if self.record_path is not None:
+            from .cassette import Recorder
+
+            self._recorder = Recorder(self.record_path)
+        self._replay_id: str | None = None
+        self._player = None
+        if name == REPLAY:
+            if not self.kwargs.get("cassette"):
+                raise ConfigError(
+                    "workbench/replay needs a cassette: Model('workbench/replay', cassette='run.jsonl')"
+                )
+            from .cassette import Player, register_player
+
+            self._player = Player(self.kwargs["cassette"])
+            self._replay_id = uuid.uuid4().hex
+            register_player(self._replay_id, self._player)
+
+    # ------------------------------------------------------------------ description
+    @property
+    def simulated(self) -> bool:
+        """True for the simulated demo model (its answers are not a real model's)."""
+        return self.name == DEMO
+
+    @property
+    def offline(self) -> bool:
+        """True when calls never leave the process (demo and replay)."""
+        return is_workbench_model(self.name)
+
+    @property
+    def label(self) -> str:
+        if self.name == DEMO:
+            return "demo model (simulated)"
+        if self.name == REPLAY:
+            return f"replay of {Path(str(self.kwargs['cassette'])).name}"
+        return self.name
+
+    def config(self) -> dict[str, Any]:
+        """Name and settings without secrets: safe to store, show and export."""
+        out: dict[str, Any] = {"name": self.name, **public_kwargs(self.kwargs)}
+        out.update(
+            max_retries=self.max_retries,
+            timeout=self.timeout,
+            backoff=self.backoff,
+            max_backoff=self.max_backoff,
+        )
+        if self.record_path is not None:
+            out["record"] = str(self.record_path)
+        return self._scrub_obj(out)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Model:
+        """A model from `config()` output (keys come from the environment again)."""
+        data = dict(config)
+        return cls(data.pop("name"), **data)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in public_kwargs(self.kwargs).items())
+        return self._scrub(f"Model({self.name!r}{', ' + shown if shown else ''})")
+
+    # ------------------------------------------------------------------ secrets
+    def _secrets(self) -> list[str]:
+        return [str(v) for k, v in self.kwargs.items() if is_secret_kwarg(k) and v and len(str(v)) >= 4]
+
+    def _scrub(self, text: str) -> str:
+        text = redact(text)
+        for secret in self._secrets():
+            text = text.replace(secret, "[REDACTED]")
+        return text
+
+    def _scrub_obj(self, obj: Any) -> Any:
+        obj = redact_obj(obj)
+        secrets = self._secrets()
+        if not secrets:
+            return obj
+        if isinstance(obj, str):
+            return self._scrub(obj)
+        if isinstance(obj, dict):
+            return {k: self._scrub_obj(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [self._scrub_obj(v) for v in obj]
+        return obj
+
+    # ------------------------------------------------------------------ calls
+    def _params(self, sample: int, overrides: dict[str, Any]) -> dict[str, Any]:
+        params = {**self.kwargs, **overrides}
+        if self.offline:
+            params["sample"] = sample
+            if self._replay_id is not None:
+                params["replay_id"] = self._replay_id
+        else:
+            for demo_only in ("error_rate", "cassette"):
+                params.pop(demo_only, None)
+        return params
+
+    async def acomplete(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        purpose: str = "act",
+        sample: int = 0,
+        on_delta: Callable[[str], None] | None = None,
+        **overrides: Any,
+    ) -> LLMCall:
+        """One chat completion, retried as described in the module docstring.
+
+        `sample` numbers alternative samples of the same request (search strategies ask for several);
+        the offline models use it to vary their answer. `on_delta` (or `stream=True`) streams the
+        answer, calling `on_delta(text)` with each new piece (a retried attempt streams again from
+        its start). `overrides` are extra litellm kwargs. `LLMCall.latency` is the whole call's wall
+        time, retries and backoff included.
+        """
+        litellm = await aload_litellm()
+        params = self._params(sample, overrides)
+        stream = bool(params.pop("stream", False)) or on_delta is not None
+        messages = [dict(m) for m in messages]
+        started, clock = time.time(), time.perf_counter()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                text, prompt, completion, response = await self._attempt(
+                    litellm, messages, params, stream, on_delta
+                )
+                break
+            except WorkbenchError as exc:  # raised on purpose below us, e.g. ReplayMissError
+                raise self._fail(exc, messages, purpose, attempt, started, clock) from None
+            except Exception as exc:
+                own = workbench_cause(exc)
+                if own is not None:
+                    raise self._fail(own, messages, purpose, attempt, started, clock) from None
+                bug = local_bug(exc) if self.offline else None
+                if bug is not None:  # our own provider failed: a bug, raised with its traceback
+                    raise bug from None
+                mapped = map_error(
+                    litellm, exc, model=self.name, timeout=self.timeout, attempt=attempt, kwargs=self.kwargs
+                )
+                if mapped is None:
+                    raise
+                error, retry = mapped
+                if not retry or attempt > self.max_retries:
+                    raise self._fail(error, messages, purpose, attempt, started, clock) from exc
+                await asyncio.sleep(self._delay(attempt, exc))
+        call = LLMCall(
+            model=self.name,
+            messages=messages,
+            response=text,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            cost=self._cost(litellm, response),
+            latency=time.perf_counter() - clock,
+            attempts=attempt,
+            purpose=purpose,
+            started_at=started,
+        )
+        if self._recorder is not None:
+            recorded = {k: v for k, v in params.items() if k not in ("sample", "replay_id", "api_base")}
+            self._recorder.append(
+                model=self.name,
+                messages=messages,
+                params=self._scrub_obj(recorded),
+                text=text,
+                prompt_tokens=prompt,
+                completion_tokens=completion,
+            )
+        return call
+
+    def complete(self, messages: list[dict[str, Any]], **kwargs: Any) -> LLMCall:
+        """Blocking `acomplete` for scripts (runs on the workbench's background loop)."""
+        from ..core.sync import run_sync
+
+        return run_sync(self.acomplete(messages, **kwargs))
+
+    async def _attempt(
+        self,
+        litellm: Any,
+        messages: list[dict[str, Any]],
+        params: dict[str, Any],
+        stream: bool,
+        on_delta: Callable[[str], None] | None,
+    ) -> tuple[str, int, int, Any]:
+        call_kwargs = dict(params, num_retries=0, max_retries=0, timeout=self.timeout)
+        if not stream:
+            response = await litellm.acompletion(model=self.name, messages=messages, **call_kwargs)
+        else:
+            call_kwargs.setdefault("stream_options", {"include_usage": True})
+            chunks = []
+            async for chunk in await litellm.acompletion(
+                model=self.name, messages=messages, stream=True, **call_kwargs
+            ):
+                chunks.append(chunk)
+                piece = chunk.choices[0].delta.content if chunk.choices else None
+                if piece and on_delta is not None:
+                    on_delta(piece)
+            if not chunks:
+                raise Malformed("the stream ended without any chunk")
+            response = litellm.stream_chunk_builder(chunks, messages=messages)
+        text, prompt, completion = _parse(response)
+        if prompt is None:
+            prompt = count_tokens(messages, self.name)
+        if completion is None:
+            completion = count_tokens(text, self.name)
+        return text, prompt, completion, response
+
+    def _cost(self, litellm: Any, response: Any) -> float:
+        if self.offline or response is None:
+            return 0.0
+        try:
+            return float(litellm.completion_cost(completion_response=response, model=self.name) or 0.0)
+        except Exception:  # an unknown price is not an error: the local cost map lacks many models
+            return 0.0
+
+    def _delay(self, attempt: int, exc: BaseException) -> float:
+        delay = self.backoff * (2 ** (attempt - 1))
+        wait = retry_after(exc)
+        if wait is not None:
+            delay = max(delay, wait)
+        return min(delay, self.max_backoff)
+
+    def _fail(
+        self,
+        error: WorkbenchError,
+        messages: list[dict[str, Any]],
+        purpose: str,
+        attempts: int,
+        started: float,
+        clock: float,
+    ) -> WorkbenchError:
+        """`error` with a scrubbed message and `.call`, the failed call as the run records it."""
+        message = self._scrub(str(error))
+        if error.args != (message,):
+            error.args = (message,)
+        error.call = LLMCall(  # type: ignore[attr-defined]
+            model=self.name,
+            messages=messages,
+            response="",
+            attempts=attempts,
+            error=message,
+            purpose=purpose,
+            started_at=started,
+            latency=time.perf_counter() - clock,
+        )
+        return error
+
+
+def _parse(response: Any) -> tuple[str, int | None, int | None]:
+    """(text, prompt_tokens, completion_tokens) of a chat completion; raises Malformed."""
+    choices = getattr(response, "choices", None)
+    if not choices:
+        raise Malformed("the response has no choices")
+    message = getattr(choices[0], "message", None)
+    if message is None:
+        raise Malformed("the response's first choice has no message")
+    text = getattr(message, "content", None)
+    if text is None:
+        calls = getattr(message, "tool_calls", None) or []
+        if not calls:
+            raise Malformed("the response's message has no content")
+        text = "\n".join(f"{c.function.name}({c.function.arguments})" for c in calls)
+    usage = getattr(response, "usage", None)
+    prompt = getattr(usage, "prompt_tokens", None) if usage is not None else None
+    completion = getattr(usage, "completion_tokens", None) if usage is not None else None
+    return str(text), prompt, completion
