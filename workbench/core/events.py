@@ -100,6 +100,15 @@ class Error(Event):
 
 
 @dataclass
+class ConfigChanged(Event):
+    """The run's settings changed (e.g. another memory policy from the next step on)."""
+
+    config: dict[str, Any]
+    change: str
+    provenance: str = "user"
+
+
+@dataclass
 class PlanEdited(Event):
     items: list[dict[str, Any]]
     provenance: str

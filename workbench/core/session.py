@@ -233,6 +233,21 @@ class Session(SteeringMixin):
             )
         )
 
+    def set_memory(self, policy: str | Memory, **options: Any) -> Memory:
+        """Use another memory policy from the next step on; the user's edits, pins and notes carry over."""
+        if self._stepping:
+            raise StepInProgress("cannot switch memory while a step is running; pause() first")
+        new = make_memory(policy, **options)
+        old = self.memory.state()
+        new.load_state({k: old[k] for k in ("edits", "pinned", "forgotten", "notes") if k in old})
+        new.on_change = self._memory_changed
+        self.memory, self.memory_options = new, dict(options)
+        self.tree.config["memory"] = new.name
+        self.tree.config["memory_options"] = {k: v for k, v in options.items() if _jsonable(v)}
+        self.events.publish(ev.ConfigChanged(self.run_id, config=self.tree.config, change=f"memory {new.name}"))
+        self._memory_changed("*", "state", "user", None)
+        return new
+
     def take_used_edits(self) -> list[str]:
         """The user edits the prompt just rendered uses (plan edits since the last step, memory edits)."""
         used = self._plan_edits + list(getattr(self.memory, "last_used_edits", []) or [])
@@ -487,6 +502,20 @@ class Session(SteeringMixin):
     def run(self, max_steps: int | None = None, until: Until = None) -> list[Node]:
         """Blocking form of `arun`."""
         return run_sync(self.arun(max_steps=max_steps, until=until))
+
+    def start(self, max_steps: int | None = None, until: Until = None) -> Any:
+        """Run in the background on the running event loop (a notebook's) and return the asyncio task.
+
+        Returns at once; `pause()` stops after the step in flight, `stop()` cancels. See background.py."""
+        from .background import runner_for
+
+        return runner_for(self).start(max_steps=max_steps, until=until)
+
+    def stop(self) -> None:
+        """Cancel the background task started by `start` now (thread-safe; the step in flight is dropped)."""
+        from .background import runner_for
+
+        runner_for(self).stop()
 
     def rewind(self, node_id: int) -> Node:
         """Move the cursor to `node_id`; the next step grows a new branch from there.

@@ -88,13 +88,21 @@ class SteeringMixin:
             status="terminal" if done else "expanded",
         )
 
+    def call_limit(self: Session) -> asyncio.Semaphore:
+        """The session's cap on concurrent model calls, one semaphore per event loop."""
+        loop = asyncio.get_running_loop()
+        limits = self.__dict__.setdefault("_call_limits", {})
+        if id(loop) not in limits or limits[id(loop)][0] is not loop:
+            limits[id(loop)] = (loop, asyncio.Semaphore(max(1, self.concurrency)))
+        return limits[id(loop)][1]
+
     async def sample(
         self: Session, messages: list[dict[str, str]], n: int, parent: Node, *, purpose: str = "act", **kwargs: Any
     ) -> list[LLMCall]:
         """`n` model calls for the same prompt, concurrently under `self.concurrency` calls at once.
 
         Failed calls are dropped (the first failure is re-raised when every call failed)."""
-        limit = asyncio.Semaphore(max(1, self.concurrency))
+        limit = self.call_limit()
 
         async def one(i: int) -> LLMCall:
             async with limit:
@@ -161,13 +169,18 @@ class SteeringMixin:
             stack.extend(children.get(n.id, ()))
 
     def best_node(self: Session) -> Node:
-        """The best state so far: a successful terminal node first, then the highest value, then depth."""
+        """The best state so far outside pruned subtrees: a successful terminal node first, then the
+        highest value, then the shallowest."""
+        pruned: set[int] = set()
+        for n in self.tree.nodes.values():  # ids grow with depth order: parents come first
+            if n.status == "pruned" or (n.parent_id is not None and n.parent_id in pruned):
+                pruned.add(n.id)
 
         def key(n: Node) -> tuple:
             success = n.terminal and n.reward > 0
             return (success, n.value if n.value is not None else float("-inf"), n.reward, -n.depth)
 
-        candidates = [n for n in self.tree.nodes.values() if n.executed or n.id == 0]
+        candidates = [n for n in self.tree.nodes.values() if (n.executed or n.id == 0) and n.id not in pruned]
         return max(candidates, key=key)
 
     def best_path(self: Session) -> list[Node]:

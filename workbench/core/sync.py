@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -48,10 +49,8 @@ def _shutdown(loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    try:
+    with contextlib.suppress(Exception):  # shutting down: nothing to do about a task that will not stop
         asyncio.run_coroutine_threadsafe(cancel_all(), loop).result(timeout=5)
-    except Exception:  # shutting down: nothing useful to do about a task that will not stop
-        pass
     loop.call_soon_threadsafe(loop.stop)
     thread.join(timeout=5)
 

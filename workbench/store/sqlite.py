@@ -212,6 +212,10 @@ class RunStore:
         )
         self._event_row(e, s, {"resumed": e.resumed}, provenance="user" if e.resumed else "agent")
 
+    def _on_config_changed(self, e: ev.ConfigChanged, s: Secrets) -> None:
+        self._touch(e.run_id, e.at, ", config = ?", (dumps(e.config, s),))
+        self._event_row(e, s, {"change": e.change}, provenance=e.provenance)
+
     def _on_step_started(self, e: ev.StepStarted, s: Secrets) -> None:
         if e.run_id in self._open_steps:  # the previous step never finished (cancelled): keep what it wrote
             self._commit()
@@ -385,6 +389,7 @@ class RunStore:
 
 _HANDLERS: dict[type, Callable[[RunStore, Any, Secrets], None]] = {
     ev.RunStarted: RunStore._on_run_started,
+    ev.ConfigChanged: RunStore._on_config_changed,
     ev.StepStarted: RunStore._on_step_started,
     ev.StepFinished: RunStore._on_step_finished,
     ev.NodeAdded: RunStore._on_node_added,
