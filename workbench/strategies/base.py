@@ -65,6 +65,11 @@ class Strategy:
 
 STRATEGIES: dict[str, str] = {
     "react": "workbench.strategies.react:ReAct",
+    "bfs": "workbench.strategies.search.tree_search:BFS",
+    "dfs": "workbench.strategies.search.tree_search:DFS",
+    "best-first": "workbench.strategies.search.tree_search:BestFirst",
+    "astar": "workbench.strategies.search.astar:AStar",
+    "mcts": "workbench.strategies.search.mcts:MCTS",
 }
 
 

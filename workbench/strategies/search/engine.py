@@ -1,0 +1,273 @@
+"""The base of every search strategy: state kept in the tree, rounds, budgets and the commit.
+
+One `session.step()` of a search session is ONE expansion (best-first/BFS/DFS/A*: one node popped,
+realized, scored and given children; MCTS: one select-expand-evaluate-simulate-backup iteration),
+so a search is stepped, paused, resumed and stored like a linear run.
+
+Everything the search needs is in the tree, so a stored search resumes (`Session.resume`) and the
+user's steering between steps is honoured:
+
+- per node: `status`, `value`, `visits` and `info` (`expanded_at`: the number of the expansion
+  that grew it, 0 for a scope opened without scoring;
+  `batch`: the proposal batch it came from; `pinned`; `value_by` ("user" after `set_value`);
+  strategy keys such as A*'s `g`/`h`/`f` or MCTS's `mcts_expanded`, `reflection`).
+- per run: `root.info["search"]` = {strategy, round, scope, expansions (this round), total,
+  seconds, committed, reason, batches, callables}.
+
+Steering: pinned nodes are selected first (the pin is used up when selected); a pruned node and
+its subtree are never selected nor committed; a value set by the user replaces the strategy's
+estimate (and is never overwritten); destructive actions are never executed.
+
+Rounds. A search grows the subtree of its *scope* (the cursor when it started) and stops on the
+threshold (best-first/BFS/DFS: any scored state; A* and MCTS: a terminal, whose value is its
+outcome), an empty frontier, or a budget: `max_expansions`, `max_seconds` (wall time spent in
+steps), and the session's `max_steps` (nodes), `max_tokens`, `max_cost`. Then it commits: the
+cursor moves to the best node (a successful terminal first, then the highest value, then the
+shallowest; MCTS: the deeper), `tree.outcome` is set and `finished()` is true. Moving the cursor elsewhere
+(`session.rewind(node_id)`: "resume from here") starts a new round below that node with a fresh
+budget.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from ...core import events as ev
+from ...core.tree import LLMCall, Node
+from ...errors import ConfigError
+from ..base import Strategy
+from .common import Request, record_calls
+from .values import ValueFunction, make_value
+
+if TYPE_CHECKING:
+    from ...core.session import Session
+
+SEARCH_OPTIONS: dict[str, Any] = {
+    "max_expansions": 20,  # c: expansions per round
+    "max_depth": 5,  # d: depth below the scope
+    "branching": 5,  # b: children kept per expansion
+    "n_samples": 20,  # action samples per expansion (best-first takes max(2b, n_samples))
+    "temperature": 1.0,  # sampling temperature of action and value calls (None: the model's)
+    "value": "judge",  # judge | score | reward | a function (node, session) -> float
+    "value_samples": 20,  # sampled value calls averaged per state
+    "threshold": 1.0,  # stop when a scored state reaches this value
+    "max_seconds": None,  # wall-time budget of a round
+}
+_POSITIVE_INTS = ("max_expansions", "max_depth", "branching", "n_samples", "value_samples")
+
+
+class View:
+    """One moment of the tree seen from the scope: children lists, live nodes, relative depths."""
+
+    def __init__(self, session: Session, scope_id: int) -> None:
+        tree = session.tree
+        self.tree = tree
+        self.kids: dict[int, list[Node]] = {}
+        for node in tree.nodes.values():
+            if node.parent_id is not None:
+                self.kids.setdefault(node.parent_id, []).append(node)
+        self.scope = tree.nodes[scope_id]
+        self.nodes: list[Node] = []
+        stack = [self.scope]
+        while stack:  # the scope's subtree, skipping pruned nodes and everything below them
+            node = stack.pop()
+            self.nodes.append(node)
+            stack.extend(c for c in self.kids.get(node.id, ()) if c.status != "pruned")
+        self.nodes.sort(key=lambda n: n.id)
+
+    def children(self, node: Node) -> list[Node]:
+        return [c for c in self.kids.get(node.id, ()) if c.status != "pruned"]
+
+    def depth(self, node: Node) -> int:
+        return node.depth - self.scope.depth
+
+
+def _qualname(fn: Any) -> str:
+    return getattr(fn, "__qualname__", None) or type(fn).__name__
+
+
+class SearchStrategy(Strategy):
+    """Shared machinery; subclasses implement `expand` and `has_work`."""
+
+    name = "search"
+    options = SEARCH_OPTIONS
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        cfg = self.config
+        for key in _POSITIVE_INTS:
+            if key in cfg and (not isinstance(cfg[key], int) or isinstance(cfg[key], bool) or cfg[key] < 1):
+                raise ConfigError(f"{self.name}: {key} must be a whole number >= 1, got {cfg[key]!r}")
+        for key in ("max_seconds", "temperature"):
+            if cfg.get(key) is not None and (not isinstance(cfg[key], (int, float)) or cfg[key] < 0):
+                raise ConfigError(f"{self.name}: {key} must be a number >= 0 or None, got {cfg[key]!r}")
+        if not isinstance(cfg.get("threshold", 1.0), (int, float)):
+            raise ConfigError(f"{self.name}: threshold must be a number, got {cfg['threshold']!r}")
+        self.value_fn: ValueFunction | None = make_value(cfg["value"]) if "value" in cfg else None
+
+    # --- subclass hooks ---------------------------------------------------------------------------
+    async def expand(self, session: Session, state: dict[str, Any], view: View) -> Node | None:
+        """Do one expansion; return the node it realized/expanded, or None if nothing is left."""
+        raise NotImplementedError
+
+    def has_work(self, session: Session, state: dict[str, Any], view: View) -> bool:
+        raise NotImplementedError
+
+    def context(self, session: Session) -> str:
+        """Extra text for action and value prompts (MCTS: reflections)."""
+        return ""
+
+    # --- state ------------------------------------------------------------------------------------
+    def state(self, session: Session) -> dict[str, Any]:
+        """The search's state as stored on the root (empty before the first step)."""
+        return dict(session.tree.root.info.get("search") or {})
+
+    def finished(self, session: Session) -> bool:
+        st = session.tree.root.info.get("search") or {}
+        return (
+            st.get("strategy") == self.name
+            and st.get("committed") is not None
+            and session.tree.cursor == st["committed"]
+        )
+
+    def _begin(self, session: Session) -> dict[str, Any]:
+        st = self.state(session)
+        cursor = session.tree.cursor
+        anchor = st.get("committed") if st.get("committed") is not None else st.get("scope")
+        if st.get("strategy") != self.name or cursor != anchor:
+            st = {
+                "strategy": self.name,
+                "round": int(st.get("round", 0)) + 1,
+                "scope": cursor,
+                "expansions": 0,
+                "seconds": 0.0,
+                "committed": None,
+                "reason": None,
+                "total": int(st.get("total", 0)),  # expansions over all rounds
+                "batches": int(st.get("batches", 0)),  # proposal batches over all rounds
+                "callables": {k: _qualname(v) for k, v in self.config.items() if callable(v)},
+            }
+            session.tree.outcome = None
+        for key, fn_name in (st.get("callables") or {}).items():
+            if not callable(self.config.get(key)):
+                raise ConfigError(
+                    f"this search ran with {key}={fn_name}, a Python function the store cannot keep; "
+                    f"pass it again, e.g. Session.resume(run_id, store, {key}={fn_name})"
+                )
+        return st
+
+    def save(self, session: Session, state: dict[str, Any]) -> None:
+        root = session.tree.root
+        session.update_node(root, info={**root.info, "search": dict(state)})
+
+    # --- the step ---------------------------------------------------------------------------------
+    async def astep(self, session: Session) -> Node:
+        st = self._begin(session)
+        started = time.perf_counter()
+        node = await self.expand(session, st, View(session, st["scope"]))
+        st["seconds"] = float(st["seconds"]) + (time.perf_counter() - started)
+        if node is not None:
+            st["expansions"] += 1
+            st["total"] = int(st.get("total", 0)) + 1
+        reason = self.stop_reason(session, st, node)
+        if reason is not None:
+            best = self.commit(session, st, reason)
+            return node if node is not None else best
+        self.save(session, st)
+        assert node is not None  # no node means an empty frontier, which is a stop reason
+        return node
+
+    def index(self, state: dict[str, Any]) -> int:
+        """The number of the expansion in progress (1-based, counted over all rounds)."""
+        return int(state.get("total", 0)) + 1
+
+    def next_batch(self, state: dict[str, Any]) -> int:
+        """A new proposal batch number (increasing over the whole run; DFS pops the newest batch)."""
+        state["batches"] = int(state.get("batches", 0)) + 1
+        return state["batches"]
+
+    def stop_reason(self, session: Session, state: dict[str, Any], node: Node | None) -> str | None:
+        if state.pop("found", None) is not None:
+            return "threshold"
+        if node is None:
+            return "frontier empty"
+        cfg, budgets, run = self.config, session.budgets, session.tree
+        if state["expansions"] >= cfg["max_expansions"]:
+            return "max_expansions"
+        if cfg.get("max_seconds") is not None and state["seconds"] >= cfg["max_seconds"]:
+            return "max_seconds"
+        for key, used in (("max_tokens", run.tokens), ("max_cost", run.cost), ("max_steps", run.steps)):
+            if budgets.get(key) is not None and used >= budgets[key]:
+                return key
+        if not self.has_work(session, state, View(session, state["scope"])):
+            return "frontier empty"
+        return None
+
+    def best(self, view: View) -> Node:
+        """A successful terminal first, then the highest value, the higher reward, the shallower."""
+
+        def key(n: Node) -> tuple[Any, ...]:
+            value = n.value if n.value is not None else float("-inf")
+            return (n.terminal and n.reward > 0, value, n.reward, -n.depth, -n.id)
+
+        live = [n for n in view.nodes if n.status in ("expanded", "terminal")]
+        return max(live, key=key) if live else view.scope
+
+    def commit(self, session: Session, state: dict[str, Any], reason: str) -> Node:
+        best = self.best(View(session, state["scope"]))
+        state.update(committed=best.id, reason=reason)
+        self.save(session, state)
+        tree = session.tree
+        tree.cursor = best.id
+        session.events.publish(ev.CursorMoved(session.run_id, node_id=best.id, provenance="agent"))
+        tree.outcome = "success" if best.terminal and best.reward > 0 else "failure"
+        session.events.publish(ev.RunFinished(session.run_id, outcome=tree.outcome, node_id=best.id))
+        return best
+
+    # --- helpers for subclasses ---------------------------------------------------------------------
+    def system_prompt(self, session: Session) -> str:
+        base = super().system_prompt(session)
+        extra = self.context(session)
+        return f"{base}\n\n{extra}" if extra else base
+
+    def sampling(self) -> dict[str, Any]:
+        temperature = self.config.get("temperature")
+        return {} if temperature is None else {"temperature": temperature}
+
+    def act_request(self, session: Session, node: Node, n: int) -> Request:
+        messages = self.messages(session, session.tree.path(node.id))
+        return Request(messages, n, node, "act", self.sampling())
+
+    def value_requests(self, session: Session, node: Node) -> list[Request]:
+        if self.value_fn is None or user_valued(node):
+            return []
+        samples = int(self.config.get("value_samples", 1))
+        return self.value_fn.requests(session, node, samples, self.context(session), **self.sampling())
+
+    async def score(self, session: Session, node: Node, calls: list[LLMCall]) -> tuple[float, dict[str, Any]]:
+        """(value, info updates) for a realized node from its value calls (recorded on it here)."""
+        if user_valued(node):
+            return float(node.value), {}  # type: ignore[arg-type]
+        assert self.value_fn is not None
+        value, detail = await self.value_fn.score(session, node, calls)
+        record_calls(session, node, calls)
+        return value, {"value_by": self.value_fn.name, "value_detail": detail}
+
+    def pinned(self, view: View) -> list[Node]:
+        return [n for n in view.nodes if n.info.get("pinned") and n.status in ("frontier", "expanded")]
+
+    def unpin(self, session: Session, node: Node) -> None:
+        session.update_node(node, info={**node.info, "pinned": False})
+
+    def can_grow(self, node: Node, view: View) -> bool:
+        """Whether children may be added below `node` (a realized, non-terminal node above the cap)."""
+        return (
+            node.status == "expanded"
+            and not node.terminal
+            and view.depth(node) < int(self.config["max_depth"])
+        )
+
+
+def user_valued(node: Node) -> bool:
+    return node.info.get("value_by") == "user" and node.value is not None
