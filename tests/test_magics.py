@@ -1,0 +1,489 @@
+"""`%agent` / `%%agent` on a fresh IPython shell: every command changes the Session it names, and
+every user mistake ends in a one-line UsageError that says what is valid.
+
+The offline `workbench/demo` model drives the gridworld agents. Tests that need exact answers (a
+pause in mid-run, a breakpoint on a tool, an edited prompt) inject a `ScriptedModel` session through
+the Python API (`workbench.magics.agents(shell).add(...)`); the magics' public surface has no hook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
+from toys import Counter, react
+
+from workbench.core.session import Session
+from workbench.llm.scripted import ScriptedModel
+from workbench.magics import agents
+from workbench.magics.agents import BackgroundRun
+from workbench.magics.args import COMMANDS, TOP
+
+DEMO = "--env gridworld --model workbench/demo"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+@pytest.fixture
+def shell() -> Iterator[InteractiveShell]:
+    InteractiveShell.clear_instance()
+    sh = InteractiveShell.instance()
+    sh.run_line_magic("load_ext", "workbench")
+    yield sh
+    agents(sh).clear()
+    InteractiveShell.clear_instance()
+
+
+def agent(sh: InteractiveShell, line: str) -> tuple[Any, list[dict[str, Any]]]:
+    """Run `%agent line`; returns its value and the data of everything it displayed."""
+    with capture_output() as cap:
+        value = sh.run_line_magic("agent", line)
+    return value, [out.data for out in cap.outputs]
+
+
+def text(outputs: list[dict[str, Any]]) -> str:
+    return "\n".join(o.get("text/plain", "") for o in outputs)
+
+
+def current(sh: InteractiveShell) -> Session:
+    return agents(sh).get().session
+
+
+class YieldingModel(ScriptedModel):
+    """A ScriptedModel that gives the loop a turn per call, as a real model awaiting I/O does."""
+
+    async def acomplete(self, messages: list[dict[str, Any]], **kw: Any) -> Any:
+        await asyncio.sleep(0)  # a yield to the loop, not a wait
+        return await super().acomplete(messages, **kw)
+
+
+def scripted(sh: InteractiveShell, answers: Any, name: str = "toy", **kw: Any) -> Session:
+    """A scripted-model session on the Counter toy env, added as the current agent `name`."""
+    session = Session(env=Counter(goal=kw.pop("goal", 3)), model=YieldingModel(answers), **kw)
+    agents(sh).add(name, session)
+    return session
+
+
+# --- making and choosing agents -----------------------------------------------------------------
+def test_new_makes_a_configured_agent_and_shows_its_panel(shell):
+    _, out = agent(shell, f"new --name explorer {DEMO} --memory diff --window 2 --seed 3 --max-steps 9")
+    s = current(shell)
+    assert agents(shell).current_name == "explorer"
+    assert s.config["env"] == "gridworld" and s.config["simulated"] is True
+    assert s.memory.name == "diff" and s.memory.window == 2 and s.seed == 3
+    assert s.budgets["max_steps"] == 9 and s.tree.steps == 0
+    assert len(out) == 1 and "text/html" in out[0] and "text/plain" in out[0]
+    from workbench.widgets import panel_for
+
+    panel = panel_for(s)  # the one Workbench of this session, also shown for a displayed Session
+    assert out[0][WIDGET_VIEW]["model_id"] == panel.model_id and agents(shell).get().panel is panel
+
+
+def test_several_agents_coexist_and_use_switches(shell):
+    agent(shell, f"new {DEMO}")
+    agent(shell, "new --env game24 --model workbench/demo --name solver")
+    assert agents(shell).names() == ["agent1", "solver"] and agents(shell).current_name == "solver"
+    agent(shell, "use agent1")
+    assert current(shell).config["env"] == "gridworld"
+    _, out = agent(shell, "agents")
+    assert "agent1" in text(out) and "solver" in text(out) and "*" in text(out)
+    assert agent(shell, "session solver")[0] is agents(shell).get("solver").session
+    assert agent(shell, "session")[0] is current(shell)
+
+
+def test_quoted_and_unquoted_text_arguments(shell):
+    agent(shell, f"new {DEMO} --task \"reach the goal, then say 'done'\"")
+    assert current(shell).tree.task == "reach the goal, then say 'done'"
+    agent(shell, "plan add go west now")
+    agent(shell, "plan add 'go to the \"bottom-left\" corner' --at 1")
+    assert [i.text for i in current(shell).plan] == ['go to the "bottom-left" corner', "go west now"]
+    agent(shell, 'memory note "the door is south"')
+    assert current(shell).memory.notes == ["the door is south"]
+
+
+# --- stepping and running -----------------------------------------------------------------------
+def test_step_adds_nodes_and_shows_a_card_per_step(shell):
+    agent(shell, f"new {DEMO}")
+    _, out = agent(shell, "step")
+    s = current(shell)
+    assert s.tree.steps == 1 and s.cursor.id == 1
+    _, out = agent(shell, "step 3")
+    assert s.tree.steps == 4 and [n.depth for n in s.path()] == [0, 1, 2, 3, 4]
+    assert text(out).count("agent1 · step") == 3
+    assert "<b>Action:</b>" in out[0]["text/html"]
+
+
+def test_step_follows_a_plan_edit(shell):
+    agent(shell, f"new {DEMO}")
+    agent(shell, "step 2")
+    agent(shell, "plan add 'go to the bottom-left corner' --at 1")
+    _, out = agent(shell, "step 2")
+    assert "Plan step 1: The bottom-left corner" in text(out)
+    s = current(shell)
+    assert any("plan: add" in edit for edit in s.path()[3].info.get("used_user_edits", []))
+
+
+def test_run_starts_in_the_background_returns_at_once_and_is_awaitable(shell):
+    agent(shell, f"new {DEMO}")
+    s = current(shell)
+
+    async def go() -> tuple[BackgroundRun, int, bool, list[Any]]:
+        handle, out = agent(shell, "run --max-steps 3")
+        assert out[0][WIDGET_VIEW]["model_id"] == agents(shell).get().panel.model_id  # the same panel
+        steps_at_return, done_at_return = s.tree.steps, handle.done()
+        assert agent(shell, "wait")[0] is handle
+        finished = await handle
+        assert finished is handle
+        return handle, steps_at_return, done_at_return, handle.result()
+
+    handle, steps_at_return, done_at_return, nodes = asyncio.run(go())
+    assert steps_at_return == 0 and done_at_return is False
+    assert len(nodes) == 3 and s.tree.steps == 3 and s.status == "paused"
+    assert "paused" in repr(handle)
+
+
+def test_run_until_stops_after_a_matching_action(shell):
+    agent(shell, f"new {DEMO}")
+
+    async def go() -> list[Any]:
+        return (await agent(shell, "run --until 'pick up'")[0]).result()
+
+    nodes = asyncio.run(go())
+    assert nodes[-1].action == "pick up key" and current(shell).status == "paused"
+
+
+def test_pause_from_another_command_stops_the_run_after_the_step_in_flight(shell):
+    def answer(messages: list[dict[str, Any]]) -> str:
+        if sum(m["role"] == "assistant" for m in messages) == 1:  # the second step
+            agent(shell, "pause")
+        return react("inc")
+
+    s = scripted(shell, answer, goal=10)
+
+    async def go() -> list[Any]:
+        return (await agent(shell, "run")[0]).result()
+
+    assert len(asyncio.run(go())) == 2 and s.status == "paused" and not s.done
+    assert "not running" in text(agent(shell, "pause")[1])
+
+
+def test_stop_cancels_the_background_run_and_drops_the_step_in_flight(shell):
+    s = scripted(shell, [react("inc")], goal=10)
+    s.subscribe(lambda e: agent(shell, "stop") if e.kind == "StepStarted" and e.parent_id == 1 else None)
+
+    async def go() -> BackgroundRun:
+        handle = agent(shell, "run")[0]
+        assert await handle is handle  # a stopped run ends normally for the one who waits
+        return handle
+
+    handle = asyncio.run(go())
+    assert handle.task.cancelled() and s.tree.steps == 1
+    assert "not running" in text(agent(shell, "stop")[1])
+
+
+def test_a_failed_background_run_raises_when_awaited(shell):
+    def broken(messages: list[dict[str, Any]]) -> str:
+        raise RuntimeError("model adapter bug")
+
+    s = scripted(shell, broken)
+
+    async def go() -> None:
+        handle = agent(shell, "run")[0]
+        with pytest.raises(RuntimeError, match="model adapter bug"):
+            await handle
+        assert "failed: RuntimeError" in repr(handle)
+
+    asyncio.run(go())
+    assert s.status == "error"
+
+
+def test_a_run_started_elsewhere_is_seen_by_the_magics(shell):
+    s = scripted(shell, [react("inc")], goal=10)
+
+    async def go() -> None:
+        task = s.start(max_steps=2)  # as the panel's Run button does
+        with pytest.raises(UsageError, match="running in the background"):
+            agent(shell, "step")
+        handle = agent(shell, "wait")[0]
+        assert handle.task is task and await handle is handle
+
+    asyncio.run(go())
+    assert s.tree.steps == 2 and "paused at node 2" in repr(agent(shell, "wait")[0])
+
+
+def test_cell_magic_takes_the_task_from_the_body_and_runs(shell):
+    async def go() -> list[Any]:
+        with capture_output() as cap:
+            handle = shell.run_cell_magic(
+                "agent", "solver --env game24 --model workbench/demo --max-steps 2", "Make 24, carefully.\n"
+            )
+        assert cap.outputs and "text/html" in cap.outputs[0].data
+        return (await handle).result()
+
+    nodes = asyncio.run(go())
+    s = current(shell)
+    assert agents(shell).current_name == "solver" and s.tree.task == "Make 24, carefully."
+    assert len(nodes) == 2 and s.budgets["max_steps"] == 2
+
+
+# --- plan, memory, history, rewind, breakpoints, budgets -----------------------------------------
+def test_plan_commands_edit_the_plan_as_the_user(shell):
+    s = scripted(shell, [react("inc")])
+    edits: list[Any] = []
+    s.subscribe(lambda e: edits.append(e) if e.kind == "PlanEdited" else None)
+    for line in ("plan add first", "plan add second", "plan add third", "plan done 1", "plan move 3 1",
+                 "plan edit 2 'first, reworded'", "plan rm 3"):  # fmt: skip
+        agent(shell, line)
+    assert [(i.text, i.status) for i in s.plan] == [("third", "todo"), ("first, reworded", "done")]
+    assert len(edits) == 7 and {e.provenance for e in edits} == {"user"}
+    editor, out = agent(shell, "plan")  # the plan editor (a table without the widgets package)
+    assert type(editor).__name__ == "PlanEditor" or "third" in text(out)
+    assert agent(shell, "plan")[0] is editor  # one editor per agent
+    agent(shell, "step")
+    assert "first, reworded" in s.model.requests[-1][0]["content"]  # the next prompt shows the edit
+    agent(shell, "plan clear")
+    assert len(s.plan) == 0
+
+
+def test_memory_commands_change_what_the_next_prompt_shows(shell):
+    s = scripted(shell, [react("inc")], goal=10)
+    agent(shell, "step 2")
+    agent(shell, "memory edit obs:1 'n=1 (I checked twice)'")
+    agent(shell, "memory forget obs:2")
+    agent(shell, "memory pin act:1")
+    agent(shell, "memory note 'count slowly'")
+    state = s.memory.state()
+    assert state["edits"] == {"obs:1": "n=1 (I checked twice)"} and state["forgotten"] == ["obs:2"]
+    assert state["pinned"] == ["act:1"] and state["notes"] == ["count slowly"]
+    agent(shell, "step")
+    prompt = "\n".join(m["content"] for m in s.model.requests[-1])
+    assert (
+        "n=1 (I checked twice)" in prompt and "count slowly" in prompt and "forgotten by the user" in prompt
+    )
+    agent(shell, "memory unpin act:1")
+    agent(shell, "memory restore obs:2")
+    assert s.memory.pinned == set() and s.memory.forgotten == set()
+    editor, out = agent(shell, "memory")
+    assert type(editor).__name__ == "MemoryEditor" or "obs:1" in text(out)
+
+
+def test_memory_use_switches_to_diff_history_for_the_next_step(shell):
+    s = scripted(shell, [react("inc")], goal=10)
+    agent(shell, "memory note keep")
+    agent(shell, "step 2")
+    agent(shell, "memory use diff --window 3")
+    assert s.memory.name == "diff" and s.memory.window == 3 and s.config["memory"] == "diff"
+    assert s.memory.notes == ["keep"]  # user edits carry over
+    agent(shell, "step")
+    assert any(m["content"].startswith("Observation diff:") for m in s.model.requests[-1])
+
+
+def test_history_brief_full_and_diff(shell):
+    agent(shell, f"new {DEMO}")
+    agent(shell, "step 3")
+    path = current(shell).path()
+    brief = text(agent(shell, "history")[1])
+    assert all(n.action in brief for n in path[1:]) and "Map (north is up)" not in brief
+    assert "Map (north is up)" in text(agent(shell, "history --full")[1])
+    _, out = agent(shell, "history --diff")
+    assert "@@" in text(out) and "full" in text(out) and "diff" in text(out) and "tokens" in text(out)
+    assert "color: var(--jp-success-color1" in out[0]["text/html"]
+
+
+def test_rewind_then_step_grows_a_branch_that_tree_shows(shell):
+    agent(shell, f"new {DEMO}")
+    agent(shell, "step 3")
+    s = current(shell)
+    agent(shell, "rewind 1")
+    assert s.cursor.id == 1
+    agent(shell, "step")
+    assert s.cursor.parent_id == 1 and {n.id for n in s.tree.children(1)} == {2, 4}
+    out = text(agent(shell, "tree")[1])
+    assert "2 branches" in out and "<- cursor" in out
+
+
+def test_breakpoints_are_added_listed_hit_and_cleared(shell):
+    s = scripted(shell, [react("inc"), react("inc"), react("dec"), react("inc")], goal=10)
+    for line in ("break action '^dec'", "break tool inc", "break cost 0.5", "break tokens 100000"):
+        agent(shell, line)
+    assert [(b.kind, b.value) for b in s.breakpoints] == [
+        ("action", "^dec"), ("tool", "inc"), ("cost", 0.5), ("tokens", 100000)
+    ]  # fmt: skip
+    assert "tokens" in text(agent(shell, "break list")[1]) and "tool" in text(agent(shell, "break")[1])
+    agent(shell, "break clear")
+    assert s.breakpoints == []
+    agent(shell, "break action dec")
+
+    async def go() -> list[Any]:
+        return (await agent(shell, "run")[0]).result()
+
+    nodes = asyncio.run(go())
+    assert nodes[-1].action == "dec" and s.status == "paused" and s.breakpoints[0].hits == 1
+
+
+def test_budget_shows_and_raises_limits(shell):
+    s = scripted(shell, [react("inc")], goal=10, max_steps=1)
+    agent(shell, "step")
+    with pytest.raises(UsageError, match="step budget used up"):
+        agent(shell, "step")
+    _, out = agent(shell, "budget --max-steps 3 --max-cost 1.5")
+    assert s.budgets == {"max_steps": 3, "max_tokens": None, "max_cost": 1.5} and "max-steps" in text(out)
+    agent(shell, "step 5")  # stops at the budget and says so
+    assert s.tree.steps == 3
+
+
+def test_status_models_envs_and_help(shell):
+    agent(shell, f"new {DEMO}")
+    agent(shell, "step")
+    status = text(agent(shell, "status")[1])
+    assert "simulated" in status and "gridworld" in status and "cursor at node 1" in status
+    models = text(agent(shell, "models")[1])
+    assert "workbench/demo" in models and "default" in models
+    envs = text(agent(shell, "envs")[1])
+    assert "gridworld" in envs and "game24" in envs
+    everything = text(agent(shell, "help")[1])
+    assert all(f"%agent {COMMANDS[key].usage}" in everything for key in TOP)
+    plan_help = text(agent(shell, "help plan")[1])
+    assert "plan move N M" in plan_help and "history" not in plan_help
+    doc = shell.find_line_magic("agent").__doc__
+    assert all(f"{word}" in doc for word in TOP) and "%%agent" in doc
+
+
+def test_save_and_load_resume_the_run(shell, tmp_path: Path):
+    store = tmp_path / "runs.sqlite"
+    agent(shell, f"new {DEMO}")
+    agent(shell, "step 2")
+    s = current(shell)
+    _, out = agent(shell, f"save --store {store}")
+    assert s.run_id in text(out) and store.is_file()
+    agent(shell, "step")  # written as it goes from now on
+    agent(shell, f"load {s.run_id[:6]} --store {store} --name again")
+    resumed = current(shell)
+    assert agents(shell).current_name == "again" and resumed.run_id == s.run_id
+    assert len(resumed.tree.nodes) == 4 and resumed.cursor.id == 3
+    agent(shell, "step")
+    assert resumed.tree.steps == 4
+
+
+def test_new_with_a_store_writes_as_it_goes(shell, tmp_path: Path):
+    store = tmp_path / "s.sqlite"
+    agent(shell, f"new {DEMO} --store {store}")
+    agent(shell, "step")
+    s = current(shell)
+    agent(shell, "save")
+    from workbench.store.sqlite import RunStore
+
+    with RunStore(store, create=False) as check:
+        assert check.load_run(s.run_id).steps == 1
+
+
+def test_outputs_never_show_secrets(shell, monkeypatch):
+    monkeypatch.setenv("EXAMPLE_API_KEY", "sk-example-secret-123456")
+    agent(shell, f"new {DEMO} --task 'use sk-example-secret-123456 to open the door'")
+    _, out = agent(shell, "status")
+    assert "sk-example-secret" not in str(out) and "[REDACTED:EXAMPLE_API_KEY]" in text(out)
+
+
+def test_a_real_bug_keeps_its_traceback(shell):
+    def broken(messages: list[dict[str, Any]]) -> str:
+        raise RuntimeError("model adapter bug")
+
+    scripted(shell, broken)
+    with pytest.raises(RuntimeError, match="model adapter bug"):
+        agent(shell, "step")
+
+
+def test_usage_errors_in_a_cell_show_one_line_and_no_traceback(shell, capsys):
+    result = shell.run_cell("%agent frobnicate")
+    assert isinstance(result.error_in_exec, UsageError)
+    err = capsys.readouterr()
+    assert "Traceback" not in err.out + err.err and "unknown %agent command" in err.out + err.err
+
+
+# --- wrong inputs: each one ends in ONE line that names what is valid ---------------------------
+WRONG = [
+    # (setup, line, a phrase of the message that names the valid choices)
+    (None, "frobnicate", "valid: new, use, agents"),
+    (None, "step", "make one with %agent new"),
+    (None, "new --env mars", "valid: game24, gridworld"),
+    (None, "new --model gpt4", "valid: workbench/demo or provider/name"),
+    (None, "new --model workbench/nope", "valid: workbench/demo"),
+    (None, "new --strategy tree-of-thought", "valid: react"),
+    (None, "new --memory huge", "valid: full, window, diff, hierarchical"),
+    (None, "new --memory full --window 3", "works with memory window or diff"),
+    (None, "new --max-steps ten", "expected a whole number >= 0"),
+    (None, "new --max-cost -1", "expected a number >= 0"),
+    (None, "new --seed 1.5", "expected a whole number >= 0"),
+    (None, "new --name 'two words'", "letters, digits"),
+    (None, "new --bogus", "usage: %agent new"),
+    (None, 'new --task "unclosed', "close the quote"),
+    ("demo", "use nobody", "valid: agent1"),
+    ("demo", "session nobody", "valid: agent1"),
+    ("demo", "step 0", "expected a whole number >= 1"),
+    ("demo", "step two", "expected a whole number >= 1"),
+    ("demo", "step 1 2", "usage: %agent step [N]"),
+    ("demo", "run --max-steps 0", "expected a whole number >= 1"),
+    ("demo", "run --until '('", 'quote it, e.g. "open door"'),
+    ("demo", "wait", "start one with %agent run"),
+    ("demo", "plan frob", "valid: plan (show), plan add"),
+    ("demo", "plan add", "usage: %agent plan add TEXT"),
+    ("plan", "plan done 9", "valid positions: 1..2"),
+    ("plan", "plan move 1 5", "valid: 1..2"),
+    ("plan", "plan edit x text", "expected a whole number >= 1"),
+    ("demo", "memory pin obs:99", "valid: obs:0"),
+    ("demo", "memory frob obs:0", "valid: memory (show), memory edit"),
+    ("demo", "memory use huge", "valid: full, window, diff, hierarchical"),
+    ("demo", "history --diff --full", "--diff or --full"),
+    ("demo", "rewind 99", "valid ids: 0..0"),
+    ("demo", "rewind first", "expected a whole number >= 0"),
+    ("demo", "break action '('", "quote it"),
+    ("demo", "break cost lots", "expected a number >= 0"),
+    ("demo", "break when x", "valid: break (show), break action"),
+    ("demo", "help frob", "valid: new, use"),
+    ("demo", "load abc --store /nonexistent/dir/runs.sqlite", "no run store"),
+    ("demo", "budget --max-tokens -5", "expected a whole number >= 0"),
+]
+
+
+@pytest.mark.parametrize(("setup", "line", "valid"), WRONG, ids=[w[1] for w in WRONG])
+def test_wrong_input_is_a_one_line_usage_error(shell, setup, line, valid):
+    if setup in ("demo", "plan"):
+        agent(shell, f"new {DEMO}")
+    if setup == "plan":
+        agent(shell, "plan add one")
+        agent(shell, "plan add two")
+    with pytest.raises(UsageError) as info:
+        agent(shell, line)
+    message = str(info.value)
+    assert "\n" not in message and valid in message, message
+
+
+def test_more_wrong_inputs_in_context(shell, tmp_path: Path):
+    with pytest.raises(UsageError, match="needs the task in the cell body"):
+        shell.run_cell_magic("agent", "solver", "  \n")
+    store = tmp_path / "runs.sqlite"
+    agent(shell, f"new {DEMO} --store {store}")
+    with pytest.raises(UsageError, match="no run 'zzz'.*lists them"):
+        agent(shell, f"load zzz --store {store}")
+    s = scripted(shell, [react("inc")], goal=1)
+    agent(shell, "step")
+    with pytest.raises(UsageError, match="finished.*rewind") as info:
+        agent(shell, "step")
+    assert "\n" not in str(info.value) and s.done
+    with pytest.raises(UsageError, match="rewind NODE branches"):
+        agent(shell, "run")
+
+    async def go() -> None:
+        scripted(shell, [react("inc")], name="busy", goal=5)
+        handle = agent(shell, "run")[0]
+        for line in ("step", "run", "rewind 0", "memory use diff", "save"):
+            with pytest.raises(UsageError, match="running in the background; %agent pause"):
+                agent(shell, line)
+        await handle
+
+    asyncio.run(go())

@@ -1,0 +1,346 @@
+"""The `%agent` / `%%agent` magics: a Magics class over the same `Session` objects the widgets use.
+
+The grammar lives in `args.py`, the inspect-and-edit commands in `edits.py`, the rich outputs in
+`render.py`. A user mistake ends in a one-line `UsageError` (workbench `ConfigError`s and friends
+are converted); any other exception is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.display import display
+
+from ..core.session import Session
+from ..envs.base import BUILTIN_ENVS, env_names
+from ..errors import BudgetExhausted, ConfigError, StepInProgress, StoreError
+from ..strategies.base import strategy_names
+from . import edits, render
+from .agents import Agent, Agents, BackgroundRun
+from .args import COMMANDS, TOP, VERBS, one_line, parse, parse_cell, text_of
+
+USER_ERRORS = (ConfigError, BudgetExhausted, StepInProgress, StoreError)
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the workbench's user-error exceptions into one-line `UsageError`s."""
+    try:
+        yield
+    except USER_ERRORS as exc:
+        raise UsageError(one_line(str(exc))) from None
+
+
+def check_model(name: str | None) -> None:
+    if name is None or "/" in name:
+        return
+    raise UsageError(
+        f"model {name!r} needs a provider prefix; valid: workbench/demo or provider/name such as "
+        "openai/gpt-4o-mini, anthropic/claude-haiku-4-5, ollama/llama3 (%agent models lists them)"
+    )
+
+
+def make_session(args: argparse.Namespace, task: str | None) -> Session:
+    """A Session from `new` / `%%agent` options, every choice checked first."""
+    if args.env not in BUILTIN_ENVS:
+        raise UsageError(f"unknown env {args.env!r}; valid: {', '.join(env_names())}")
+    if args.strategy not in strategy_names():
+        raise UsageError(f"unknown strategy {args.strategy!r}; valid: {', '.join(strategy_names())}")
+    memory_options = edits.memory_options(args.memory, args.window)
+    check_model(args.model)
+    with user_errors():
+        return Session(
+            task=task,
+            env=args.env,
+            model=args.model,
+            strategy=args.strategy,
+            memory=args.memory,
+            store=args.store,
+            seed=args.seed,
+            max_steps=args.max_steps,
+            max_tokens=args.max_tokens,
+            max_cost=args.max_cost,
+            memory_options=memory_options or None,
+        )
+
+
+@magics_class
+class AgentMagics(Magics):
+    """`%agent` and `%%agent`; the agents live in `self.agents`."""
+
+    def __init__(self, shell: Any = None) -> None:
+        super().__init__(shell)
+        self.agents = Agents()
+        self._handlers: dict[str, Callable[[Agent, argparse.Namespace], Any]] = {
+            "status": self._status, "step": self._step, "run": self._run, "wait": self._wait,
+            "pause": self._pause, "stop": self._stop, "save": self._save,
+            "plan": self._plan, "plan add": edits.plan_add, "plan done": edits.plan_done,
+            "plan rm": edits.plan_rm, "plan move": edits.plan_move, "plan edit": edits.plan_edit,
+            "plan clear": edits.plan_clear, "memory": self._memory, "memory edit": edits.memory_edit,
+            "memory pin": edits.memory_pin, "memory unpin": edits.memory_unpin,
+            "memory forget": edits.memory_forget, "memory restore": edits.memory_restore,
+            "memory note": edits.memory_note, "memory use": edits.memory_use, "history": edits.history,
+            "tree": edits.tree, "rewind": edits.rewind, "break": edits.breakpoints,
+            "break list": edits.breakpoints, "break clear": edits.break_clear,
+            "break action": edits.break_add("action"), "break tool": edits.break_add("tool"),
+            "break cost": edits.break_add("cost"), "break tokens": edits.break_add("tokens"),
+            "budget": edits.budget,
+        }  # fmt: skip
+
+    @line_cell_magic
+    def agent(self, line: str, cell: str | None = None) -> Any:
+        """Step, run, pause, edit and inspect LLM agents. `%agent help` lists every command.
+
+        %agent new [--name NAME] [--env ENV] [--model MODEL] [--strategy S] [--memory M] [--window N]
+                   [--seed N] [--task TEXT] [--max-steps N] [--max-tokens N] [--max-cost X] [--store PATH]
+        %agent use NAME | agents | session [NAME]
+        %agent step [N]                      take N steps now and show them
+        %agent run [--max-steps N] [--until REGEX]   run in the background; returns at once
+        %agent wait | pause | stop | status  (h = %agent wait; await h  waits for the run)
+        %agent plan [add TEXT [--at N] | done N | rm N | move N M | edit N TEXT | clear]
+        %agent memory [edit ID TEXT | pin ID | unpin ID | forget ID | restore ID | note TEXT
+                       | use POLICY [--window N]]
+        %agent history [--diff | --full] | tree | rewind NODE
+        %agent break [action REGEX | tool NAME | cost X | tokens N | list | clear]
+        %agent budget [--max-steps N] [--max-tokens N] [--max-cost X]
+        %agent save [--store PATH] | load RUN_ID [--store PATH] [--name NAME]
+        %agent models | envs | help [COMMAND]
+
+        %%agent [NAME] [new options]
+        <the task, in the cell body>         makes an agent and runs it in the background
+
+        Values with spaces take quotes: --task "reach the goal". Without a key the model is the
+        offline, simulated workbench/demo.
+        """
+        if cell is not None:
+            return self._cell(line, cell)
+        command, args = parse(line)
+        with user_errors():
+            return self._dispatch(command.key, args)
+
+    def _dispatch(self, key: str, args: argparse.Namespace) -> Any:
+        global_commands: dict[str, Callable[[argparse.Namespace], Any]] = {
+            "new": self._new, "use": self._use, "agents": self._agents, "session": self._session,
+            "load": self._load, "models": self._models, "envs": self._envs, "help": self._help,
+        }  # fmt: skip
+        if key in global_commands:
+            result = global_commands[key](args)
+        else:
+            result = self._handlers[key](self.agents.get(), args)
+        if isinstance(result, render.Rich):
+            display(result)
+            return None
+        return result
+
+    # --- agents -----------------------------------------------------------------------------------
+    def _new(self, args: argparse.Namespace) -> None:
+        name = self.agents.check_name(args.name)
+        agent = self.agents.add(name, make_session(args, text_of(args.task)))
+        self._show_panel(agent)
+
+    def _cell(self, line: str, cell: str) -> BackgroundRun:
+        args = parse_cell(line)
+        task = cell.strip()
+        if not task:
+            raise UsageError("%%agent needs the task in the cell body, e.g. a line 'reach the goal'")
+        name = self.agents.check_name(args.name)
+        agent = self.agents.add(name, make_session(args, task))
+        self._show_panel(agent)
+        with user_errors():
+            return self._start(agent, None, None)
+
+    def _use(self, args: argparse.Namespace) -> render.Rich:
+        agent = self.agents.use(args.name)
+        return render.small(
+            f"current agent: {agent.name} ({agent.session.status}, {agent.session.tree.steps} steps)"
+        )
+
+    def _agents(self, args: argparse.Namespace) -> render.Rich:
+        rows = [
+            ("*" if a.name == self.agents.current_name else "", a.name, a.session.config.get("env"),
+             a.session.config.get("model_label"), self._status_word(a), a.session.tree.steps)
+            for a in self.agents
+        ]  # fmt: skip
+        if not rows:
+            return render.small("no agents yet; make one with %agent new --env gridworld")
+        return render.table(["", "name", "env", "model", "status", "steps"], rows, "agents (* = current)")
+
+    def _session(self, args: argparse.Namespace) -> Session:
+        return self.agents.get(args.name).session
+
+    def _load(self, args: argparse.Namespace) -> None:
+        from ..store.sqlite import DEFAULT_PATH, RunStore
+
+        name = self.agents.check_name(args.name)
+        store = RunStore(args.store or DEFAULT_PATH, create=False)
+        try:
+            session = Session.resume(args.run_id, store=store)
+        except BaseException:
+            store.close()
+            raise
+        self._show_panel(self.agents.add(name, session))
+
+    # --- stepping ---------------------------------------------------------------------------------
+    def _step(self, agent: Agent, args: argparse.Namespace) -> render.Rich:
+        agent.require_idle("stepping")
+        nodes = []
+        for _ in range(args.n):
+            try:
+                node = agent.session.step()
+            except BudgetExhausted as exc:
+                if not nodes:
+                    raise
+                display(render.step_cards(agent.name, nodes))
+                return render.small(one_line(str(exc)))
+            nodes.append(node)
+            if node.terminal or node.info.get("kind") == "provider":
+                break
+        return render.step_cards(agent.name, nodes)
+
+    def _start(self, agent: Agent, max_steps: int | None, until: str | None) -> BackgroundRun:
+        s = agent.session
+        if s.done:
+            raise UsageError(
+                f"{agent.name} is done ({s.tree.outcome}); %agent rewind NODE branches from an earlier node"
+            )
+        if until is not None:
+            try:
+                re.compile(until)
+            except re.error as exc:
+                raise UsageError(
+                    f'invalid --until regex {until!r} ({exc}); quote it, e.g. "open door"'
+                ) from None
+        agent.background = BackgroundRun(agent.name, s, s.start(max_steps=max_steps, until=until), max_steps)
+        return agent.background
+
+    def _run(self, agent: Agent, args: argparse.Namespace) -> BackgroundRun:
+        agent.require_idle("starting another run")
+        handle = self._start(agent, args.max_steps, args.until)
+        self._show_panel(agent)
+        return handle
+
+    def _wait(self, agent: Agent, args: argparse.Namespace) -> BackgroundRun:
+        handle = agent.handle()
+        if handle is None:
+            raise UsageError(f"{agent.name} has no background run; start one with %agent run")
+        return handle
+
+    def _pause(self, agent: Agent, args: argparse.Namespace) -> render.Rich:
+        if not agent.running:
+            return render.small(f"{agent.name} is not running ({agent.session.status}); nothing to pause")
+        agent.session.pause()
+        return render.small(f"{agent.name} pauses after the step in flight")
+
+    def _stop(self, agent: Agent, args: argparse.Namespace) -> render.Rich:
+        if not agent.running:
+            return render.small(f"{agent.name} is not running ({agent.session.status}); nothing to stop")
+        agent.session.stop()
+        return render.small(f"{agent.name}: stopping now (the step in flight is dropped)")
+
+    # --- views ------------------------------------------------------------------------------------
+    @staticmethod
+    def _status_word(agent: Agent) -> str:
+        return "running" if agent.running else agent.session.status
+
+    def _status(self, agent: Agent, args: argparse.Namespace) -> render.Rich:
+        s = agent.session
+        cfg, cur = s.config, s.cursor
+        window = getattr(s.memory, "window", None)
+        budgets = ", ".join(f"{k.replace('_', '-')} {v}" for k, v in s.budgets.items() if v is not None)
+        pairs = [
+            ("task", s.tree.task), ("env", cfg.get("env")), ("model", cfg.get("model_label")),
+            ("strategy", s.strategy.name),
+            ("memory", s.memory.name + (f" (window {window})" if window is not None else "")),
+            ("status", self._status_word(agent) + (f" · {s.tree.outcome}" if s.tree.outcome else "")),
+            ("steps", f"{s.tree.steps} nodes · cursor at node {cur.id} (step {cur.depth})"),
+            ("tokens", s.tree.tokens), ("cost", f"${s.tree.cost:.4f}"), ("budgets", budgets or "none"),
+            ("plan", f"{len(s.plan)} items"), ("breakpoints", len(s.breakpoints)),
+            ("run", s.run_id + (f" in {s.store.path}" if getattr(s.store, "path", None) else "")),
+        ]  # fmt: skip
+        return render.fields(pairs, f"agent {agent.name}")
+
+    def _panel(self, agent: Agent) -> Any:
+        """The session's one Workbench widget (the one a displayed Session shows too), or None
+        without the widgets package."""
+        if importlib.util.find_spec("workbench.widgets") is not None:
+            from ..widgets import panel_for
+
+            agent.panel = panel_for(agent.session)
+        return agent.panel
+
+    def _show_panel(self, agent: Agent) -> None:
+        panel = self._panel(agent)
+        display(panel if panel is not None else self._status(agent, argparse.Namespace()))
+
+    def _editor(self, agent: Agent, attr: str, cls_name: str) -> Any:
+        if getattr(agent, attr) is None and importlib.util.find_spec("workbench.widgets") is not None:
+            module = importlib.import_module("workbench.widgets")
+            setattr(agent, attr, getattr(module, cls_name)(agent.session))
+        return getattr(agent, attr)
+
+    def _plan(self, agent: Agent, args: argparse.Namespace) -> Any:
+        editor = self._editor(agent, "plan_editor", "PlanEditor")
+        return editor if editor is not None else edits.plan_table(agent)
+
+    def _memory(self, agent: Agent, args: argparse.Namespace) -> Any:
+        editor = self._editor(agent, "memory_editor", "MemoryEditor")
+        return editor if editor is not None else edits.memory_table(agent)
+
+    # --- store ------------------------------------------------------------------------------------
+    def _save(self, agent: Agent, args: argparse.Namespace) -> render.Rich:
+        from ..store.sqlite import DEFAULT_PATH, RunStore
+
+        agent.require_idle("saving")
+        s = agent.session
+        current = getattr(s.store, "path", None)
+        if s.store is not None and (args.store is None or str(args.store) == str(current)):
+            store = s.store
+        else:
+            store = RunStore(args.store or DEFAULT_PATH)
+            s.subscribe(store.handle)  # later steps are written as they finish
+            agent.store = store
+        store.save_run(s.tree, plan=s.plan.to_list(), memory=s.memory.state(), status=s.status)
+        return render.small(
+            f"{agent.name}: run {s.run_id} saved to {store.path} ({s.tree.steps} steps); "
+            f"%agent load {s.run_id} resumes it"
+        )
+
+    # --- reference --------------------------------------------------------------------------------
+    def _models(self, args: argparse.Namespace) -> render.Rich:
+        from ..llm.model import default_model_name, known_models
+
+        default = default_model_name()
+        rows = [(name, "default" if name == default else "", about) for name, about in known_models()]
+        return render.table(
+            ["model", "", "notes"], rows, "models for --model (any litellm model string works)"
+        )
+
+    def _envs(self, args: argparse.Namespace) -> render.Rich:
+        rows = []
+        for name in env_names():
+            module, _, cls = BUILTIN_ENVS[name].partition(":")
+            doc = (getattr(importlib.import_module(module), cls).__doc__ or "").strip().splitlines()
+            rows.append((name, doc[0] if doc else ""))
+        return render.table(["env", "what it is"], rows, "built-in environments for --env")
+
+    def _help(self, args: argparse.Namespace) -> render.Rich:
+        topic = " ".join(args.topic or [])
+        if not topic:
+            rows = [(COMMANDS[key].usage, COMMANDS[key].summary) for key in TOP]
+            return render.help_table(rows, "%agent commands (%agent help COMMAND for one; %agent? for all)")
+        if topic not in COMMANDS:
+            raise UsageError(f"no %agent command {topic!r}; valid: {', '.join(TOP)}")
+        command = COMMANDS[topic]
+        verbs = [COMMANDS[f"{topic} {v}"] for v in VERBS.get(topic, [])]
+        rows = [(f"%agent {c.usage}", c.summary) for c in [command, *verbs]]
+        for flags, kw in command.args:
+            if flags[0].startswith("--") and kw.get("help"):
+                rows.append((f"  {flags[0]} {kw.get('metavar', '')}".rstrip(), kw["help"]))
+        return render.table(["usage", "what it does"], rows, f"%agent {topic}")

@@ -1,0 +1,237 @@
+"""The `%agent` grammar: one table of commands, each with a one-line usage and its own parser.
+
+Lines are split shell-style (`shlex`, so `--task "reach the goal"` is one value) and parsed with
+IPython's `MagicArgumentParser`, whose errors are `UsageError`s. `parse(line)` returns the command
+and its arguments; every mistake ends in a `UsageError` of ONE line that says what is valid.
+Commands with verbs (`plan add`, `memory pin`, `break tool`) are keyed by both words.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic_arguments import MagicArgumentParser
+
+ArgSpec = tuple[tuple[str, ...], dict[str, Any]]
+
+
+def one_line(message: str) -> str:
+    """`message` on a single line (a user error never spans several)."""
+    return " ".join(part.strip() for part in str(message).splitlines() if part.strip())
+
+
+def whole(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number >= `minimum`, with a message that says so."""
+
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, not {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, not {text!r}")
+        return value
+
+    convert.__name__ = f"whole number >= {minimum}"
+    return convert
+
+
+def amount(text: str) -> float:
+    """An argparse type: a non-negative decimal number (dollars)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0 such as 0.05, not {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0 such as 0.05, not {text!r}")
+    return value
+
+
+def _opt(*flags: str, **kw: Any) -> ArgSpec:
+    return flags, kw
+
+
+_TEXT = _opt("text", nargs="+", metavar="TEXT")
+_POS = _opt("position", type=whole(1), metavar="N")
+_ENTRY = _opt("entry", metavar="ID")
+_BUDGETS = [
+    _opt("--max-steps", type=whole(0), metavar="N", help="step budget"),
+    _opt("--max-tokens", type=whole(0), metavar="N", help="token budget"),
+    _opt("--max-cost", type=amount, metavar="X", help="cost budget in dollars"),
+]
+NEW_OPTIONS = [
+    _opt("--env", default="gridworld", help="environment (%%agent envs lists them)"),
+    _opt(
+        "--model", default=None, help="model: workbench/demo or a litellm string such as openai/gpt-4o-mini"
+    ),
+    _opt("--strategy", default="react", help="strategy"),
+    _opt("--memory", default="full", help="memory policy: full, window, diff, hierarchical"),
+    _opt("--window", type=whole(0), metavar="N", help="steps the window/diff memory shows"),
+    _opt("--seed", type=whole(0), default=0, metavar="N", help="seed of the env and the demo model"),
+    _opt("--task", nargs="+", metavar="TEXT", help="the task (default: the env's own)"),
+    *_BUDGETS,
+    _opt("--store", metavar="PATH", help="SQLite run store the run is written to as it goes"),
+    _opt("--name", metavar="NAME", help="name of the agent (default agent1, agent2, ...)"),
+]
+
+
+@dataclass(frozen=True)
+class Command:
+    """One `%agent` command: its words, one-line usage, summary and argument specs."""
+
+    key: str  # "step", "plan add"
+    usage: str
+    summary: str
+    args: list[ArgSpec] = field(default_factory=list)
+
+    def parser(self) -> MagicArgumentParser:
+        parser = MagicArgumentParser(prog=f"agent {self.key}", description=self.summary)
+        for flags, kw in self.args:
+            parser.add_argument(*flags, **kw)
+        return parser
+
+    def parse(self, argv: list[str]) -> argparse.Namespace:
+        try:
+            return self.parser().parse_args(argv)
+        except UsageError as exc:
+            raise UsageError(one_line(f"%agent {self.key}: {exc}; usage: %agent {self.usage}")) from None
+
+
+def _c(key: str, usage: str, summary: str, *args: ArgSpec) -> Command:
+    return Command(key, usage, summary, list(args))
+
+
+COMMANDS: dict[str, Command] = {
+    c.key: c
+    for c in [
+        _c("new", "new [--name NAME] [--env ENV] [--model MODEL] [--strategy S] [--memory M] [--window N]"
+           " [--seed N] [--task TEXT] [--max-steps N] [--max-tokens N] [--max-cost X] [--store PATH]",
+           "make a new agent, make it current and show its panel", *NEW_OPTIONS),
+        _c("use", "use NAME", "make another agent current", _opt("name", metavar="NAME")),
+        _c("agents", "agents", "list the agents of this kernel"),
+        _c("session", "session [NAME]", "return the Session object (s = %agent session)",
+           _opt("name", nargs="?", metavar="NAME")),
+        _c("step", "step [N]", "take N steps now (default 1) and show them",
+           _opt("n", nargs="?", type=whole(1), default=1, metavar="N")),
+        _c("run", "run [--max-steps N] [--until REGEX]",
+           "run in the background until done, paused, a breakpoint or a limit; returns at once",
+           _opt("--max-steps", type=whole(1), metavar="N", help="stop after N steps"),
+           _opt("--until", metavar="REGEX", help="stop after an action matching REGEX")),
+        _c("wait", "wait", "an awaitable for the background run: h = %agent wait, then await h"),
+        _c("pause", "pause", "pause the background run after the step in flight"),
+        _c("stop", "stop", "cancel the background run now"),
+        _c("status", "status", "task, model, strategy, memory, status, steps, tokens, cost, budgets"),
+        _c("plan", "plan [add|done|rm|move|edit|clear ...]", "show the plan editor"),
+        _c("plan add", "plan add TEXT [--at N]", "add a plan item (at position N)",
+           _TEXT, _opt("--at", type=whole(1), metavar="N")),
+        _c("plan done", "plan done N", "tick plan item N", _POS),
+        _c("plan rm", "plan rm N", "delete plan item N", _POS),
+        _c("plan move", "plan move N M", "move plan item N to position M",
+           _POS, _opt("to", type=whole(1), metavar="M")),
+        _c("plan edit", "plan edit N TEXT", "reword plan item N", _POS, _TEXT),
+        _c("plan clear", "plan clear", "delete every plan item"),
+        _c("memory", "memory [edit|pin|unpin|forget|restore|note|use ...]", "show the memory editor"),
+        _c("memory edit", "memory edit ID TEXT", "rewrite a memory entry", _ENTRY, _TEXT),
+        _c("memory pin", "memory pin ID", "always show an entry", _ENTRY),
+        _c("memory unpin", "memory unpin ID", "undo a pin", _ENTRY),
+        _c("memory forget", "memory forget ID", "never show an entry", _ENTRY),
+        _c("memory restore", "memory restore ID", "undo an edit or a forget", _ENTRY),
+        _c("memory note", "memory note TEXT", "add a note the next prompts show", _TEXT),
+        _c("memory use", "memory use POLICY [--window N]", "switch the memory policy from the next step on",
+           _opt("policy", metavar="POLICY"), _opt("--window", type=whole(0), metavar="N")),
+        _c("history", "history [--diff | --full]", "the steps on the current path",
+           _opt("--diff", action="store_true", help="observations as diffs against the previous one"),
+           _opt("--full", action="store_true", help="whole observations")),
+        _c("tree", "tree", "every branch of the run"),
+        _c("rewind", "rewind NODE", "move the cursor to NODE; the next step grows a new branch",
+           _opt("node", type=whole(0), metavar="NODE")),
+        _c("break", "break [action REGEX | tool NAME | cost X | tokens N | list | clear]",
+           "list breakpoints (run pauses after a step that hits one)"),
+        _c("break action", "break action REGEX", "pause after an action matching REGEX",
+           _opt("value", metavar="REGEX")),
+        _c("break tool", "break tool NAME", "pause after an action whose verb is NAME",
+           _opt("value", metavar="NAME")),
+        _c("break cost", "break cost X", "pause once the run has cost $X", _opt("value", type=amount, metavar="X")),
+        _c("break tokens", "break tokens N", "pause once the run has used N tokens",
+           _opt("value", type=whole(0), metavar="N")),
+        _c("break list", "break list", "list breakpoints"),
+        _c("break clear", "break clear", "delete every breakpoint"),
+        _c("budget", "budget [--max-steps N] [--max-tokens N] [--max-cost X]", "show or change the budgets",
+           *_BUDGETS),
+        _c("save", "save [--store PATH]", "write the run to a SQLite store (default .workbench/runs.sqlite)",
+           _opt("--store", metavar="PATH")),
+        _c("load", "load RUN_ID [--store PATH] [--name NAME]", "resume a stored run as a new agent",
+           _opt("run_id", metavar="RUN_ID"), _opt("--store", metavar="PATH"), _opt("--name", metavar="NAME")),
+        _c("models", "models", "models you can pass to --model"),
+        _c("envs", "envs", "built-in environments"),
+        _c("help", "help [COMMAND]", "this list, or one command's usage", _opt("topic", nargs="*", metavar="COMMAND")),
+    ]
+}  # fmt: skip
+
+CELL = Command(
+    "%%agent",
+    "%%agent [NAME] [new options]  (the cell body is the task)",
+    "make an agent whose task is the cell body and run it in the background",
+    [_opt("name", nargs="?", metavar="NAME"), *[spec for spec in NEW_OPTIONS if spec[0][0] != "--task"]],
+)
+
+
+def _verbs() -> dict[str, list[str]]:
+    verbs: dict[str, list[str]] = {}
+    for key in COMMANDS:
+        group, _, verb = key.partition(" ")
+        if verb:
+            verbs.setdefault(group, []).append(verb)
+    return verbs
+
+
+TOP = [key for key in COMMANDS if " " not in key]
+VERBS = _verbs()
+
+
+def split(line: str) -> list[str]:
+    """Shell-style words of a magic line; an unclosed quote is a usage error."""
+    try:
+        return shlex.split(line, posix=True)
+    except ValueError as exc:
+        raise UsageError(
+            f'cannot read the arguments ({exc}); close the quote, e.g. --task "reach the goal"'
+        ) from None
+
+
+def parse(line: str) -> tuple[Command, argparse.Namespace]:
+    """The command a `%agent` line names and its parsed arguments (no words: `help`)."""
+    words = split(line)
+    if not words:
+        return COMMANDS["help"], COMMANDS["help"].parse([])
+    head, rest = words[0], words[1:]
+    if head not in COMMANDS:
+        raise UsageError(
+            f"unknown %agent command {head!r}; valid: {', '.join(TOP)} (%agent help explains them)"
+        )
+    if head in VERBS and rest:
+        verb = rest[0]
+        if verb not in VERBS[head]:
+            raise UsageError(
+                f"unknown %agent {head} command {verb!r}; valid: {head} (show), "
+                + ", ".join(f"{head} {v}" for v in VERBS[head])
+            )
+        command = COMMANDS[f"{head} {verb}"]
+        return command, command.parse(rest[1:])
+    command = COMMANDS[head]
+    return command, command.parse(rest)
+
+
+def parse_cell(line: str) -> argparse.Namespace:
+    """The arguments of a `%%agent` line."""
+    return CELL.parse(split(line))
+
+
+def text_of(words: list[str] | None) -> str | None:
+    """Words of a `nargs='+'` text argument joined back into one string."""
+    return " ".join(words) if words else None

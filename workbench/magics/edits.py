@@ -1,0 +1,245 @@
+"""`%agent` commands that inspect and edit one agent: plan, memory, history, tree, rewind, break, budget.
+
+Each handler takes the `Agent` and the parsed arguments, changes the session through its public
+API (so every change is an event with provenance `user`), and returns a small rich output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import re
+from collections.abc import Callable
+from typing import Any
+
+from IPython.core.error import UsageError
+
+from ..memory.base import MEMORY_POLICIES, memory_names
+from ..memory.diff import DiffMemory, observation_diff
+from ..memory.window import FullMemory
+from . import render
+from .agents import Agent
+from .args import text_of
+
+
+# --- plan ---------------------------------------------------------------------------------------
+def plan_table(agent: Agent, note: str = "") -> render.Rich:
+    plan = agent.session.plan
+    rows = [(n, item.status, item.text, item.provenance) for n, item in enumerate(plan, start=1)]
+    caption = f"{agent.name} plan · {len(plan)} items" + (f" · {note}" if note else "")
+    if not rows:
+        return render.small(f"{caption}; add one with %agent plan add TEXT")
+    return render.table(["#", "status", "item", "by"], rows, caption)
+
+
+def plan_add(agent: Agent, args: argparse.Namespace) -> render.Rich:
+    agent.session.plan.add(text_of(args.text) or "", args.at)
+    return plan_table(agent, "added; the next step's prompt shows it")
+
+
+def plan_done(agent: Agent, args: argparse.Namespace) -> render.Rich:
+    agent.session.plan.done(args.position)
+    return plan_table(agent, f"ticked {args.position}")
+
+
+def plan_rm(agent: Agent, args: argparse.Namespace) -> render.Rich:
+    agent.session.plan.remove(args.position)
+    return plan_table(agent, f"deleted {args.position}")
+
+
+def plan_move(agent: Agent, args: argparse.Namespace) -> render.Rich:
+    agent.session.plan.move(args.position, args.to)
+    return plan_table(agent, f"moved {args.position} to {args.to}")
+
+
+def plan_edit(agent: Agent, args: argparse.Namespace) -> render.Rich:
+    agent.session.plan.edit(args.position, text_of(args.text) or "")
+    return plan_table(agent, f"reworded {args.position}")
+
+
+def plan_clear(agent: Agent, args: argparse.Namespace) -> render.Rich:
+    agent.session.plan.replace([], provenance="user")
+    return plan_table(agent, "cleared")
+
+
+# --- memory -------------------------------------------------------------------------------------
+def memory_table(agent: Agent, note: str = "") -> render.Rich:
+    s = agent.session
+    rows = []
+    for e in s.memory.entries(s.tree, s.path()):
+        flags = ", ".join(f for f, on in (("pinned", e.pinned), ("forgotten", e.forgotten)) if on)
+        shown_text = e.extra.get("action") if e.kind == "action" and not e.extra.get("original") else None
+        rows.append(
+            (
+                e.id,
+                e.kind,
+                e.provenance,
+                "yes" if e.shown else "no",
+                flags,
+                shown_text or render.brief(e.text),
+            )
+        )
+    caption = f"{agent.name} memory · policy {s.memory.name}" + (f" · {note}" if note else "")
+    return render.table(["id", "kind", "by", "in prompt", "flags", "text"], rows, caption)
+
+
+def _ids_summary(ids: list[str]) -> str:
+    groups: dict[str, list[str]] = {}
+    for entry_id in ids:
+        groups.setdefault(entry_id.partition(":")[0], []).append(entry_id)
+    parts = []
+    for group in groups.values():
+        parts.append(", ".join(group) if len(group) <= 4 else f"{group[0]}, {group[1]}, ..., {group[-1]}")
+    return "; ".join(parts) or "none yet"
+
+
+def check_entry(agent: Agent, entry_id: str) -> str:
+    s = agent.session
+    ids = [e.id for e in s.memory.entries(s.tree, s.path())]
+    if entry_id not in ids:
+        raise UsageError(
+            f"no memory entry {entry_id!r} on this path; valid: {_ids_summary(ids)} (%agent memory lists them)"
+        )
+    return entry_id
+
+
+def memory_edit(agent: Agent, args: argparse.Namespace) -> render.Rich:
+    agent.session.memory.edit(check_entry(agent, args.entry), text_of(args.text) or "")
+    return render.small(f"{agent.name}: memory {args.entry} rewritten; the next prompt shows your text")
+
+
+def memory_pin(agent: Agent, args: argparse.Namespace) -> render.Rich:
+    agent.session.memory.pin(check_entry(agent, args.entry))
+    return render.small(f"{agent.name}: memory {args.entry} pinned; every prompt shows it")
+
+
+def memory_unpin(agent: Agent, args: argparse.Namespace) -> render.Rich:
+    agent.session.memory.unpin(check_entry(agent, args.entry))
+    return render.small(f"{agent.name}: memory {args.entry} unpinned")
+
+
+def memory_forget(agent: Agent, args: argparse.Namespace) -> render.Rich:
+    agent.session.memory.forget(check_entry(agent, args.entry))
+    return render.small(f"{agent.name}: memory {args.entry} forgotten; prompts leave it out")
+
+
+def memory_restore(agent: Agent, args: argparse.Namespace) -> render.Rich:
+    agent.session.memory.restore(check_entry(agent, args.entry))
+    return render.small(f"{agent.name}: memory {args.entry} restored to the original")
+
+
+def memory_note(agent: Agent, args: argparse.Namespace) -> render.Rich:
+    entry_id = agent.session.memory.add_note(text_of(args.text) or "")
+    return render.small(f"{agent.name}: note {entry_id} added; the next prompts show it")
+
+
+def _takes_window(policy: str) -> bool:
+    module, _, name = MEMORY_POLICIES[policy].partition(":")
+    return "window" in inspect.signature(getattr(importlib.import_module(module), name)).parameters
+
+
+def memory_options(policy: str, window: int | None) -> dict[str, Any]:
+    """Options for `make_memory`; a window for a policy without one is a usage error."""
+    if policy not in MEMORY_POLICIES:
+        raise UsageError(f"unknown memory {policy!r}; valid: {', '.join(memory_names())}")
+    if window is None:
+        return {}
+    if not _takes_window(policy):
+        takes = [name for name in MEMORY_POLICIES if _takes_window(name)]
+        raise UsageError(f"--window works with memory {' or '.join(takes)}, not {policy!r}")
+    return {"window": window}
+
+
+def switch_memory(agent: Agent, policy: str, window: int | None) -> None:
+    """Give the session a new memory policy from the next step on; user edits carry over."""
+    s = agent.session
+    options = memory_options(policy, window)
+    s.set_memory(policy, **options)
+
+
+def memory_use(agent: Agent, args: argparse.Namespace) -> render.Rich:
+    agent.require_idle("switching memory")
+    switch_memory(agent, args.policy, args.window)
+    return memory_table(agent, "switched; the next step's prompt uses it")
+
+
+# --- history, tree, rewind ------------------------------------------------------------------------
+def history(agent: Agent, args: argparse.Namespace) -> render.Rich:
+    if args.diff and args.full:
+        raise UsageError("%agent history takes --diff or --full, not both")
+    s = agent.session
+    path = s.path()
+    if not args.diff:
+        return render.history(s.tree, path, "full" if args.full else "brief")
+    diffs = [""] + [
+        observation_diff(a.observation, b.observation) for a, b in zip(path, path[1:], strict=False)
+    ]
+    full = FullMemory().history_tokens(s.tree, path)
+    diff = DiffMemory(window=None).history_tokens(s.tree, path)
+    saved = (
+        f"diff saves {100 * (full - diff) / full:.0f}%" if full and diff <= full else "diff costs more here"
+    )
+    note = f"history prompt for this path: full {full} tokens · diff {diff} tokens · {saved}"
+    return render.history(s.tree, path, "diff", diffs, note)
+
+
+def tree(agent: Agent, args: argparse.Namespace) -> render.Rich:
+    return render.tree(agent.session.tree)
+
+
+def rewind(agent: Agent, args: argparse.Namespace) -> render.Rich:
+    agent.require_idle("rewinding")
+    node = agent.session.rewind(args.node)
+    return render.small(
+        f"{agent.name}: cursor at node {node.id} (step {node.depth}), plan and memory as they were there; "
+        "the next step grows a new branch from here"
+    )
+
+
+# --- breakpoints and budgets ----------------------------------------------------------------------
+def breakpoints(agent: Agent, args: argparse.Namespace | None = None) -> render.Rich:
+    bps = agent.session.breakpoints
+    if not bps:
+        return render.small(f"{agent.name}: no breakpoints; add one with %agent break action REGEX")
+    rows = [(n, bp.kind, bp.value, "on" if bp.enabled else "off", bp.hits) for n, bp in enumerate(bps, 1)]
+    return render.table(["#", "kind", "value", "state", "hits"], rows, f"{agent.name} breakpoints")
+
+
+Handler = Callable[[Agent, argparse.Namespace], render.Rich]
+
+
+def break_add(kind: str) -> Handler:
+    def handler(agent: Agent, args: argparse.Namespace) -> render.Rich:
+        if kind == "action":
+            try:
+                re.compile(args.value)
+            except re.error as exc:
+                raise UsageError(
+                    f'invalid regex {args.value!r} ({exc}); quote it, e.g. "go (north|south)"'
+                ) from None
+        bp = agent.session.break_on(**{kind: args.value})
+        return render.small(
+            f"{agent.name}: breakpoint on {bp.description}; %agent run pauses after a step that hits it"
+        )
+
+    return handler
+
+
+def break_clear(agent: Agent, args: argparse.Namespace) -> render.Rich:
+    agent.session.clear_breakpoints()
+    return render.small(f"{agent.name}: breakpoints cleared")
+
+
+def budget(agent: Agent, args: argparse.Namespace) -> render.Rich:
+    s = agent.session
+    for key in ("max_steps", "max_tokens", "max_cost"):
+        value = getattr(args, key)
+        if value is not None:
+            s.budgets[key] = value
+    used = {"max_steps": s.tree.steps, "max_tokens": s.tree.tokens, "max_cost": round(s.tree.cost, 6)}
+    rows = [
+        (key.replace("_", "-"), "none" if limit is None else limit, used[key])
+        for key, limit in s.budgets.items()
+    ]
+    return render.table(["budget", "limit", "used"], rows, f"{agent.name} budgets")
