@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import socketserver
 import sys
 import threading
 import time
@@ -151,9 +150,6 @@ def main() -> None:
     parser.add_argument("--strategies", nargs="+", default=["best-first", "mcts"], choices=sorted(OPTIONS))
     args = parser.parse_args()
     prepare_environment()
-    # The server writes headers and body separately; with Nagle's algorithm on, each answer then
-    # waits ~40 ms for a delayed ACK on loopback. TCP_NODELAY (this process only) removes that.
-    socketserver.StreamRequestHandler.disable_nagle_algorithm = True
     server = ModelServer()
     server.start()
     try:

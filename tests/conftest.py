@@ -126,6 +126,7 @@ class ModelServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out separately: no 40 ms stall
 
             def log_message(self, format: str, *args: Any) -> None:  # silence the request log
                 return
