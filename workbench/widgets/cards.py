@@ -1,0 +1,113 @@
+"""Plain data for the views: a step card per node, a session header, LLM call details.
+
+Pure functions of core objects, shared by the live widgets and the static HTML. Everything they
+return is JSON-ready; the widgets pass it through `safe` (secret redaction) before syncing it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core.tree import LLMCall, Node, Run
+from ..memory.diff import observation_diff
+
+TEXT_LIMIT = 20_000  # characters of one observation or thought kept in a card
+
+
+def clip(text: str | None, limit: int = TEXT_LIMIT) -> str:
+    text = text or ""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n… ({len(text) - limit:,} more characters)"
+
+
+def card(node: Node, run: Run) -> dict[str, Any]:
+    """A step card: what the agent thought and did, what it saw (full and as a diff), what it cost."""
+    parent = run.nodes.get(node.parent_id) if node.parent_id is not None else None
+    kind = node.info.get("kind") or ("start" if parent is None else "step")
+    diffable = parent is not None and node.status != "error" and kind != "memory"
+    calls = node.llm_calls
+    return {
+        "id": node.id,
+        "parent": node.parent_id,
+        "depth": node.depth,
+        "kind": kind,
+        "thought": clip(node.thought),
+        "action": node.action or "",
+        "executed": node.executed,
+        "obs": clip(node.observation),
+        "diff": clip(observation_diff(parent.observation, node.observation)) if diffable else "",
+        "reward": node.reward,
+        "terminal": node.terminal,
+        "status": node.status,
+        "error": clip(node.error),
+        "value": node.value,
+        "provenance": node.provenance,
+        "subgoal": str(node.info.get("subgoal") or ""),
+        "used": [str(u) for u in node.info.get("used_user_edits") or []],
+        "calls": len(calls),
+        "prompt_tokens": sum(c.prompt_tokens for c in calls),
+        "completion_tokens": sum(c.completion_tokens for c in calls),
+        "cost": sum(c.cost for c in calls),
+        "latency": round(sum(c.latency for c in calls), 4),
+        "t": node.created_at,
+    }
+
+
+def call_details(call: LLMCall) -> dict[str, Any]:
+    """One model call as the "LLM call" drawer shows it: messages, raw response, tokens, latency."""
+    return {
+        "model": call.model,
+        "purpose": call.purpose,
+        "messages": [
+            {"role": str(m.get("role", "")), "content": clip(str(m.get("content", "")))}
+            for m in call.messages
+        ],
+        "response": clip(call.response),
+        "prompt_tokens": call.prompt_tokens,
+        "completion_tokens": call.completion_tokens,
+        "cost": call.cost,
+        "latency": round(call.latency, 4),
+        "attempts": call.attempts,
+        "error": call.error or "",
+    }
+
+
+def header(session: Any, *, running: bool, pending: int | None, breakpoint: dict[str, Any]) -> dict[str, Any]:
+    """What the panel's header always answers: task, model, strategy, memory, state, progress, cost."""
+    cfg = session.config
+    run: Run = session.tree
+    memory = session.memory
+    window = getattr(memory, "window", None)
+    status = "running" if running else session.status
+    return {
+        "task": run.task,
+        "env": str(cfg.get("env", "")),
+        "model": str(cfg.get("model_label", "")),
+        "simulated": bool(cfg.get("simulated", False)),
+        "strategy": session.strategy.name,
+        "memory": memory.name,
+        "window": window if isinstance(window, int) else None,
+        "status": status,
+        "outcome": run.outcome or "",
+        "steps": run.steps,
+        "depth": run.current.depth,
+        "cursor": run.cursor,
+        "max_steps": session.budgets.get("max_steps"),
+        "tokens": run.tokens,
+        "cost": run.cost,
+        "pending": -1 if pending is None else pending,
+        "breakpoints": len(session.breakpoints),
+        "break_enabled": bool(breakpoint.get("enabled")),
+        "break_pattern": str(breakpoint.get("pattern") or ""),
+        "done": bool(session.done),
+        "run_id": run.id,
+    }
+
+
+def summary_line(h: dict[str, Any]) -> str:
+    model = h["model"] + (" (simulated)" if h["simulated"] and "simulated" not in h["model"] else "")
+    return (
+        f"Workbench · {h['env']} · {model} · {h['strategy']} · {h['memory']} · {h['status']} · "
+        f"step {h['depth']} · {h['tokens']:,} tokens · ${h['cost']:.4f}"
+    )

@@ -1,0 +1,221 @@
+"""`MemoryEditor(session)`: what the memory policy can show the model, with who wrote it.
+
+Lists the policy's entries for the path to the cursor (`Memory.entries`): observations (env),
+answers (agent), notes (user) and, for hierarchical memory, subgoals with their summaries. Each
+shows its provenance, whether the next prompt includes it, and controls to edit, pin, forget and
+restore. Every change goes through the policy (provenance "user"), so it is a `MemoryEdited` event
+and the next prompt uses it.
+
+Intents as plain methods: `on_edit(entry_id, text)`, `on_pin(entry_id, pinned)`,
+`on_forget(entry_id, forgotten)`, `on_restore(entry_id)`, `on_add_note(text)`.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any, ClassVar
+
+import traitlets
+
+from ..core import events as ev
+from ..errors import ConfigError
+from .base import SessionWidget, safe
+from .cards import clip
+
+STATIC = Path(__file__).parent / "static"
+STATIC_FONT = "font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:13px;line-height:1.35"
+ENTRY_LIMIT = 4_000  # characters of an entry's text sent to the browser
+HIDDEN_RECENT = 12  # entries outside the next prompt synced before the user asks for all
+
+
+def memory_entries(session: Any) -> tuple[list[dict[str, Any]], str]:
+    """(entries as plain dicts, a reason when the policy has none to edit)."""
+    memory, run = session.memory, session.tree
+    try:
+        raw = memory.entries(run, session.path())
+    except NotImplementedError:
+        return [], f"the {memory.name} memory policy has no editable entries"
+    entries = []
+    for entry in raw:
+        extra = entry.extra or {}
+        node = run.nodes.get(entry.node_id) if entry.node_id is not None else None
+        entries.append(
+            {
+                "id": entry.id,
+                "kind": entry.kind,
+                "text": clip(entry.text, ENTRY_LIMIT),
+                "provenance": entry.provenance,
+                "node_id": entry.node_id,
+                "depth": node.depth if node is not None else None,
+                "pinned": entry.pinned,
+                "forgotten": entry.forgotten,
+                "shown": entry.shown,
+                "edited": "original" in extra or entry.id in getattr(memory, "edits", {}),
+                "k": extra.get("k"),
+                "subgoal": str(extra.get("subgoal") or ""),
+                "status": str(extra.get("status") or ""),
+                "shown_as": str(extra.get("shown_as") or ""),
+                "action": str(extra.get("action") or ""),
+            }
+        )
+    return entries, ""
+
+
+def _kept(entry: dict[str, Any]) -> bool:
+    """Entries always synced: shown in the next prompt, touched by the user, subgoals and notes."""
+    return bool(
+        entry["shown"]
+        or entry["pinned"]
+        or entry["forgotten"]
+        or entry["edited"]
+        or entry["kind"] in ("subgoal", "note")
+    )
+
+
+def policy_info(session: Any) -> dict[str, Any]:
+    memory = session.memory
+    window = getattr(memory, "window", None)
+    return {
+        "name": memory.name,
+        "window": window if isinstance(window, int) else None,
+        "hierarchical": memory.name == "hierarchical",
+        "diff": bool(getattr(memory, "diff", False)),
+    }
+
+
+_KIND = {"observation": "Observation", "action": "Answer", "subgoal": "Subgoal", "note": "Note"}
+
+
+def memory_html(entries: list[dict[str, Any]], policy: dict[str, Any]) -> str:
+    """The entries the next prompt shows, as a static list (for saved notebooks)."""
+    shown = [e for e in entries if e["shown"] or e["kind"] == "subgoal"]
+    rows = []
+    for e in shown:
+        label = _KIND.get(e["kind"], e["kind"])
+        if e["kind"] == "subgoal":
+            label = f"Subgoal {e['k']} ({e['status']}): {html.escape(e['subgoal'])}"
+        elif e["depth"] is not None:
+            label += f" #{e['depth']}"
+        flags = [e["provenance"]] + [f for f in ("pinned", "forgotten", "edited") if e[f]]
+        rows.append(
+            f'<li><b>{label}</b> <span style="opacity:.65">[{", ".join(flags)}]</span>'
+            f'<pre style="margin:1px 0 4px;white-space:pre-wrap;font-size:12px">{html.escape(e["text"][:600])}</pre></li>'
+        )
+    title = f"Memory ({policy['name']}" + (
+        f", window {policy['window']}" if policy["window"] is not None else ""
+    )
+    return (
+        f'<div class="wb-static-memory" style="{STATIC_FONT}"><b>{title})</b>'
+        f'<ul style="margin:2px 0 2px 1.2em;padding:0">{"".join(rows)}</ul></div>'
+    )
+
+
+class MemoryEditor(SessionWidget):
+    """Edit, pin, forget and restore the memory entries of `session` (provenance "user")."""
+
+    _esm = STATIC / "memory_editor.js"
+    _css = STATIC / "memory_editor.css"
+
+    entries = traitlets.List(traitlets.Dict()).tag(sync=True)
+    policy = traitlets.Dict().tag(sync=True)
+    empty_reason = traitlets.Unicode("").tag(sync=True)
+    hidden_total = traitlets.Int(0).tag(sync=True)  # entries the next prompt leaves out
+    show_hidden = traitlets.Bool(False).tag(sync=True)  # the browser asks for all of them
+
+    min_interval: ClassVar[float] = 0.25  # a long path has many entries: refresh at most 4 times a second
+    intents: ClassVar[dict[str, str]] = {
+        "edit": "on_edit",
+        "pin": "on_pin",
+        "forget": "on_forget",
+        "restore": "on_restore",
+        "note": "on_add_note",
+    }
+
+    def __init__(self, session: Any, **kwargs: Any) -> None:
+        super().__init__(session, **kwargs)
+        self.observe(lambda change: self.call_soon(self.mark, "memory", urgent=True), names="show_hidden")
+
+    def _state(self, show_hidden: bool) -> dict[str, Any]:
+        """The entries to sync: all the next prompt shows or the user touched, and of the rest the
+        most recent `HIDDEN_RECENT` (all of them once the user asks), so a long run stays light."""
+        entries, reason = memory_entries(self.session)
+        rest = [i for i, e in enumerate(entries) if not _kept(e)]
+        dropped = set() if show_hidden else set(rest[:-HIDDEN_RECENT] if HIDDEN_RECENT else rest)
+        return {
+            "entries": safe([e for i, e in enumerate(entries) if i not in dropped]),
+            "hidden_total": len(rest),
+            "policy": policy_info(self.session),
+            "empty_reason": reason,
+        }
+
+    def initial_state(self) -> dict[str, Any]:
+        return self._state(False)
+
+    def parts_for(self, event: ev.Event) -> set[str]:
+        if isinstance(event, (ev.NodeAdded, ev.CursorMoved, ev.MemoryEdited, ev.NodeUpdated)):
+            return {"memory"}
+        return set()
+
+    def refresh(self, part: str) -> None:
+        if part == "memory":
+            for name, value in self._state(self.show_hidden).items():
+                setattr(self, name, value)
+
+    def _entry(self, entry_id: str) -> dict[str, Any]:
+        entries, _ = memory_entries(self.session)
+        for entry in entries:
+            if entry["id"] == entry_id:
+                return entry
+        valid = ", ".join(e["id"] for e in entries[:12]) or "none"
+        raise ConfigError(f"no memory entry {entry_id!r} on the current path; valid ids include: {valid}")
+
+    # --- intents ---------------------------------------------------------------------------------
+    def on_edit(self, entry_id: str, text: str) -> None:
+        """Rewrite an entry's text (for a subgoal: its summary)."""
+        entry = self._entry(str(entry_id))
+        if entry["text"] == text:
+            return
+        self.session.memory.edit(entry["id"], str(text), provenance="user")
+
+    def on_pin(self, entry_id: str, pinned: bool = True) -> None:
+        entry = self._entry(str(entry_id))
+        if pinned:
+            self.session.memory.pin(entry["id"], provenance="user")
+        else:
+            self.session.memory.unpin(entry["id"], provenance="user")
+
+    def on_forget(self, entry_id: str, forgotten: bool = True) -> None:
+        entry = self._entry(str(entry_id))
+        if forgotten:
+            self.session.memory.forget(entry["id"], provenance="user")
+        else:
+            self.session.memory.restore(entry["id"], provenance="user")
+
+    def on_restore(self, entry_id: str) -> None:
+        """Undo the user's edit, pin or forget of an entry."""
+        entry = self._entry(str(entry_id))
+        memory = self.session.memory
+        if entry["pinned"]:
+            memory.unpin(entry["id"], provenance="user")
+        memory.restore(entry["id"], provenance="user")
+
+    def on_add_note(self, text: str) -> str:
+        text = str(text).strip()
+        if not text:
+            raise ConfigError("a note needs some text")
+        return self.session.memory.add_note(text, provenance="user")
+
+    # --- display ---------------------------------------------------------------------------------
+    def static_html(self) -> str:
+        entries, reason = memory_entries(self.session)
+        if reason:
+            return f"<p>{html.escape(reason)}</p>"
+        return memory_html(entries, policy_info(self.session))
+
+    def summary(self) -> str:
+        entries, reason = memory_entries(self.session)
+        shown = sum(1 for e in entries if e["shown"])
+        return (
+            reason or f"MemoryEditor · {self.session.memory.name} · {shown} of {len(entries)} entries shown"
+        )

@@ -1,0 +1,137 @@
+// MemoryEditor: the memory policy's entries with who wrote them and whether the next prompt shows
+// them. Edit in place (Ctrl+Enter or leaving the box saves, Escape cancels), Pin, Forget, Restore.
+// Entries the next prompt does not show sit under a collapsed "not in the next prompt" section.
+
+const WHO = { user: "you", agent: "agent", env: "env" };
+
+function h(tag, props, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(props || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") el.className = value;
+    else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else el.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : String(child));
+  }
+  return el;
+}
+
+function describe(e) {
+  const step = e.depth === null || e.depth === undefined ? "" : ` of step ${e.depth}`;
+  if (e.kind === "observation") return { short: `Obs #${e.depth}`, long: `Observation${step}` };
+  if (e.kind === "action") return { short: `Answer #${e.depth}`, long: `Agent's answer${step}` };
+  if (e.kind === "subgoal") return { short: `Subgoal ${e.k}`, long: `Summary of subgoal ${e.k}` };
+  const n = e.id.split(":")[1];
+  return { short: `Note ${n}`, long: `Note ${n}` };
+}
+
+function render({ model, el }) {
+  const send = (event, args) => model.send({ event, ...(args || {}) });
+  const recs = new Map();
+  const title = h("div", { class: "wb-mem-title" });
+  const main = h("ul", { class: "wb-mem-list", "aria-label": "Memory entries in the next prompt" });
+  const rest = h("ul", { class: "wb-mem-list", "aria-label": "Memory entries not in the next prompt" });
+  const restSummary = h("summary", {});
+  const more = h("button", { type: "button", class: "wb-mem-btn wb-mem-more", onclick: () => { model.set("show_hidden", true); model.save_changes(); } });
+  const restBox = h("details", { class: "wb-mem-rest" }, restSummary, rest, more);
+  const notice = h("div", { class: "wb-mem-notice", role: "status", "aria-live": "polite" });
+  const note = h("textarea", { class: "wb-mem-note-input", rows: 1, "aria-label": "New note for the agent", placeholder: "+ add a note the agent will see" });
+  const addNote = () => { const text = note.value.trim(); if (text) { send("note", { text }); note.value = ""; } };
+  note.addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); addNote(); } });
+  const noteBtn = h("button", { type: "button", class: "wb-mem-btn wb-mem-add-note", onclick: addNote }, "Add note");
+  el.append(h("div", { class: "wb-mem" }, title, notice, main, restBox, h("div", { class: "wb-mem-addrow" }, note, noteBtn)));
+
+  function makeRec(e) {
+    const r = { id: e.id, original: "" };
+    r.label = h("span", { class: "wb-mem-label" });
+    r.badges = h("span", { class: "wb-mem-badges" });
+    r.pin = h("button", { type: "button", class: "wb-mem-btn wb-mem-pin" }, "Pin");
+    r.forget = h("button", { type: "button", class: "wb-mem-btn wb-mem-forget" }, "Forget");
+    r.revert = h("button", { type: "button", class: "wb-mem-btn wb-mem-revert" }, "Revert");
+    r.text = h("textarea", { class: "wb-mem-text" });
+    r.li = h("li", { class: "wb-mem-entry", "data-entry-id": e.id },
+      h("div", { class: "wb-mem-head" }, r.label, r.badges, r.revert, r.pin, r.forget), r.text);
+    r.pin.addEventListener("click", () => send("pin", { entry_id: r.id, pinned: r.pin.getAttribute("aria-pressed") !== "true" }));
+    r.forget.addEventListener("click", () => send("forget", { entry_id: r.id, forgotten: !r.entry.forgotten }));
+    r.revert.addEventListener("click", () => send("restore", { entry_id: r.id }));
+    const commit = () => { if (r.text.value !== r.original) { r.original = r.text.value; send("edit", { entry_id: r.id, text: r.text.value }); } };
+    r.text.addEventListener("change", commit);
+    r.text.addEventListener("keydown", (ev) => {
+      if (ev.key === "Escape") { r.text.value = r.original; r.text.blur(); }
+      else if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); commit(); }
+    });
+    return r;
+  }
+
+  function patch(r, e) {
+    r.entry = e;
+    const names = describe(e);
+    r.li.dataset.kind = e.kind;
+    r.li.classList.toggle("wb-mem-forgotten", e.forgotten);
+    r.li.classList.toggle("wb-mem-hidden", !e.shown && e.kind !== "subgoal");
+    r.label.textContent = e.kind === "subgoal" ? `${names.short} · ${e.subgoal}` : names.short;
+    const badges = [h("span", { class: "wb-mem-who", "data-who": e.provenance }, WHO[e.provenance] || e.provenance)];
+    if (e.kind === "subgoal") badges.push(h("span", { class: "wb-mem-badge" }, e.status === "done" ? "done" : "now"));
+    if (e.shown_as === "diff") badges.push(h("span", { class: "wb-mem-badge", title: "The next prompt shows this observation as a diff" }, "as diff"));
+    if (e.edited) badges.push(h("span", { class: "wb-mem-badge wb-mem-edited" }, "edited"));
+    if (e.pinned) badges.push(h("span", { class: "wb-mem-badge" }, "pinned"));
+    if (e.forgotten) badges.push(h("span", { class: "wb-mem-badge" }, "forgotten"));
+    r.badges.replaceChildren(...badges);
+    r.pin.setAttribute("aria-pressed", String(e.pinned));
+    r.pin.setAttribute("aria-label", `Pin: ${names.long}`);
+    r.forget.setAttribute("aria-pressed", String(e.forgotten));
+    r.forget.setAttribute("aria-label", `Forget: ${names.long}`);
+    r.forget.title = e.forgotten ? "Forgotten: the next prompt leaves it out. Press again to restore it." : "Leave this out of the next prompt";
+    r.revert.hidden = !e.edited;
+    r.revert.setAttribute("aria-label", `Revert your edit: ${names.long}`);
+    r.text.setAttribute("aria-label", names.long);
+    const typing = document.activeElement === r.text && r.text.value !== r.original;
+    if (!typing) r.text.value = e.text;
+    r.original = e.text;
+    r.text.rows = Math.min(8, Math.max(1, e.text.split("\n").length));
+    r.text.placeholder = e.kind === "subgoal" && e.status !== "done" ? "summary (written when the subgoal is done)" : "";
+  }
+
+  function update() {
+    const entries = model.get("entries") || [];
+    const policy = model.get("policy") || {};
+    const reason = model.get("empty_reason") || "";
+    const seen = new Set();
+    const inMain = (e) => e.shown || e.forgotten || e.pinned || e.edited || e.kind === "subgoal" || e.kind === "note";
+    let prevMain = null, prevRest = null, hidden = 0, shown = 0;
+    for (const e of entries) {
+      seen.add(e.id);
+      let r = recs.get(e.id);
+      if (!r) { r = makeRec(e); recs.set(e.id, r); }
+      patch(r, e);
+      const box = inMain(e) ? main : rest;
+      const prev = box === main ? prevMain : prevRest;
+      if (r.li.parentNode !== box || r.li.previousElementSibling !== prev) {
+        if (prev) prev.after(r.li); else box.prepend(r.li);
+      }
+      if (box === main) { prevMain = r.li; shown += e.shown ? 1 : 0; } else { prevRest = r.li; hidden += 1; }
+    }
+    for (const [id, r] of recs) if (!seen.has(id)) { r.li.remove(); recs.delete(id); }
+    const window = policy.window === null || policy.window === undefined ? "" : `, window ${policy.window}`;
+    title.textContent = reason || `Memory: ${policy.name || ""}${window} · ${shown} of ${entries.length} entries in the next prompt`;
+    const total = model.get("hidden_total") || 0;
+    restSummary.textContent = `${total} earlier entries not in the next prompt`;
+    more.textContent = `Show all ${total}`;
+    more.hidden = hidden >= total;
+    restBox.hidden = total === 0;
+  }
+
+  const drawNotice = () => { notice.textContent = model.get("notice") || ""; };
+  model.on("change:entries", update);
+  model.on("change:policy", update);
+  model.on("change:empty_reason", update);
+  model.on("change:hidden_total", update);
+  model.on("change:notice", drawNotice);
+  update();
+  drawNotice();
+}
+
+export default { render };
