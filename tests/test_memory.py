@@ -25,7 +25,7 @@ def build(observations: list[str], subgoals: dict[int, str] | None = None) -> Ru
     run = Run(task="test")
     run.new_node(None, observation=observations[0])
     for i, obs in enumerate(observations[1:], 1):
-        node = run.new_node(i - 1, raw=f"A{i}", action=f"a{i}", observation=obs)
+        node = run.new_node(i - 1, raw=f"A{i}", action=f"a{i}", observation=obs, executed=True)
         if subgoals and i in subgoals:
             node.info["subgoal"] = subgoals[i]
     run.cursor = len(observations) - 1
@@ -97,7 +97,7 @@ def test_user_made_node_shows_only_its_observation():
 
 def test_rendering_another_branch_gives_that_branch():
     run = build(["o0", "o1", "o2"])
-    run.new_node(1, raw="B2", action="b2", observation="other o2")
+    run.new_node(1, raw="B2", action="b2", observation="other o2", executed=True)
     mem = FullMemory()
     assert mem.render(run, run.path(2))[-2:] == [asst("A2"), obs("o2")]
     assert mem.render(run, run.path(3)) == [obs("o0"), asst("A1"), obs("o1"), asst("B2"), obs("other o2")]
@@ -490,3 +490,20 @@ def test_make_memory_builds_every_policy_with_options():
     assert make_memory("window", window=2).window == 2
     assert make_memory("diff", window=None, max_tokens=100).max_tokens == 100
     assert make_memory("hierarchical").name == "hierarchical"
+
+
+def test_diff_history_shows_error_texts_and_the_next_observation_in_full():
+    run = Run(task="t")
+    run.new_node(None, observation="a\nb")
+    run.new_node(0, raw="A1", action="a1", observation="a\nc", executed=True)
+    run.new_node(1, raw="junk", observation="The answer had no `Action:` line", status="error")
+    run.new_node(2, raw="A3", action="a3", observation="a\nd", executed=True)
+    run.new_node(3, raw="A4", action="a4", observation="e\nd", executed=True)
+    users = [m["content"] for m in make_memory("diff", window=None).render(run, run.path(4)) if m["role"] == "user"]
+    assert users == [
+        "Observation:\na\nb",
+        "Observation diff:\n@@ -2 +2 @@\n-b\n+c",
+        "Observation:\nThe answer had no `Action:` line",
+        "Observation:\na\nd",
+        "Observation diff:\n@@ -1 +1 @@\n-a\n+e",
+    ]

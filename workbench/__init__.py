@@ -1,6 +1,7 @@
 """agent-workbench: a Jupyter-native workbench for LLM agents.
 
-`import workbench` is cheap: it imports no model client, no IPython and no plotly, and does no I/O.
+`import workbench` is cheap: it imports no model client, no IPython, no widgets and no plotly, and
+does no I/O.
 The public names below are loaded on first use.
 """
 
@@ -19,6 +20,8 @@ _LAZY = {
     "LLMCall": "workbench.core.tree",
     "make_env": "workbench.envs.base",
     "RunStore": "workbench.store.sqlite",
+    "Workbench": "workbench.widgets.workbench_panel",
+    "TreeView": "workbench.widgets.tree_view",
 }
 
 __all__ = sorted(_LAZY)
@@ -37,3 +40,10 @@ def load_ipython_extension(ipython: Any) -> None:
     from .magics import load_ipython_extension as _load
 
     _load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """`%unload_ext workbench` / `%reload_ext workbench`: stops background runs first."""
+    from .magics import unload_ipython_extension as _unload
+
+    _unload(ipython)

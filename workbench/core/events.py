@@ -75,7 +75,7 @@ class CursorMoved(Event):
 
 @dataclass
 class Paused(Event):
-    reason: str  # user | breakpoint | budget | error | done | max_steps | until
+    reason: str  # user | breakpoint | budget | error | max_steps | until | stopped
 
 
 @dataclass

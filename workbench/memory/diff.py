@@ -20,7 +20,8 @@ cost with full observations.
 User changes work as in every step policy (see `steps.py`), with two rules so the model can always
 rebuild the state it was shown: an edited observation is shown in full (as "Observation:") and the
 next step's diff is taken against the edited text; the step after a forgotten observation is shown
-in full. Diffs are cached per node and recomputed only when the text they are based on changed.
+in full. An observation that is not the environment's (a malformed answer's error text, a memory
+action's result) is shown in full, and so is the environment observation after it. Diffs are cached per node and recomputed only when the text they are based on changed.
 """
 
 from __future__ import annotations
@@ -51,6 +52,11 @@ def observation_diff(previous: str, current: str) -> str:
     if not lines:
         return NO_CHANGE
     return "\n".join(lines[2:])  # lines[0:2] are the "--- " / "+++ " file headers
+
+
+def _env_state(node: Node) -> bool:
+    """Whether the node's observation came from the environment (not an error or a memory action)."""
+    return node.parent_id is None or node.executed
 
 
 class DiffMemory(WindowMemory):
@@ -86,13 +92,17 @@ class DiffMemory(WindowMemory):
         """Whether step `i` inside the window is shown as a diff (see the rules above)."""
         node, prev = path[i], path[i - 1]
         return (
-            f"obs:{prev.id}" not in self.forgotten
+            _env_state(node)
+            and _env_state(prev)
+            and f"obs:{prev.id}" not in self.forgotten
             and f"obs:{node.id}" not in self.forgotten
             and f"obs:{node.id}" not in self.edits
         )
 
     def _diff_obs(self, path: list[Node], i: int, touched: set[int]) -> str:
         node, prev = path[i], path[i - 1]
+        if not (_env_state(node) and _env_state(prev)):
+            return self._full_obs(node)  # an error text is no state to diff against, nor to diff
         base = prev.observation
         if prev.id in touched:
             prev_id = f"obs:{prev.id}"
