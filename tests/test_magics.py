@@ -487,3 +487,19 @@ def test_more_wrong_inputs_in_context(shell, tmp_path: Path):
         await handle
 
     asyncio.run(go())
+
+
+def test_new_takes_search_options_and_the_search_runs(shell):
+    agent(shell, "new --name s --env game24 --strategy mcts --max-expansions 4 --branching 3 --concurrency 2 --seed 3")
+    s = current(shell)
+    assert s.strategy.name == "mcts" and s.strategy.config["max_expansions"] == 4
+    assert s.strategy.config["branching"] == 3 and s.concurrency == 2
+    s.run()
+    assert s.done and len(s.tree.nodes) > 1
+
+
+def test_search_options_on_a_linear_strategy_say_what_is_valid(shell):
+    with pytest.raises(UsageError, match="react does not take max_expansions"):
+        agent(shell, "new --max-expansions 4")
+    with pytest.raises(UsageError, match="judge"):
+        agent(shell, "new --strategy best-first --value nope")

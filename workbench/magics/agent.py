@@ -55,6 +55,11 @@ def make_session(args: argparse.Namespace, task: str | None) -> Session:
         raise UsageError(f"unknown strategy {args.strategy!r}; valid: {', '.join(strategy_names())}")
     memory_options = edits.memory_options(args.memory, args.window)
     check_model(args.model)
+    search = {
+        key: getattr(args, key)
+        for key in ("max_expansions", "max_depth", "branching", "value")
+        if getattr(args, key, None) is not None
+    }
     with user_errors():
         return Session(
             task=task,
@@ -68,6 +73,8 @@ def make_session(args: argparse.Namespace, task: str | None) -> Session:
             max_tokens=args.max_tokens,
             max_cost=args.max_cost,
             memory_options=memory_options or None,
+            concurrency=args.concurrency or 4,
+            **search,
         )
 
 

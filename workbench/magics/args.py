@@ -75,6 +75,11 @@ NEW_OPTIONS = [
     _opt("--seed", type=whole(0), default=0, metavar="N", help="seed of the env and the demo model"),
     _opt("--task", nargs="+", metavar="TEXT", help="the task (default: the env's own)"),
     *_BUDGETS,
+    _opt("--max-expansions", type=whole(1), metavar="N", help="search: expansion budget"),
+    _opt("--max-depth", type=whole(1), metavar="N", help="search: depth cap"),
+    _opt("--branching", type=whole(1), metavar="N", help="search: children per expansion"),
+    _opt("--value", choices=["judge", "score", "reward"], help="search: value function"),
+    _opt("--concurrency", type=whole(1), metavar="N", help="model calls at once (search)"),
     _opt("--store", metavar="PATH", help="SQLite run store the run is written to as it goes"),
     _opt("--name", metavar="NAME", help="name of the agent (default agent1, agent2, ...)"),
 ]
@@ -110,7 +115,8 @@ COMMANDS: dict[str, Command] = {
     c.key: c
     for c in [
         _c("new", "new [--name NAME] [--env ENV] [--model MODEL] [--strategy S] [--memory M] [--window N]"
-           " [--seed N] [--task TEXT] [--max-steps N] [--max-tokens N] [--max-cost X] [--store PATH]",
+           " [--seed N] [--task TEXT] [--max-steps N] [--max-tokens N] [--max-cost X] [--store PATH]"
+           " [--max-expansions N] [--max-depth N] [--branching N] [--value judge|score|reward] [--concurrency N]",
            "make a new agent, make it current and show its panel", *NEW_OPTIONS),
         _c("use", "use NAME", "make another agent current", _opt("name", metavar="NAME")),
         _c("agents", "agents", "list the agents of this kernel"),
