@@ -303,8 +303,11 @@ def test_rewind_then_step_grows_a_branch_that_tree_shows(shell):
     assert s.cursor.id == 1
     agent(shell, "step")
     assert s.cursor.parent_id == 1 and {n.id for n in s.tree.children(1)} == {2, 4}
-    out = text(agent(shell, "tree")[1])
+    out = text(agent(shell, "tree --text")[1])
     assert "2 branches" in out and "<- cursor" in out
+    view, _ = agent(shell, "tree")
+    assert type(view).__name__ == "TreeView" and view is agent(shell, "tree")[0]
+    assert view.session is s
 
 
 def test_breakpoints_are_added_listed_hit_and_cleared(shell):

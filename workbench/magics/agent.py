@@ -94,7 +94,7 @@ class AgentMagics(Magics):
             "memory pin": edits.memory_pin, "memory unpin": edits.memory_unpin,
             "memory forget": edits.memory_forget, "memory restore": edits.memory_restore,
             "memory note": edits.memory_note, "memory use": edits.memory_use, "history": edits.history,
-            "tree": edits.tree, "rewind": edits.rewind, "break": edits.breakpoints,
+            "tree": self._tree, "rewind": edits.rewind, "break": edits.breakpoints,
             "break list": edits.breakpoints, "break clear": edits.break_clear,
             "break action": edits.break_add("action"), "break tool": edits.break_add("tool"),
             "break cost": edits.break_add("cost"), "break tokens": edits.break_add("tokens"),
@@ -299,6 +299,10 @@ class AgentMagics(Magics):
     def _memory(self, agent: Agent, args: argparse.Namespace) -> Any:
         editor = self._editor(agent, "memory_editor", "MemoryEditor")
         return editor if editor is not None else edits.memory_table(agent)
+
+    def _tree(self, agent: Agent, args: argparse.Namespace) -> Any:
+        view = None if args.text else self._editor(agent, "tree_view", "TreeView")
+        return view if view is not None else edits.tree(agent, args)
 
     # --- store ------------------------------------------------------------------------------------
     def _save(self, agent: Agent, args: argparse.Namespace) -> render.Rich:

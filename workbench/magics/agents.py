@@ -93,6 +93,7 @@ class Agent:
     panel: Any = None
     plan_editor: Any = None
     memory_editor: Any = None
+    tree_view: Any = None
     background: BackgroundRun | None = None
     store: Any = None  # a run store `%agent save` opened for this agent
 

@@ -31,6 +31,7 @@ from . import cards as cards_mod
 from .base import SessionWidget, safe
 from .memory_editor import MemoryEditor
 from .plan_editor import PlanEditor, plan_items
+from .tree_view import TreeView
 from .static_html import workbench_html
 
 STATIC = Path(__file__).parent / "static"
@@ -60,6 +61,7 @@ class Workbench(SessionWidget):
     usage = traitlets.Dict().tag(sync=True)
     plan_editor = traitlets.Instance(PlanEditor).tag(sync=True, **_child("plan_editor"))
     memory_editor = traitlets.Instance(MemoryEditor).tag(sync=True, **_child("memory_editor"))
+    tree_view = traitlets.Instance(TreeView).tag(sync=True, **_child("tree_view"))
 
     part_intervals: ClassVar[dict[str, float]] = {"usage": 1.0}
     intents: ClassVar[dict[str, str]] = {
@@ -83,7 +85,11 @@ class Workbench(SessionWidget):
         self._stale: set[int] = set()
         self._usage_stale = True
         super().__init__(
-            session, plan_editor=PlanEditor(session), memory_editor=MemoryEditor(session), **kwargs
+            session,
+            plan_editor=PlanEditor(session),
+            memory_editor=MemoryEditor(session),
+            tree_view=TreeView(session),
+            **kwargs,
         )
         self._remove_listener = self.runner.on_finished(self._task_finished)
         self.observe(self._on_tab_change, names="tab")
@@ -320,7 +326,7 @@ class Workbench(SessionWidget):
         return cards_mod.summary_line(self._header())
 
     def sync(self) -> None:
-        for child in (self.plan_editor, self.memory_editor):
+        for child in (self.plan_editor, self.memory_editor, self.tree_view):
             if child is not None:
                 child.sync()
         super().sync()
@@ -328,6 +334,6 @@ class Workbench(SessionWidget):
     def close(self) -> None:
         self._remove_listener()
         super().close()
-        for child in (self.plan_editor, self.memory_editor):
+        for child in (self.plan_editor, self.memory_editor, self.tree_view):
             if child is not None:
                 child.close()

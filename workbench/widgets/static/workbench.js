@@ -2,7 +2,7 @@
 // Every control sends an intent ({event: name, ...}) that Python routes to a plain method.
 // Step cards arrive in pages (traits cards_0, cards_1, ...); only changed cards are re-drawn.
 
-const TABS = ["Trajectory", "Plan", "Memory", "Usage"];
+const TABS = ["Trajectory", "Plan", "Memory", "Tree", "Usage"];
 let counter = 0;
 
 function h(tag, props, ...children) {
@@ -358,6 +358,7 @@ function render({ model, el, host, signal }) {
 
   mountChild(model.get("plan_editor"), panels.Plan, model, host, signal);
   mountChild(model.get("memory_editor"), panels.Memory, model, host, signal);
+  mountChild(model.get("tree_view"), panels.Tree, model, host, signal);
   selectTab(model.get("tab") || "Trajectory", false);
   drawHeader();
   drawNotice();
