@@ -31,8 +31,8 @@ from . import cards as cards_mod
 from .base import SessionWidget, safe
 from .memory_editor import MemoryEditor
 from .plan_editor import PlanEditor, plan_items
-from .tree_view import TreeView
 from .static_html import workbench_html
+from .tree_view import TreeView
 
 STATIC = Path(__file__).parent / "static"
 PAGE = 25  # step cards per synced page
