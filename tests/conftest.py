@@ -26,6 +26,8 @@ model_server (session)
       reset()               clear queue, requests and headers, restore the default responder
 server (function)
     `model_server`, reset before and after the test (use it instead of model_server in tests).
+lab, chromium (session)
+    A JupyterLab server and a headless Debian Chromium for the tests marked `browser`.
 server_model (function)
     `Model("openai/loopback", api_base=server.url, api_key="sk-loopback-test", max_retries=2,
     backoff=0, timeout=5.0)` talking to `server`.
@@ -279,6 +281,35 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Browser tests run last: Playwright's sync API keeps an event loop running on the main thread
     while its session-scoped browser is open, and `asyncio.run` in later tests would refuse to start."""
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A JupyterLab server on 127.0.0.1 for the browser tests (see tests/browser_fixtures.py)."""
+    from browser_fixtures import lab_server
+
+    with lab_server(tmp_path_factory.mktemp("jupyterlab")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright, one per test session (a missing one fails under CI)."""
+    import os
+
+    from browser_fixtures import CHROMIUM, chromium_available, launch_chromium
+
+    if not chromium_available():
+        message = f"Chromium not found at {CHROMIUM} (install it: apt-get install -y chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture(scope="session")

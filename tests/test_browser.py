@@ -8,7 +8,6 @@ Playwright condition. Without Chromium the tests skip, except under CI, where th
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,10 +16,6 @@ from typing import Any
 import pytest
 from browser_fixtures import (
     ARTIFACTS,
-    CHROMIUM,
-    chromium_available,
-    lab_server,
-    launch_chromium,
     open_notebook,
     run_all,
     run_cell,
@@ -88,27 +83,6 @@ def expect(locator: Any) -> Any:
     from playwright.sync_api import expect as _expect
 
     return _expect(locator)
-
-
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with lab_server(tmp_path_factory.mktemp("jupyterlab")) as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    if not chromium_available():
-        message = f"Chromium not found at {CHROMIUM} (install it: apt-get install -y chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

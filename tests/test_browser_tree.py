@@ -10,7 +10,6 @@ test-artifacts/tree-*.png. Every wait is a Playwright condition.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,10 +17,6 @@ from typing import Any
 
 import pytest
 from browser_fixtures import (
-    CHROMIUM,
-    chromium_available,
-    lab_server,
-    launch_chromium,
     open_notebook,
     run_cell,
     screenshot,
@@ -81,27 +76,6 @@ def expect(target: Any) -> Any:
     from playwright.sync_api import expect as _expect
 
     return _expect(target)
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with lab_server(tmp_path_factory.mktemp("jupyterlab-tree")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not chromium_available():
-        message = f"Chromium not found at {CHROMIUM} (install it: apt-get install -y chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
