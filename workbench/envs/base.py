@@ -13,10 +13,10 @@ An invalid action is not an exception: it returns an observation that says why i
 
 from __future__ import annotations
 
-import importlib
 from typing import Any, Protocol, runtime_checkable
 
 from ..errors import ConfigError
+from ..registry import build
 
 
 @runtime_checkable
@@ -44,10 +44,7 @@ def make_env(spec: str | Any, **options: Any) -> Any:
                 f"{type(spec).__name__} is not an environment: it needs reset() and step(action)"
             )
         return spec
-    if spec not in BUILTIN_ENVS:
-        raise ConfigError(f"unknown env {spec!r}; valid: {', '.join(env_names())} or an env object")
-    module, _, cls = BUILTIN_ENVS[spec].partition(":")
-    return getattr(importlib.import_module(module), cls)(**options)
+    return build("env", BUILTIN_ENVS, spec, f"{', '.join(env_names())} or an env object", **options)
 
 
 def can_snapshot(env: Any) -> bool:

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..core.tree import Node, Run
-from ..errors import ConfigError
+from ..registry import build
 
 
 @dataclass
@@ -146,9 +146,4 @@ def make_memory(spec: str | Memory, **options: Any) -> Memory:
     """A policy by name (with options such as `window=4`), or `spec` itself if it is a Memory."""
     if isinstance(spec, Memory):
         return spec
-    if spec not in MEMORY_POLICIES:
-        raise ConfigError(f"unknown memory {spec!r}; valid: {', '.join(MEMORY_POLICIES)}")
-    import importlib
-
-    module, _, cls = MEMORY_POLICIES[spec].partition(":")
-    return getattr(importlib.import_module(module), cls)(**options)
+    return build("memory", MEMORY_POLICIES, spec, **options)

@@ -4,10 +4,10 @@ session's engine methods, so every strategy can be stepped, paused, rewound and 
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
+from ..registry import build
 from .parsing import FORMAT_HELP
 
 if TYPE_CHECKING:
@@ -80,7 +80,4 @@ def strategy_names() -> list[str]:
 def make_strategy(spec: str | Strategy, **options: Any) -> Strategy:
     if isinstance(spec, Strategy):
         return spec
-    if spec not in STRATEGIES:
-        raise ConfigError(f"unknown strategy {spec!r}; valid: {', '.join(STRATEGIES)}")
-    module, _, cls = STRATEGIES[spec].partition(":")
-    return getattr(importlib.import_module(module), cls)(**options)
+    return build("strategy", STRATEGIES, spec, **options)
