@@ -15,17 +15,22 @@
   also fills `detail` with its traceback, so nothing fails silently.
 - `_repr_mimebundle_` adds a static `text/html` rendering (`static_html`) so a saved notebook reads
   without a kernel. All state goes through `safe` (secret values from the environment redacted).
+- anywidget loads a widget's `_esm` as one self-contained module, so the front-end code shared by
+  the widgets (`static/dom.js`) is concatenated in front of each widget's own file, not imported:
+  `_esm = static_module("dom.js", "x.js")`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import threading
 import time
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar
 
 import anywidget
@@ -37,6 +42,8 @@ from ..errors import WorkbenchError
 from ..safety.redact import redact_obj
 
 log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
 
 _END_EVENTS = (ev.Paused, ev.RunFinished, ev.Error, ev.BreakpointHit)
 
@@ -58,6 +65,17 @@ async def _queued_so_far(loop: asyncio.AbstractEventLoop) -> None:
 def safe(obj: Any) -> Any:
     """`obj` with the value of every secret-looking environment variable redacted."""
     return redact_obj(obj)
+
+
+@functools.cache
+def module_source(names: tuple[str, ...]) -> str:
+    """The files `names` of `static/`, concatenated in order into one ES module (read once, on first use)."""
+    return "\n".join((STATIC / name).read_text(encoding="utf-8") for name in names)
+
+
+def static_module(*names: str) -> property:
+    """An `_esm` made of several static files (`module_source`), read when the first widget opens."""
+    return property(lambda _self: module_source(names))
 
 
 class SessionWidget(anywidget.AnyWidget):

@@ -13,7 +13,6 @@ Intents: `on_toggle_clicked()` (diff <-> full; `mode` is also a two-way trait) a
 from __future__ import annotations
 
 import html
-from pathlib import Path
 from typing import Any, ClassVar
 
 import traitlets
@@ -21,10 +20,9 @@ import traitlets
 from ..core import events as ev
 from ..errors import ConfigError
 from ..memory.diff import DiffMemory, observation_diff
-from .base import SessionWidget, safe
+from .base import STATIC, SessionWidget, safe, static_module
 from .cards import clip
 
-STATIC = Path(__file__).parent / "static"
 STATIC_FONT = "font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:13px;line-height:1.35"
 
 
@@ -47,7 +45,7 @@ def diff_lines_html(diff: str) -> str:
 class DiffView(SessionWidget):
     """A step's observation as a diff against the previous one, with full-text toggle and token report."""
 
-    _esm = STATIC / "diff_view.js"
+    _esm = static_module("dom.js", "diff_view.js")
     _css = STATIC / "diff_view.css"
 
     node_id = traitlets.Int(None, allow_none=True).tag(sync=True)  # None: follow the cursor

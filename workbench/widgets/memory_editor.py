@@ -13,17 +13,15 @@ Intents as plain methods: `on_edit(entry_id, text)`, `on_pin(entry_id, pinned)`,
 from __future__ import annotations
 
 import html
-from pathlib import Path
 from typing import Any, ClassVar
 
 import traitlets
 
 from ..core import events as ev
 from ..errors import ConfigError
-from .base import SessionWidget, safe
+from .base import STATIC, SessionWidget, safe, static_module
 from .cards import clip
 
-STATIC = Path(__file__).parent / "static"
 STATIC_FONT = "font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:13px;line-height:1.35"
 ENTRY_LIMIT = 4_000  # characters of an entry's text sent to the browser
 HIDDEN_RECENT = 12  # entries outside the next prompt synced before the user asks for all
@@ -114,7 +112,7 @@ def memory_html(entries: list[dict[str, Any]], policy: dict[str, Any]) -> str:
 class MemoryEditor(SessionWidget):
     """Edit, pin, forget and restore the memory entries of `session` (provenance "user")."""
 
-    _esm = STATIC / "memory_editor.js"
+    _esm = static_module("dom.js", "memory_editor.js")
     _css = STATIC / "memory_editor.css"
 
     entries = traitlets.List(traitlets.Dict()).tag(sync=True)

@@ -12,16 +12,13 @@ Python side, every front-end intent is a plain method: `on_add(text)`, `on_edit(
 from __future__ import annotations
 
 import html
-from pathlib import Path
 from typing import Any, ClassVar
 
 import traitlets
 
 from ..core import events as ev
 from ..errors import ConfigError
-from .base import SessionWidget, safe
-
-STATIC = Path(__file__).parent / "static"
+from .base import STATIC, SessionWidget, safe, static_module
 
 
 def plan_items(session: Any) -> list[dict[str, Any]]:
@@ -54,7 +51,7 @@ def plan_html(items: list[dict[str, Any]]) -> str:
 class PlanEditor(SessionWidget):
     """Edit the plan of `session`; edits reach the Python `Plan` at once (provenance "user")."""
 
-    _esm = STATIC / "plan_editor.js"
+    _esm = static_module("dom.js", "plan_editor.js")
     _css = STATIC / "plan_editor.css"
 
     items = traitlets.List(traitlets.Dict()).tag(sync=True)

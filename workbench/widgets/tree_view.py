@@ -24,9 +24,7 @@ SVG of the same layout (no plotly.js), so a saved notebook shows the tree withou
 
 from __future__ import annotations
 
-import functools
 import html
-from pathlib import Path
 from typing import Any, ClassVar
 
 import traitlets
@@ -35,14 +33,12 @@ from ..core import events as ev
 from ..errors import ConfigError
 from ..viz.tree_figure import STYLE, value_range, visual_status
 from . import cards as cards_mod
-from .base import SessionWidget, safe
+from .base import STATIC, SessionWidget, safe, static_module
 
-STATIC = Path(__file__).parent / "static"
 PAGE = 200  # node records per synced page
 STATUSES = ("expanded", "frontier", "terminal", "solved", "pruned", "error")
 LABEL_LIMIT = 48
 STATIC_MAX_NODES = 300  # nodes drawn in the static fallback before folding
-_JS_FILES = ("tree_layout.js", "tree_parts.js", "tree_view.js")
 _INFO_KEYS = (
     "prior",
     "count",
@@ -55,12 +51,6 @@ _INFO_KEYS = (
     "expanded_at",
     "subgoal",
 )
-
-
-@functools.cache
-def _module_source() -> str:
-    """The browser module: layout, drawing helpers and the view, three files read on first use."""
-    return "\n".join((STATIC / name).read_text(encoding="utf-8") for name in _JS_FILES)
 
 
 def node_record(node: Any) -> list[Any]:
@@ -78,11 +68,8 @@ def node_record(node: Any) -> list[Any]:
 class TreeView(SessionWidget):
     """The live run tree of one session (see the module docstring)."""
 
+    _esm = static_module("dom.js", "tree_layout.js", "tree_parts.js", "tree_view.js")  # layout, drawing, view
     _css = STATIC / "tree_view.css"
-
-    @property
-    def _esm(self) -> str:  # anywidget reads it once per widget (see `_module_source`)
-        return _module_source()
 
     page_count = traitlets.Int(0).tag(sync=True)
     meta = traitlets.Dict().tag(sync=True)

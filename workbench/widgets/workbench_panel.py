@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from pathlib import Path
 from typing import Any, ClassVar
 
 import traitlets
@@ -28,13 +27,12 @@ from ..core.breakpoints import Breakpoint
 from ..errors import ConfigError
 from ..viz.usage import usage_series
 from . import cards as cards_mod
-from .base import SessionWidget, safe
+from .base import STATIC, SessionWidget, safe, static_module
 from .memory_editor import MemoryEditor
 from .plan_editor import PlanEditor, plan_items
 from .static_html import workbench_html
 from .tree_view import TreeView
 
-STATIC = Path(__file__).parent / "static"
 PAGE = 25  # step cards per synced page
 
 
@@ -50,7 +48,7 @@ def _child(name: str) -> dict[str, Any]:
 class Workbench(SessionWidget):
     """The panel for one session: header, controls, and Trajectory / Plan / Memory / Usage tabs."""
 
-    _esm = STATIC / "workbench.js"
+    _esm = static_module("dom.js", "workbench.js")
     _css = STATIC / "workbench.css"
 
     header = traitlets.Dict().tag(sync=True)

@@ -2,35 +2,6 @@
 // "Full text" toggle (the two-way `mode` trait), Previous / Next step, and the token comparison
 // of full vs diff history for this run.
 
-function h(tag, props, ...children) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(props || {})) {
-    if (value === null || value === undefined || value === false) continue;
-    if (key === "class") el.className = value;
-    else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
-    else el.setAttribute(key, value === true ? "" : String(value));
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    el.append(child instanceof Node ? child : String(child));
-  }
-  return el;
-}
-
-function diffElement(text) {
-  const pre = h("pre", { class: "wb-dv-diff" });
-  for (const line of text.split("\n")) {
-    let cls = "wb-dv-ctx";
-    if (line.startsWith("@@")) cls = "wb-dv-hunk";
-    else if (line.startsWith("+")) cls = "wb-dv-add";
-    else if (line.startsWith("-")) cls = "wb-dv-del";
-    pre.append(h("span", { class: cls }, line || " "));
-  }
-  return pre;
-}
-
-const num = (n) => Number(n || 0).toLocaleString("en-US");
-
 function reportText(r) {
   if (!r || !r.steps) return "No steps yet: nothing to compare.";
   const would = r.actual ? "" : " would";
@@ -76,7 +47,7 @@ function render({ model, el }) {
       : full ? `Step ${d.depth}: full observation` + (d.action ? ` after “${d.action}”` : "")
       : `Step ${d.depth}: diff against step ${d.prev_depth}` + (d.action ? ` after “${d.action}”` : "");
     if (d.following) title.append(h("span", { class: "wb-dv-follow" }, " · latest"));
-    body.replaceChildren(full ? h("pre", { class: "wb-dv-full" }, d.full || "") : diffElement(d.diff));
+    body.replaceChildren(full ? h("pre", { class: "wb-dv-full" }, d.full || "") : diffElement(d.diff, "wb-dv-"));
     prev.disabled = d.first;
     next.disabled = Boolean(d.following);
     report.textContent = reportText(model.get("report"));

@@ -4,21 +4,6 @@
 
 const WHO = { user: "you", agent: "agent", env: "env" };
 
-function h(tag, props, ...children) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(props || {})) {
-    if (value === null || value === undefined || value === false) continue;
-    if (key === "class") el.className = value;
-    else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
-    else el.setAttribute(key, value === true ? "" : String(value));
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    el.append(child instanceof Node ? child : String(child));
-  }
-  return el;
-}
-
 function describe(e) {
   const step = e.depth === null || e.depth === undefined ? "" : ` of step ${e.depth}`;
   if (e.kind === "observation") return { short: `Obs #${e.depth}`, long: `Observation${step}` };

@@ -1,41 +1,12 @@
-// Drawing and DOM helpers of the TreeView (concatenated before tree_view.js; see tree_view.py).
+// Drawing and DOM helpers of the TreeView (concatenated after dom.js and tree_layout.js and before
+// tree_view.js; see tree_view.py).
 
 const DX = 26, DY = 62, R = 6.5; // world px per sibling slot and per depth level; node radius
 const FADE_MS = 500, MOVE_MS = 380;
 const ease = (f) => 1 - Math.pow(1 - f, 3);
 const MIN_FIT = 0.2; // below this zoom, fitting follows the cursor instead of showing everything
 
-
-// --- small DOM helpers (as in the other workbench widgets) -----------------------------------------
-function h(tag, props, ...children) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(props || {})) {
-    if (value === null || value === undefined || value === false) continue;
-    if (key === "class") el.className = value;
-    else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
-    else el.setAttribute(key, value === true ? "" : String(value));
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    el.append(child instanceof Node ? child : String(child));
-  }
-  return el;
-}
-
-function diffElement(text) {
-  const pre = h("pre", { class: "wb-tv-diff" });
-  for (const line of text.split("\n")) {
-    let cls = "wb-tv-ctx";
-    if (line.startsWith("@@")) cls = "wb-tv-hunk";
-    else if (line.startsWith("+")) cls = "wb-tv-add";
-    else if (line.startsWith("-")) cls = "wb-tv-del";
-    pre.append(h("span", { class: cls }, line || " "));
-  }
-  return pre;
-}
-
 const fmt = (v) => (v === null || v === undefined ? "—" : String(parseFloat(Number(v).toPrecision(3))));
-const num = (n) => Number(n || 0).toLocaleString("en-US");
 
 function hexToRgb(c) { return [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16)); }
 

@@ -368,7 +368,7 @@ function render({ model, el }) {
         const toggle = c.kind !== "start" && c.diff ? h("button", { type: "button", class: "wb-tv-link", onclick: () => { S.fullObs = false; drawCard(); } }, "Show as diff") : null;
         return row("Observation", h("div", {}, h("pre", { class: "wb-tv-full" }, c.obs || ""), toggle));
       }
-      return row("Obs. diff", h("div", {}, h("div", { class: "wb-tv-muted" }, `against node ${c.parent}`), diffElement(c.diff),
+      return row("Obs. diff", h("div", {}, h("div", { class: "wb-tv-muted" }, `against node ${c.parent}`), diffElement(c.diff, "wb-tv-"),
         h("button", { type: "button", class: "wb-tv-link", onclick: () => { S.fullObs = true; drawCard(); } }, "Show full text")));
     };
     const info = Object.entries(c.info || {}).filter(([k]) => k !== "value_by").map(([k, v]) => `${k} ${typeof v === "number" ? fmt(v) : String(v).slice(0, 200)}`);

@@ -5,38 +5,10 @@
 const TABS = ["Trajectory", "Plan", "Memory", "Tree", "Usage"];
 let counter = 0;
 
-function h(tag, props, ...children) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(props || {})) {
-    if (value === null || value === undefined || value === false) continue;
-    if (key === "class") el.className = value;
-    else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
-    else el.setAttribute(key, value === true ? "" : String(value));
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    el.append(child instanceof Node ? child : String(child));
-  }
-  return el;
-}
-
-function diffElement(text) {
-  const pre = h("pre", { class: "wb-diff" });
-  for (const line of text.split("\n")) {
-    let cls = "wb-ctx";
-    if (line.startsWith("@@")) cls = "wb-hunk";
-    else if (line.startsWith("+")) cls = "wb-add";
-    else if (line.startsWith("-")) cls = "wb-del";
-    pre.append(h("span", { class: cls }, line || " "));
-  }
-  return pre;
-}
-
 function fill(el, ...children) {
   el.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
 }
 
-const num = (n) => Number(n || 0).toLocaleString("en-US");
 const money = (c) => "$" + Number(c || 0).toFixed(4);
 
 function row(label, body, extra) {
@@ -222,7 +194,7 @@ function render({ model, el, host, signal }) {
       const canDiff = Boolean(d.diff) && d.kind !== "start";
       const auto = canDiff && opts.diffMemory && !opts.windowStart ? "diff" : "full";
       const mode = view.modes.get(d.id) || auto;
-      const body = mode === "diff" ? diffElement(d.diff) : h("pre", { class: "wb-obs-full" }, d.obs);
+      const body = mode === "diff" ? diffElement(d.diff, "wb-") : h("pre", { class: "wb-obs-full" }, d.obs);
       const toggle = canDiff ? h("button", { type: "button", class: "wb-toggle wb-obs-toggle", "aria-pressed": String(mode === "full"),
         "aria-label": `Full text of step ${d.depth}`, title: "Switch between the diff against the previous step and the full observation",
         onclick: () => { view.modes.set(d.id, mode === "full" ? "diff" : "full"); redrawCard(d.id); } }, "Full text") : null;

@@ -1,0 +1,36 @@
+// DOM helpers shared by every workbench widget. anywidget loads a widget's `_esm` as one module,
+// so this file is concatenated in front of each widget's own file (see `static_module` in base.py)
+// instead of being imported.
+
+// h("div", { class: "x", onclick: f, "aria-label": "y" }, child, [more, children]): an element.
+// null / undefined / false props and children are skipped; true props become empty attributes.
+function h(tag, props, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(props || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") el.className = value;
+    else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else el.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : String(child));
+  }
+  return el;
+}
+
+// A unified diff as a <pre> of one <span> per line; each widget passes its class prefix
+// ("wb-", "wb-dv-", "wb-tv-"), giving classes PREFIXdiff, PREFIXhunk, PREFIXadd, PREFIXdel, PREFIXctx.
+function diffElement(text, prefix) {
+  const pre = h("pre", { class: `${prefix}diff` });
+  for (const line of text.split("\n")) {
+    let cls = `${prefix}ctx`;
+    if (line.startsWith("@@")) cls = `${prefix}hunk`;
+    else if (line.startsWith("+")) cls = `${prefix}add`;
+    else if (line.startsWith("-")) cls = `${prefix}del`;
+    pre.append(h("span", { class: cls }, line || " "));
+  }
+  return pre;
+}
+
+const num = (n) => Number(n || 0).toLocaleString("en-US");
