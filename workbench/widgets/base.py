@@ -244,6 +244,13 @@ class SessionWidget(anywidget.AnyWidget):
         self.flush(force=True)
 
     # --- display ---------------------------------------------------------------------------------
+    def set_pages(self, pages: dict[str, list[Any]]) -> None:
+        """Set paged list traits (`cards_0`, `nodes_3`, ...), adding the ones that do not exist yet."""
+        for name, records in pages.items():
+            if not self.has_trait(name):
+                self.add_traits(**{name: traitlets.List().tag(sync=True)})
+            setattr(self, name, records)
+
     def sync(self) -> None:
         """Send the whole current state now. Displaying the widget does this, so a notebook run
         headlessly (nbclient keeps only messages sent while a cell runs) saves the final state."""

@@ -195,10 +195,7 @@ class TreeView(SessionWidget):
         if part == "nodes":
             with self._lock:
                 stale, self._stale = self._stale, set()
-            for name, records in self._pages(stale).items():
-                if not self.has_trait(name):
-                    self.add_traits(**{name: traitlets.List().tag(sync=True)})
-                setattr(self, name, records)
+            self.set_pages(self._pages(stale))
             self.page_count = max(self.page_count, (len(self.session.tree.nodes) + PAGE - 1) // PAGE)
         elif part == "meta":
             self.meta = self._meta()

@@ -201,10 +201,7 @@ class Workbench(SessionWidget):
         elif part == "cards":
             with self._lock:
                 stale, self._stale = self._stale, set()
-            for name, cards in self._build_pages(stale).items():
-                if not self.has_trait(name):
-                    self.add_traits(**{name: traitlets.List().tag(sync=True)})
-                setattr(self, name, cards)
+            self.set_pages(self._build_pages(stale))
             self.card_pages = max(self.card_pages, (len(self.session.tree.nodes) + PAGE - 1) // PAGE)
         elif part == "usage":
             if self.tab == "Usage":
