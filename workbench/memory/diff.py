@@ -30,6 +30,8 @@ import difflib
 from typing import Any
 
 from ..core.tree import Node
+from .base import ChangeHook
+from .steps import TokenCounter
 from .window import WindowMemory
 
 DIFF_PREFIX = "Observation diff:\n"
@@ -63,8 +65,15 @@ class DiffMemory(WindowMemory):
     name = "diff"
     diff = True
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:  # the options of WindowMemory
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        window: int | None = 4,
+        *,
+        max_tokens: int | None = None,
+        token_counter: TokenCounter | None = None,
+        on_change: ChangeHook | None = None,
+    ) -> None:
+        super().__init__(window, max_tokens=max_tokens, token_counter=token_counter, on_change=on_change)
         # node id -> (node, text the diff was taken against, rendered message text)
         self._diff_cache: dict[int, tuple[Node, str, str]] = {}
 
