@@ -10,8 +10,8 @@ backoff, on rate limits, server errors, timeouts, connection errors and malforme
 every attempt is counted in `LLMCall.attempts`. A failure raises a `workbench.errors.ModelError`
 subclass whose message says what to do, with `.call` holding the failed `LLMCall`.
 
-The model carries no event loop or client state of its own, so it can be awaited from any loop
-(the kernel's, `asyncio.run`, or the background loop behind the blocking wrappers).
+It can be awaited from any loop (the kernel's, `asyncio.run`, or the background loop behind the
+blocking wrappers); the litellm call itself always runs on the background loop (see `acomplete`).
 """
 
 from __future__ import annotations
@@ -213,7 +213,18 @@ class Model:
         answer, calling `on_delta(text)` with each new piece (a retried attempt streams again from
         its start). `overrides` are extra litellm kwargs. `LLMCall.latency` is the whole call's wall
         time, retries and backoff included.
+
+        The litellm call itself always runs on the workbench's background loop (awaited from here
+        without blocking): litellm binds its logging worker and clients to the loop it runs on, so
+        one process mixing the kernel's loop and blocking calls must show it only one loop.
+        `on_delta` is therefore called from that loop's thread.
         """
+        from ..core.sync import background_loop
+
+        home = background_loop()
+        if asyncio.get_running_loop() is not home:
+            coro = self.acomplete(messages, purpose=purpose, sample=sample, on_delta=on_delta, **overrides)
+            return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, home))
         litellm = await aload_litellm()
         params = self._params(sample, overrides)
         stream = bool(params.pop("stream", False)) or on_delta is not None
