@@ -17,8 +17,9 @@ It plays well (gridworld: BFS key -> door -> goal; game24: moves after which 24 
 follows the first open plan item that names something it knows (key, door, goal, "the top-left
 corner"; a game24 move such as "4 + 8"), and errs at `error_rate`: mostly a valid but wrong move,
 sometimes a malformed answer. A system prompt with `Status:` and `On the right track:` gets a
-judgement, one with `Score:` and a 1-10 scale a score. Everything is deterministic given
-(seed, sample, conversation); `sample` picks among equally good moves, so candidates differ.
+judgement, one with `Score:` and a 1-10 scale a score (A* imagination, MCTS reflection: `demo_search`).
+Everything is deterministic given (seed, sample, conversation); `sample` picks among equally good
+moves, so candidates differ.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any
 
 from ..envs import game24, gridworld
 from .demo_reading import Conversation, own_subgoal, parse_plan, read_conversation, render_plan
+from .demo_search import search_answer
 
 PlanItems = list[tuple[str, str]]  # [(status, text)]
 
@@ -60,6 +62,8 @@ def respond(
     """The simulated model's answer to `messages` (OpenAI-style chat dicts)."""
     conv = read_conversation(messages)
     rng = _rng("demo", seed, sample, conv.fingerprint)
+    if (answer := search_answer(messages, conv, rng, error_rate)) is not None:
+        return answer
     text = conv.instructions
     if "Status:" in text and "On the right track:" in text:
         return _judge(conv, rng, error_rate, numeric=False)
@@ -97,8 +101,7 @@ def _malformed(choice: Choice, rng: random.Random) -> str:
 def _wants_subgoal(conv: Conversation, subgoal: str) -> bool:
     if not subgoal or "subgoal:" not in conv.instructions.lower():
         return False
-    answers = conv.answers
-    if answers and own_subgoal(answers[-1]):
+    if conv.answers and own_subgoal(conv.answers[-1]):
         return False
     last = conv.last_subgoal()
     return last is None or last.strip().lower() != subgoal.lower()
@@ -108,8 +111,7 @@ def _views(conv: Conversation) -> list[tuple[str, Any]]:
     """(env name, parsed observation) for every observation that reads as a built-in env.
 
     The newest readable one is the state: an engine message in between (a parse error, a forgotten
-    observation) does not make the model lose track.
-    """
+    observation) does not make the model lose track."""
     out: list[tuple[str, Any]] = []
     for obs in conv.observations:
         if (grid := gridworld.parse_observation(obs)) is not None:
@@ -284,9 +286,8 @@ def _grid_decision(
         for a in gridworld.valid_actions(state)
         if a not in good
     ]
-    todo = {"key": ["pick up the key", "open the door"], "door": ["open the door"]}.get(
-        gridworld.phase(state), []
-    )
+    steps = {"key": ["pick up the key", "open the door"], "door": ["open the door"]}
+    todo = steps.get(gridworld.phase(state), [])
     proposal = [("doing" if i == 0 else "todo", s) for i, s in enumerate([*todo, "reach the goal"])]
     return Decision(choices, bad, subgoal, lambda action: _plan_update(conv, statuses, proposal))
 

@@ -42,9 +42,11 @@ from .tree_search import FrontierSearch
 if TYPE_CHECKING:
     from ...core.session import Session
 
-IMAGINE_SYSTEM = """You plan ahead for an agent working on a task. Its last listed action is about to be taken.
+REMAINING_LABEL = "Remaining steps:"  # the last line of an imagination answer (see `parse_remaining`)
+IMAGINE_STATE = "The state before the last action:"  # heads the state in the imagination prompt
+IMAGINE_SYSTEM = f"""You plan ahead for an agent working on a task. Its last listed action is about to be taken.
 Imagine the rest of the plan: list the actions still needed after it, one per line as `Action: <action>`,
-then end with a line `Remaining steps: <number>` (0 if the last action already finishes the task)."""
+then end with a line `{REMAINING_LABEL} <number>` (0 if the last action already finishes the task)."""
 
 _REMAINING = re.compile(r"remaining steps\W*:\W*(\d+)", re.I)
 _ACTION_LINE = re.compile(r"^\s*(?:[*_-]+\s*)?(?:action|step\s*\d*)\s*[*_]*\s*:", re.I | re.M)
@@ -216,7 +218,7 @@ class AStar(FrontierSearch):
         parent = session.tree.nodes[child.parent_id]  # type: ignore[index]
         user = (
             f"{trajectory_text(session, session.tree.path(child.id))}\n\n"
-            f"The state before the last action:\n{parent.observation}"
+            f"{IMAGINE_STATE}\n{parent.observation}"
         )
         messages = [{"role": "system", "content": IMAGINE_SYSTEM}, {"role": "user", "content": user}]
         return Request(messages, 1, child, purpose="imagine", kwargs=self.sampling())

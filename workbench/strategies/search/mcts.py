@@ -42,8 +42,10 @@ from .engine import SEARCH_OPTIONS, SearchStrategy, View, user_valued
 if TYPE_CHECKING:
     from ...core.session import Session
 
-REFLECT_SYSTEM = """You review a failed attempt by an agent at a task. In two or three sentences, say what went
-wrong and what to do differently next time. Start your answer with `Reflection:`."""
+REFLECTION_LABEL = "Reflection:"  # how a reflection answer starts (the label is cut off)
+FINAL_OBSERVATION = "Final observation:"  # heads the failed terminal's observation in the prompt
+REFLECT_SYSTEM = f"""You review a failed attempt by an agent at a task. In two or three sentences, say what went
+wrong and what to do differently next time. Start your answer with `{REFLECTION_LABEL}`."""
 
 
 class MCTS(SearchStrategy):
@@ -85,7 +87,8 @@ class MCTS(SearchStrategy):
         return f"Reflections on earlier failed attempts (avoid repeating them):\n{lines}"
 
     def _reflect_request(self, session: Session, node: Node) -> Request:
-        user = f"{trajectory_text(session, session.tree.path(node.id))}\n\nFinal observation:\n{node.observation}"
+        path = session.tree.path(node.id)
+        user = f"{trajectory_text(session, path)}\n\n{FINAL_OBSERVATION}\n{node.observation}"
         messages = [{"role": "system", "content": REFLECT_SYSTEM}, {"role": "user", "content": user}]
         return Request(messages, 1, node, purpose="reflect", kwargs=self.sampling())
 
@@ -212,7 +215,8 @@ class MCTS(SearchStrategy):
                 value_calls[node.id] += results[k]
             elif results[k]:
                 text = results[k][0].response.strip()
-                text = text.split(":", 1)[1].strip() if text.lower().startswith("reflection:") else text
+                if text.lower().startswith(REFLECTION_LABEL.lower()):
+                    text = text[len(REFLECTION_LABEL) :].strip()
                 record_calls(session, node, results[k])
                 session.update_node(node, info={**node.info, "reflection": text}, llm_calls=node.llm_calls)
         threshold = float(self.config["threshold"])
