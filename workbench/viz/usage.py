@@ -65,24 +65,10 @@ def usage_figure(run: Run, nodes: Iterable[Node] | None = None, *, title: str | 
     steps = series["step"]
     hover = [f"node {n}" for n in series["node_id"]]
     fig = go.Figure()
-    fig.add_trace(
-        go.Bar(
-            x=steps,
-            y=series["prompt_tokens"],
-            name="prompt tokens",
-            marker_color=PROMPT_COLOR,
-            hovertext=hover,
+    for key, color in (("prompt_tokens", PROMPT_COLOR), ("completion_tokens", COMPLETION_COLOR)):
+        fig.add_trace(
+            go.Bar(x=steps, y=series[key], name=key.replace("_", " "), marker_color=color, hovertext=hover)
         )
-    )
-    fig.add_trace(
-        go.Bar(
-            x=steps,
-            y=series["completion_tokens"],
-            name="completion tokens",
-            marker_color=COMPLETION_COLOR,
-            hovertext=hover,
-        )
-    )
     fig.add_trace(
         go.Scatter(
             x=steps,

@@ -38,6 +38,7 @@ import traitlets
 
 from ..core import events as ev
 from ..core.background import Runner, runner_for
+from ..core.tree import Node
 from ..errors import WorkbenchError
 from ..safety.redact import redact_obj
 
@@ -244,6 +245,14 @@ class SessionWidget(anywidget.AnyWidget):
         self.flush(force=True)
 
     # --- display ---------------------------------------------------------------------------------
+    def send_calls(self, node: Node) -> dict[str, Any]:
+        """Send the LLM calls behind `node` to the browser (on demand: prompts can be long)."""
+        from .cards import call_details
+
+        payload = safe({"type": "calls", "node_id": node.id, "calls": [call_details(c) for c in node.llm_calls]})
+        self.send(payload)
+        return payload
+
     def set_pages(self, pages: dict[str, list[Any]]) -> None:
         """Set paged list traits (`cards_0`, `nodes_3`, ...), adding the ones that do not exist yet."""
         for name, records in pages.items():

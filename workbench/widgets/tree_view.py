@@ -267,16 +267,7 @@ class TreeView(SessionWidget):
 
     def request_calls(self, node_id: int | None = None) -> dict[str, Any]:
         """Send the LLM calls behind a node to the browser (on demand: prompts can be long)."""
-        node = self.session.tree.nodes[self._target(node_id)]
-        payload = safe(
-            {
-                "type": "calls",
-                "node_id": node.id,
-                "calls": [cards_mod.call_details(c) for c in node.llm_calls],
-            }
-        )
-        self.send(payload)
-        return payload
+        return self.send_calls(self.session.tree.nodes[self._target(node_id)])
 
     def _after_edit(self, node_id: int) -> None:
         self.mark("meta", "card", urgent=True)

@@ -295,15 +295,7 @@ class Workbench(SessionWidget):
         node = self.session.tree.nodes.get(int(node_id))
         if node is None:
             raise ConfigError(f"no node {node_id} in this run")
-        payload = safe(
-            {
-                "type": "calls",
-                "node_id": node.id,
-                "calls": [cards_mod.call_details(c) for c in node.llm_calls],
-            }
-        )
-        self.send(payload)
-        return payload
+        return self.send_calls(node)
 
     # --- Python conveniences -----------------------------------------------------------------------
     def usage_figure(self) -> Any:
