@@ -32,7 +32,7 @@ server_model (function)
     `Model("openai/loopback", api_base=server.url, api_key="sk-loopback-test", max_retries=2,
     backoff=0, timeout=5.0)` talking to `server`.
 demo_policy_stub (function)
-    Replaces `workbench.llm.demo_policy` with a stub whose `respond(messages, *, seed, error_rate,
+    Replaces `workbench.demo.policy` with a stub whose `respond(messages, *, seed, error_rate,
     sample)` returns "Thought: stub seed=<seed> sample=<sample>\nAction: look" and appends its
     arguments to `stub.calls`; use it to test the demo provider apart from the real policy.
 
@@ -347,7 +347,7 @@ def server_model(server: ModelServer) -> Any:
 
 @pytest.fixture
 def demo_policy_stub(monkeypatch: pytest.MonkeyPatch) -> Any:
-    stub = types.ModuleType("workbench.llm.demo_policy")
+    stub = types.ModuleType("workbench.demo.policy")
     stub.calls = []  # type: ignore[attr-defined]
 
     def respond(
@@ -357,5 +357,5 @@ def demo_policy_stub(monkeypatch: pytest.MonkeyPatch) -> Any:
         return f"Thought: stub seed={seed} sample={sample}\nAction: look"
 
     stub.respond = respond  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "workbench.llm.demo_policy", stub)
+    monkeypatch.setitem(sys.modules, "workbench.demo.policy", stub)
     return stub

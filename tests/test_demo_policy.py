@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from workbench.demo.policy import respond
+from workbench.demo.reading import apply_diff, parse_plan, read_conversation
 from workbench.envs import game24, gridworld
 from workbench.envs.game24 import PUZZLES, Game24
 from workbench.envs.gridworld import GridWorld
-from workbench.llm.demo_policy import respond
-from workbench.llm.demo_reading import apply_diff, parse_plan, read_conversation
 
 SYSTEM = "You are an agent in a text environment. Answer with a Thought: line and an Action: line."
 SUBGOALS = SYSTEM + "\nWhen you start a new part of the task, first write a line Subgoal: <one line>."
@@ -225,7 +225,7 @@ def test_unreadable_conversations_get_a_safe_answer() -> None:
 
 
 def test_policy_does_not_import_litellm() -> None:
-    code = "import sys, workbench.llm.demo_policy; assert 'litellm' not in sys.modules"
+    code = "import sys, workbench.demo.policy; assert 'litellm' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

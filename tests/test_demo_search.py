@@ -1,4 +1,4 @@
-"""The demo model's answers to A*'s imagination and MCTS's reflection prompts (`demo_search`)."""
+"""The demo model's answers to A*'s imagination and MCTS's reflection prompts (`workbench.demo.search`)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workbench.core.session import Session
+from workbench.demo.policy import respond
 from workbench.envs import game24, gridworld
 from workbench.envs.game24 import PUZZLES, Game24
 from workbench.envs.gridworld import GridWorld
-from workbench.llm.demo_policy import respond
 from workbench.llm.model import Model
 from workbench.strategies.search.astar import IMAGINE_STATE, IMAGINE_SYSTEM, parse_remaining
 from workbench.strategies.search.mcts import FINAL_OBSERVATION, REFLECT_SYSTEM

@@ -48,9 +48,9 @@ socket.getaddrinfo = guarded_getaddrinfo
 socket.create_connection = guarded_create_connection
 socket.socket.connect = guarded_connect
 
-stub = types.ModuleType("workbench.llm.demo_policy")
+stub = types.ModuleType("workbench.demo.policy")
 stub.respond = lambda messages, *, seed=0, error_rate=0.1, sample=0: "Thought: offline\nAction: look"
-sys.modules["workbench.llm.demo_policy"] = stub
+sys.modules["workbench.demo.policy"] = stub
 
 from workbench.errors import AuthenticationError
 from workbench.llm.model import Model

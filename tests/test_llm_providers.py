@@ -66,7 +66,7 @@ def test_demo_defaults_when_no_settings_are_given(demo_policy_stub):
 
 
 def test_real_demo_policy_answers_offline():
-    pytest.importorskip("workbench.llm.demo_policy")
+    pytest.importorskip("workbench.demo.policy")
     call = asyncio.run(Model("workbench/demo", seed=1).acomplete(MESSAGES))
     assert isinstance(call.response, str) and call.response
     assert call.completion_tokens == count_tokens(call.response)

@@ -16,7 +16,7 @@
 
 The `workbench` provider serves two models:
 
-- `workbench/demo`: a simulated model; answers come from `workbench.llm.demo_policy.respond(
+- `workbench/demo`: a simulated model; answers come from `workbench.demo.policy.respond(
   messages, seed=, error_rate=, sample=)`. Extra keyword arguments of `litellm.acompletion` reach a
   custom provider in `optional_params`, which is how `seed`, `error_rate` and `sample` arrive.
   Usage is counted with `workbench.llm.tokens` so token reports look like a real model's.
@@ -111,7 +111,7 @@ def is_workbench_model(name: str) -> bool:
 
 def demo_text(messages: list[dict[str, Any]], params: Mapping[str, Any]) -> str:
     """The simulated model's answer (imported at call time so tests can substitute the policy)."""
-    policy = importlib.import_module("workbench.llm.demo_policy")
+    policy = importlib.import_module("workbench.demo.policy")
     return str(
         policy.respond(
             messages,

@@ -1,4 +1,4 @@
-"""How the SIMULATED demo model (`demo_policy`) reads a conversation. Pure Python, no model client.
+"""How the SIMULATED demo model (`policy`) reads a conversation. Pure Python, no model client.
 
 It sees only the chat messages, like a real model:
 

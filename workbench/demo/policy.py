@@ -1,7 +1,7 @@
 """The brain of `workbench/demo`: a SIMULATED model for the built-in environments, not a real one.
 
 `respond(messages, seed=, error_rate=, sample=)` reads only the chat messages, as a real model
-would (see `demo_reading`): it rebuilds the current observation (full texts and diffs), recognises
+would (see `reading`): it rebuilds the current observation (full texts and diffs), recognises
 the environment from the observation's format (a gridworld map with its `Legend:` line, or game24's
 `Numbers left:` line) and answers in the ReAct format:
 
@@ -17,7 +17,7 @@ It plays well (gridworld: BFS key -> door -> goal; game24: moves after which 24 
 follows the first open plan item that names something it knows (key, door, goal, "the top-left
 corner"; a game24 move such as "4 + 8"), and errs at `error_rate`: mostly a valid but wrong move,
 sometimes a malformed answer. A system prompt with `Status:` and `On the right track:` gets a
-judgement, one with `Score:` and a 1-10 scale a score (A* imagination, MCTS reflection: `demo_search`).
+judgement, one with `Score:` and a 1-10 scale a score (A* imagination, MCTS reflection: `search`).
 Everything is deterministic given (seed, sample, conversation); `sample` picks among equally good
 moves, so candidates differ.
 """
@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..envs import game24, gridworld
-from .demo_reading import Conversation, own_subgoal, parse_plan, read_conversation, render_plan
-from .demo_search import search_answer
+from .reading import Conversation, own_subgoal, parse_plan, read_conversation, render_plan
+from .search import search_answer
 
 PlanItems = list[tuple[str, str]]  # [(status, text)]
 

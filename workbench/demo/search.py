@@ -1,4 +1,4 @@
-"""The SIMULATED demo model's answers to two prompts of the search strategies (see `demo_policy`).
+"""The SIMULATED demo model's answers to two prompts of the search strategies (see `policy`).
 
 Both are recognised by the labels the strategies define and parse, never by their wording:
 
@@ -26,7 +26,7 @@ from typing import Any
 from ..envs import game24, gridworld
 from ..strategies.search.astar import IMAGINE_STATE, REMAINING_LABEL
 from ..strategies.search.mcts import FINAL_OBSERVATION, REFLECTION_LABEL
-from .demo_reading import Conversation, message_text
+from .reading import Conversation, message_text
 
 _ITEM = re.compile(r"^\s*\d+[.)]\s*(.+?)\s*$")
 _STEP = re.compile(r"^\s*(-?\d+(?:/\d+)?)\s*([-+*/])\s*(-?\d+(?:/\d+)?)\s*$")
