@@ -22,6 +22,9 @@ _LAZY = {
     "RunStore": "workbench.store.sqlite",
     "Workbench": "workbench.widgets.workbench_panel",
     "TreeView": "workbench.widgets.tree_view",
+    "tool": "workbench.tools.base",
+    "Tool": "workbench.tools.base",
+    "ToolEnv": "workbench.tools.env",
 }
 
 __all__ = sorted(_LAZY)
