@@ -215,49 +215,6 @@ def _toy_env(**options: Any) -> Any:
     return GymTextEnv(Corridor(), **options)
 
 
-def test_gym_adapter_maps_actions_and_signatures() -> None:
-    env = _toy_env(action_names=["go left", "go right"], task="Reach the exit.", seed=1)
-    obs, info = env.reset()
-    assert obs.startswith("You are in cell") and "start" in info and env.task == "Reach the exit."
-    assert env.actions == ["go left", "go right"] and "go right" in env.instructions
-    assert env.parse("Go Right.") == 1 and env.parse("1") == 1 and env.parse("right") == 1
-    assert env.parse("go up") is None and env.parse("7") is None
-    bad = env.step("jump")
-    assert bad[1:4] == (0.0, False, False) and "Invalid action 'jump'" in bad[0] and "go left" in bad[0]
-    results = [env.step("go right") for _ in range(3)]
-    assert any(r[2] for r in results)
-    assert results[-1][1] == 1.0 or results[-2][1] == 1.0
-    assert env.reset()[0] == obs  # the seed is kept, so a replay meets the same episode
-
-
-def test_gym_adapter_snapshot_restore_and_no_snapshot() -> None:
-    env = _toy_env(seed=0)
-    env.reset()
-    assert can_snapshot(env)
-    env.step("1")
-    snap = env.snapshot()
-    text = env.step("1")[0]
-    env.restore(snap)
-    assert env.step("1")[0] == text
-    assert not can_snapshot(_toy_env(snapshots=False))
-
-
-def test_gym_adapter_errors_are_clear() -> None:
-    with pytest.raises(ConfigError, match="action_names"):
-        _toy_env(action_names=["only one"])
-    gym = pytest.importorskip("gymnasium")
-    from workbench.envs.gym_adapter import GymTextEnv
-
-    class Boxy(gym.Env):
-        action_space = gym.spaces.Box(0, 1, (2,))
-        observation_space = gym.spaces.Text(10)
-
-    with pytest.raises(ConfigError, match="action_parser"):
-        GymTextEnv(Boxy())
-    with pytest.raises(ConfigError, match="gymnasium.Env"):
-        GymTextEnv(object())
-
-
 # --- every env survives arbitrary text -------------------------------------------------------------
 
 
