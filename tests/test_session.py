@@ -237,7 +237,7 @@ def test_async_forms_run_on_the_callers_loop():
 
 
 def test_wrong_arguments_say_what_is_valid():
-    with pytest.raises(ConfigError, match="valid: game24, gridworld"):
+    with pytest.raises(ConfigError, match="valid: game24, game24-tools, gridworld"):
         Session(env="nope", model=ScriptedModel([]))
     with pytest.raises(ConfigError, match="valid: react"):
         Session(env=Counter(), strategy="nope", model=ScriptedModel([]))

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..envs.base import can_snapshot, make_env
+from ..envs.base import BUILTIN_ENVS, can_snapshot, make_env
 from ..errors import BudgetExhausted, ConfigError, ModelError, StepInProgress
 from ..memory.base import Memory, make_memory
 from ..strategies.base import Strategy, make_strategy
@@ -61,7 +61,7 @@ class Session(SteeringMixin):
     def __init__(
         self,
         task: str | None = None,
-        env: Any = "gridworld",
+        env: Any = None,
         model: Any = None,
         strategy: str | Strategy = "react",
         memory: str | Memory = "full",
@@ -75,17 +75,29 @@ class Session(SteeringMixin):
         memory_options: dict[str, Any] | None = None,
         record: str | Path | None = None,
         concurrency: int = 4,
+        tools: Any = None,
+        tool_calling: str = "auto",
         _run: Run | None = None,
         **strategy_options: Any,
     ) -> None:
         for name, value in (("max_steps", max_steps), ("max_tokens", max_tokens), ("max_cost", max_cost)):
             if value is not None and value < 0:
                 raise ConfigError(f"{name} must be a non-negative number, got {value}")
+        if tool_calling not in TOOL_CALLING:
+            raise ConfigError(f"tool_calling must be one of {', '.join(TOOL_CALLING)}, not {tool_calling!r}")
         self.seed = seed
+        self.tool_calling = tool_calling
         self.env_options = dict(env_options or {})
+        if env is None and tools is None:
+            env = "gridworld"
         if isinstance(env, str) and "seed" not in self.env_options:
             self.env_options["seed"] = seed
-        self.env = make_env(env, **self.env_options) if isinstance(env, str) else make_env(env)
+        if env is None:
+            self.env = None
+        else:
+            self.env = make_env(env, **self.env_options) if isinstance(env, str) else make_env(env)
+        if tools is not None:
+            self.env = _with_tools(self.env, tools, task)
         self.strategy = make_strategy(strategy, **strategy_options)
         self.memory = make_memory(memory, **(memory_options or {}))
         self.memory_options = dict(memory_options or {})
@@ -110,7 +122,7 @@ class Session(SteeringMixin):
         self.memory.on_change = self._memory_changed
         resumed = _run is not None
         if _run is None:
-            env_name = env if isinstance(env, str) else getattr(self.env, "name", type(self.env).__name__)
+            env_name = env if isinstance(env, str) and tools is None else _env_name(self.env)
             task = task or getattr(self.env, "task", "") or "solve the environment"
             self.tree = Run(task=task, config=self._config(env_name))
         else:
@@ -136,10 +148,20 @@ class Session(SteeringMixin):
             "memory_options": {k: v for k, v in self.memory_options.items() if _jsonable(v)},
             "budgets": self.budgets,
             "seed": self.seed,
+            "env_object": env_name not in BUILTIN_ENVS,
+            **({"tool_calling": self.tool_calling} if self.tool_calling != "auto" else {}),
         }
 
+    @property
+    def env_seed(self) -> int | None:
+        """The seed for `env.reset`: an env object's own `seed` wins; else the session's."""
+        own = getattr(self.env, "seed", None)
+        if self.config.get("env_object") and own is not None:
+            return None
+        return self.seed
+
     def _reset_root(self) -> None:
-        obs, info = self.env.reset(seed=self.seed)
+        obs, info = self.env.reset(seed=self.env_seed)
         root = self.tree.new_node(
             None,
             observation=obs,
@@ -304,13 +326,57 @@ class Session(SteeringMixin):
         if snapshot is not None:
             self.env.restore(snapshot)
         else:
-            self.env.reset(seed=self.seed)
+            self.env.reset(seed=self.env_seed)
             for node in self.tree.path(node_id)[1:]:
-                if node.executed and node.action is not None:
-                    self.env.step(node.action)
+                if not node.executed:
+                    continue
+                actions = replay_actions(node)
+                obs = None
+                for action in actions:
+                    obs = self.env.step(action)[0]
+                if actions and obs is not None and not node.info.get("tool_calls"):
+                    self._check_replay(node, obs)
             if can_snapshot(self.env):
                 self._snapshots[node_id] = self.env.snapshot()
         self._env_node = node_id
+
+    def _check_replay(self, node: Node, observation: str) -> None:
+        """Flag a node whose observation differs when its action is replayed from `reset()`."""
+        if observation == node.observation or node.info.get("diverged"):
+            return
+        self.update_node(node, info={**node.info, "diverged": {"replayed": observation[:2000]}})
+        self.events.publish(
+            ev.Error(
+                self.run_id,
+                message=f"node {node.id} diverged on replay: the env answered differently than recorded",
+                node_id=node.id,
+                error_type="ReplayDiverged",
+            )
+        )
+
+    def tool_mode(self) -> str | None:
+        """How this step offers tools: "native" (function calling), "text" (Action Input), or None."""
+        if not callable(getattr(self.env, "tool_specs", None)):
+            return None
+        if self.tool_calling != "auto":
+            return self.tool_calling
+        cached = self.__dict__.get("_native_tools")
+        if cached is None:
+            cached = self.__dict__["_native_tools"] = bool(getattr(self.model, "supports_tools", False))
+        return "native" if cached else "text"
+
+    async def _env_step(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        astep = getattr(self.env, "astep", None)
+        if callable(astep):
+            return await astep(action)
+        return self.env.step(action)
+
+    def close(self) -> None:
+        """Close what the env and the strategy hold (MCP servers, a CodeAct kernel); safe to call twice."""
+        for owner in (self.strategy, self.env):
+            close = getattr(owner, "close", None)
+            if callable(close):
+                close()
 
     async def call_model(
         self, messages: list[dict[str, str]], parent: Node, *, purpose: str = "act", **kwargs: Any
@@ -320,7 +386,7 @@ class Session(SteeringMixin):
         self.events.publish(ev.LLMCallFinished(self.run_id, node_id=parent.id, call=call))
         return call
 
-    def execute(
+    async def aexecute(
         self,
         parent: Node,
         parsed: Parsed,
@@ -345,14 +411,25 @@ class Session(SteeringMixin):
                 self.plan.replace(parsed.plan, provenance="agent")
             fields.update(action=parsed.action, tool=parsed.tool)
             path = self.tree.path(parent.id)
-            memory_obs = self.memory.handle_action(parsed.action or "", self.tree, path)
+            memory_obs = None
+            if not parsed.tool_calls:
+                memory_obs = self.memory.handle_action(parsed.action or "", self.tree, path)
             if memory_obs is not None:
                 fields.update(observation=memory_obs)
                 info["kind"] = "memory"
             else:
                 self._sync_env(parent.id)
-                obs, reward, terminated, truncated, env_info = self.env.step(parsed.action)
-                self._env_node = None  # the env now holds the new node's state; set below
+                self._env_node = None  # the env is about to hold the new node's state; set below
+                obs, reward, terminated, truncated, env_info = await self._env_step(
+                    parsed.tool_calls or parsed.action
+                )
+                env_info = dict(env_info or {})
+                for key in ("tool_calls", "env_actions"):
+                    if key in env_info:
+                        info[key] = env_info.pop(key)
+                if "tool_calls" in info:
+                    info["kind"] = "tool"
+                    info["tool_format"] = "native" if calls and calls[-1].tool_calls else "text"
                 fields.update(
                     observation=obs,
                     reward=float(reward),
@@ -544,6 +621,35 @@ class Session(SteeringMixin):
         )
         self._memory_changed("*", "state", "user", None)
         return node
+
+
+TOOL_CALLING = ("auto", "native", "text")
+
+
+def _with_tools(env: Any, tools: Any, task: str | None) -> Any:
+    """`env` with `tools` added: a ToolEnv gets them, a text env is wrapped, no env is tools alone."""
+    from ..tools.env import ToolEnv
+
+    if isinstance(env, ToolEnv):
+        env.add(tools)
+        return env
+    return ToolEnv(tools, env=env, task=task or "")
+
+
+def _env_name(env: Any) -> str:
+    return str(getattr(env, "name", None) or type(env).__name__)
+
+
+def replay_actions(node: Node) -> list[str]:
+    """The text actions that brought the env from the parent's state to `node`'s, for a replay.
+
+    Tool calls do not change the env (their recorded results are shown again, not re-run), except
+    action tools and code that stepped the env: those record `info["env_actions"]`."""
+    if "env_actions" in node.info:
+        return list(node.info["env_actions"])
+    if node.info.get("tool_calls") or node.action is None:
+        return []
+    return [node.action]
 
 
 def _until(until: Until) -> Callable[[Node], bool]:

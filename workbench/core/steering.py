@@ -64,7 +64,7 @@ class SteeringMixin:
     def is_destructive(self: Session, action: str | None) -> bool:
         return bool(action) and any(p.search(action) for p in self.destructive)
 
-    def realize(self: Session, node: Node) -> Node:
+    async def arealize(self: Session, node: Node) -> Node:
         """Execute a frontier node's action from its parent's state and record what happened."""
         if node.executed or node.status != "frontier":
             return node
@@ -78,11 +78,14 @@ class SteeringMixin:
             return self.update_node(node, observation=memory_obs, status="expanded")
         self._sync_env(parent.id)
         self._env_node = None
-        obs, reward, terminated, truncated, info = self.env.step(node.action)
+        obs, reward, terminated, truncated, env_info = await self._env_step(node.action)
         done = bool(terminated or truncated)
         self._env_node = node.id
         if can_snapshot(self.env):
             self._snapshots[node.id] = self.env.snapshot()
+        extra = {k: env_info[k] for k in ("tool_calls", "env_actions") if k in (env_info or {})}
+        if extra:
+            node.info.update(extra, **({"kind": "tool", "tool_format": "text"} if "tool_calls" in extra else {}))
         return self.update_node(
             node, observation=obs, reward=float(reward), terminal=done, executed=True,
             status="terminal" if done else "expanded",

@@ -31,6 +31,7 @@ class LLMCall:
     error: str | None = None
     purpose: str = "act"  # act | value | summary | reflect
     started_at: float = field(default_factory=time.time)
+    tool_calls: list[dict[str, Any]] | None = None  # native calls: [{"id", "name", "arguments"}]
 
     @property
     def tokens(self) -> int:

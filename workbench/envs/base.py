@@ -29,6 +29,8 @@ class TextEnv(Protocol):
 BUILTIN_ENVS: dict[str, str] = {
     "gridworld": "workbench.envs.gridworld:GridWorld",
     "game24": "workbench.envs.game24:Game24",
+    "game24-tools": "workbench.tools.actions:game24_tools",
+    "gridworld-tools": "workbench.tools.actions:gridworld_tools",
 }
 
 

@@ -69,6 +69,7 @@ class Recorder:
         text: str,
         prompt_tokens: int,
         completion_tokens: int,
+        tool_calls: list[dict[str, Any]] | None = None,
     ) -> None:
         entry = {
             "request": {
@@ -80,6 +81,7 @@ class Recorder:
                 "text": text,
                 "prompt_tokens": int(prompt_tokens),
                 "completion_tokens": int(completion_tokens),
+                **({"tool_calls": tool_calls} if tool_calls else {}),
             },
         }
         line = json.dumps(redact_obj(entry), ensure_ascii=False, default=str)

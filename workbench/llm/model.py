@@ -17,6 +17,7 @@ blocking wrappers); the litellm call itself always runs on the background loop (
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 import uuid
@@ -99,6 +100,7 @@ class Model:
         self.backoff = float(backoff)
         self.max_backoff = float(max_backoff)
         self.kwargs = dict(litellm_kwargs)
+        self.function_calling: bool | None = self.kwargs.pop("function_calling", None)
         if self.kwargs.get("cassette") is not None:
             self.kwargs["cassette"] = str(self.kwargs["cassette"])
         self.record_path = Path(record) if record is not None else None
@@ -132,6 +134,22 @@ class Model:
         return is_workbench_model(self.name)
 
     @property
+    def supports_tools(self) -> bool:
+        """Whether to use native tool calling: `function_calling=` if given, else what litellm knows.
+
+        The offline models always can (the demo answers either format; replay plays what was recorded)."""
+        if self.function_calling is not None:
+            return bool(self.function_calling)
+        if self.offline:
+            return True
+        from .providers import load_litellm
+
+        try:
+            return bool(load_litellm().supports_function_calling(model=self.name))
+        except Exception:  # litellm does not know the model: fall back to the text format
+            return False
+
+    @property
     def label(self) -> str:
         if self.name == DEMO:
             return "demo model (simulated)"
@@ -142,6 +160,8 @@ class Model:
     def config(self) -> dict[str, Any]:
         """Name and settings without secrets: safe to store, show and export."""
         out: dict[str, Any] = {"name": self.name, **public_kwargs(self.kwargs)}
+        if self.function_calling is not None:
+            out["function_calling"] = self.function_calling
         out.update(
             max_retries=self.max_retries,
             timeout=self.timeout,
@@ -234,7 +254,7 @@ class Model:
         while True:
             attempt += 1
             try:
-                text, prompt, completion, response = await self._attempt(
+                text, prompt, completion, response, tool_calls = await self._attempt(
                     litellm, messages, params, stream, on_delta
                 )
                 break
@@ -267,6 +287,7 @@ class Model:
             attempts=attempt,
             purpose=purpose,
             started_at=started,
+            tool_calls=tool_calls,
         )
         if self._recorder is not None:
             recorded = {k: v for k, v in params.items() if k not in ("sample", "replay_id", "api_base")}
@@ -277,6 +298,7 @@ class Model:
                 text=text,
                 prompt_tokens=prompt,
                 completion_tokens=completion,
+                tool_calls=tool_calls,
             )
         return call
 
@@ -293,7 +315,7 @@ class Model:
         params: dict[str, Any],
         stream: bool,
         on_delta: Callable[[str], None] | None,
-    ) -> tuple[str, int, int, Any]:
+    ) -> tuple[str, int, int, Any, list[dict[str, Any]] | None]:
         call_kwargs = dict(params, num_retries=0, max_retries=0, timeout=self.timeout)
         if not stream:
             response = await litellm.acompletion(model=self.name, messages=messages, **call_kwargs)
@@ -310,12 +332,12 @@ class Model:
             if not chunks:
                 raise Malformed("the stream ended without any chunk")
             response = litellm.stream_chunk_builder(chunks, messages=messages)
-        text, prompt, completion = _parse(response)
+        text, prompt, completion, tool_calls = _parse(response)
         if prompt is None:
             prompt = count_tokens(messages, self.name)
         if completion is None:
-            completion = count_tokens(text, self.name)
-        return text, prompt, completion, response
+            completion = count_tokens(text + json.dumps(tool_calls or ""), self.name)
+        return text, prompt, completion, response, tool_calls
 
     def _cost(self, litellm: Any, response: Any) -> float:
         if self.offline or response is None:
@@ -358,8 +380,11 @@ class Model:
         return error
 
 
-def _parse(response: Any) -> tuple[str, int | None, int | None]:
-    """(text, prompt_tokens, completion_tokens) of a chat completion; raises Malformed."""
+def _parse(response: Any) -> tuple[str, int | None, int | None, list[dict[str, Any]] | None]:
+    """(text, prompt_tokens, completion_tokens, tool_calls) of a chat completion; raises Malformed.
+
+    Tool calls come back as plain dicts `{"id", "name", "arguments"}` (arguments as the JSON text the
+    model wrote, malformed or not: the tool layer reports what is wrong to the agent)."""
     choices = getattr(response, "choices", None)
     if not choices:
         raise Malformed("the response has no choices")
@@ -367,12 +392,20 @@ def _parse(response: Any) -> tuple[str, int | None, int | None]:
     if message is None:
         raise Malformed("the response's first choice has no message")
     text = getattr(message, "content", None)
-    if text is None:
-        calls = getattr(message, "tool_calls", None) or []
-        if not calls:
-            raise Malformed("the response's message has no content")
-        text = "\n".join(f"{c.function.name}({c.function.arguments})" for c in calls)
+    tool_calls = [
+        {
+            "id": str(getattr(c, "id", None) or f"call_{i}"),
+            "name": str(getattr(c.function, "name", "") or ""),
+            "arguments": c.function.arguments
+            if isinstance(c.function.arguments, str)
+            else json.dumps(c.function.arguments),
+        }
+        for i, c in enumerate(getattr(message, "tool_calls", None) or [])
+        if getattr(c, "function", None) is not None
+    ] or None
+    if text is None and not tool_calls:
+        raise Malformed("the response's message has no content")
     usage = getattr(response, "usage", None)
     prompt = getattr(usage, "prompt_tokens", None) if usage is not None else None
     completion = getattr(usage, "completion_tokens", None) if usage is not None else None
-    return str(text), prompt, completion
+    return str(text or ""), prompt, completion, tool_calls

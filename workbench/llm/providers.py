@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import json
 import os
 import threading
 from collections.abc import AsyncIterator, Iterator, Mapping, MutableMapping
@@ -109,25 +110,33 @@ def is_workbench_model(name: str) -> bool:
 # ----------------------------------------------------------------------------- answers
 
 
-def demo_text(messages: list[dict[str, Any]], params: Mapping[str, Any]) -> str:
-    """The simulated model's answer (imported at call time so tests can substitute the policy)."""
+def demo_answer(
+    messages: list[dict[str, Any]], params: Mapping[str, Any]
+) -> tuple[str, list[dict[str, Any]] | None]:
+    """The simulated model's (text, tool calls); the policy is imported at call time (tests swap it).
+
+    With `tools=` in the request the policy's `respond_tools` answers with native tool calls."""
     policy = importlib.import_module("workbench.demo.policy")
-    return str(
-        policy.respond(
-            messages,
-            seed=int(params.get("seed") or 0),
-            error_rate=float(params.get("error_rate", 0.1)),
-            sample=int(params.get("sample") or 0),
-        )
-    )
+    settings = {
+        "seed": int(params.get("seed") or 0),
+        "error_rate": float(params.get("error_rate", 0.1)),
+        "sample": int(params.get("sample") or 0),
+    }
+    tools = params.get("tools")
+    if tools and hasattr(policy, "respond_tools"):
+        text, calls = policy.respond_tools(messages, list(tools), **settings)
+        return str(text), calls
+    return str(policy.respond(messages, **settings)), None
 
 
-def answer(model: str, messages: list[dict[str, Any]], params: Mapping[str, Any]) -> tuple[str, int, int]:
-    """(text, prompt_tokens, completion_tokens) for `workbench/<model>`."""
+def answer(
+    model: str, messages: list[dict[str, Any]], params: Mapping[str, Any]
+) -> tuple[str, int, int, list[dict[str, Any]] | None]:
+    """(text, prompt_tokens, completion_tokens, tool_calls) for `workbench/<model>`."""
     short = model.split("/", 1)[1] if "/" in model else model
     if short == "demo":
-        text = demo_text(messages, params)
-        return text, count_tokens(messages), count_tokens(text)
+        text, calls = demo_answer(messages, params)
+        return text, count_tokens(messages), count_tokens(text + (json.dumps(calls) if calls else "")), calls
     if short == "replay":
         path = params.get("cassette")
         if not path:
@@ -143,6 +152,7 @@ def answer(model: str, messages: list[dict[str, Any]], params: Mapping[str, Any]
             text,
             int(prompt) if prompt is not None else count_tokens(messages),
             int(completion) if completion is not None else count_tokens(text),
+            recorded.get("tool_calls") or None,
         )
     raise ConfigError(f"unknown workbench model {model!r}; valid: {', '.join(MODELS)}")
 
@@ -164,21 +174,40 @@ def _handler_class(litellm: Any) -> type:
     """The CustomLLM subclass (defined here because its base class needs litellm imported)."""
     from litellm.types.utils import Choices, GenericStreamingChunk, Message, ModelResponse, Usage
 
-    def build(model: str, text: str, prompt: int, completion: int) -> Any:
+    def native(calls: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        if not calls:
+            return None
+        return [
+            {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
+            for c in calls
+        ]
+
+    def build(model: str, text: str, prompt: int, completion: int, calls: Any = None) -> Any:
+        message = Message(role="assistant", content=text or None, tool_calls=native(calls))
         return ModelResponse(
             model=model,
-            choices=[Choices(index=0, finish_reason="stop", message=Message(role="assistant", content=text))],
+            choices=[Choices(index=0, finish_reason="tool_calls" if calls else "stop", message=message)],
             usage=Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion),
         )
 
-    def chunks(text: str, prompt: int, completion: int) -> Iterator[Any]:
+    def chunks(text: str, prompt: int, completion: int, calls: Any = None) -> Iterator[Any]:
         pieces = _pieces(text)
+        tool_chunks = native(calls) or []
+        for i, call in enumerate(tool_chunks):  # one chunk per call, before the text's last piece
+            yield GenericStreamingChunk(
+                text="",
+                is_finished=False,
+                finish_reason="",
+                usage=None,
+                index=0,
+                tool_use={**call, "index": i},
+            )
         for i, piece in enumerate(pieces):
             last = i == len(pieces) - 1
             yield GenericStreamingChunk(
                 text=piece,
                 is_finished=last,
-                finish_reason="stop" if last else "",
+                finish_reason=("tool_calls" if tool_chunks else "stop") if last else "",
                 usage=(
                     {
                         "prompt_tokens": prompt,
@@ -196,21 +225,21 @@ def _handler_class(litellm: Any) -> type:
         """Serves `workbench/demo` and `workbench/replay` (see the module docstring)."""
 
         def completion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> Any:
-            text, prompt, completion = answer(model, messages, kwargs.get("optional_params") or {})
-            return build(f"{PROVIDER}/{model}", text, prompt, completion)
+            text, prompt, completion, calls = answer(model, messages, kwargs.get("optional_params") or {})
+            return build(f"{PROVIDER}/{model}", text, prompt, completion, calls)
 
         async def acompletion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> Any:
             return self.completion(model, messages, *args, **kwargs)
 
         def streaming(self, model: str, messages: list, *args: Any, **kwargs: Any) -> Iterator[Any]:
-            text, prompt, completion = answer(model, messages, kwargs.get("optional_params") or {})
-            yield from chunks(text, prompt, completion)
+            text, prompt, completion, calls = answer(model, messages, kwargs.get("optional_params") or {})
+            yield from chunks(text, prompt, completion, calls)
 
         async def astreaming(
             self, model: str, messages: list, *args: Any, **kwargs: Any
         ) -> AsyncIterator[Any]:
-            text, prompt, completion = answer(model, messages, kwargs.get("optional_params") or {})
-            for chunk in chunks(text, prompt, completion):
+            text, prompt, completion, calls = answer(model, messages, kwargs.get("optional_params") or {})
+            for chunk in chunks(text, prompt, completion, calls):
                 yield chunk
 
     return WorkbenchLLM

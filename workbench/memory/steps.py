@@ -73,16 +73,46 @@ def check_max_tokens(max_tokens: Any) -> int | None:
 class Out:
     """Messages being built, plus which user-touched entries they used and (optionally) shown ids."""
 
-    __slots__ = ("messages", "used", "shown", "diff")
+    __slots__ = ("messages", "used", "shown", "diff", "pending")
 
     def __init__(self, *, track: bool = False, diff: bool = False) -> None:
-        self.messages: list[dict[str, str]] = []
+        self.messages: list[dict[str, Any]] = []
         self.used: list[str] = []
         self.shown: list[str] | None = [] if track else None
         self.diff = diff
+        self.pending: Node | None = None  # a node whose native tool calls await their results
 
     def add(self, role: str, content: str) -> None:
+        self.settle()
         self.messages.append({"role": role, "content": content})
+
+    def add_tool_calls(self, node: Node, text: str) -> None:
+        """An assistant message with `node`'s native tool calls; `add_results` must follow it."""
+        self.settle()
+        calls = [
+            {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
+            for c in node.info["tool_calls"]
+        ]
+        self.messages.append({"role": "assistant", "content": text or None, "tool_calls": calls})
+        self.pending = node
+
+    def add_results(self, node: Node, edited: str | None) -> None:
+        """One tool message per call of `node` (a user's edit of the whole observation goes first)."""
+        for i, c in enumerate(node.info["tool_calls"]):
+            content = c["result"] if edited is None else (edited if i == 0 else "(see the first result)")
+            self.messages.append({"role": "tool", "tool_call_id": c["id"], "content": content})
+        self.pending = None
+
+    def settle(self) -> None:
+        """Tool calls left without results (their observation is not shown) become plain text."""
+        node, self.pending = self.pending, None
+        if node is not None:
+            last = self.messages[-1]
+            text = last.get("content") or ""
+            self.messages[-1] = {
+                "role": "assistant",
+                "content": (text + "\n" if text else "") + (node.action or ""),
+            }
 
 
 class StepMemory(Memory):
@@ -126,9 +156,14 @@ class StepMemory(Memory):
             result.append(self._obs_entry(path, i, shown, self._obs_extra(path, i, start)))
         return result
 
-    def count_tokens(self, messages: list[dict[str, str]]) -> int:
+    def count_tokens(self, messages: list[dict[str, Any]]) -> int:
         """Prompt tokens of `messages` (per-message overhead included), cached per message text."""
-        return sum(self._tokens(m["content"]) for m in messages)
+        total = 0
+        for m in messages:
+            total += self._tokens(m.get("content") or "")
+            for c in m.get("tool_calls") or ():
+                total += self._tokens(c["function"]["name"] + c["function"]["arguments"])
+        return total
 
     def history_tokens(self, run: Run, path: list[Node]) -> int:
         """Tokens of the history `render` would return (without touching `last_used_edits`)."""
@@ -184,6 +219,7 @@ class StepMemory(Memory):
         for i in range(start + 1, n + 1):
             self._emit_act(path[i], touched, out)
             self._emit_obs(path, i, False, touched, out)
+        out.settle()
         self._insert_notes(out)
 
     def _emit_prefix(self, run: Run, path: list[Node], start: int, touched: set[int], out: Out) -> None:
@@ -225,6 +261,14 @@ class StepMemory(Memory):
         return ids
 
     def _emit_act(self, node: Node, touched: set[int], out: Out) -> None:
+        if node.info.get("tool_format") == "native" and f"act:{node.id}" not in self.forgotten:
+            out.add_tool_calls(node, self.edits.get(f"act:{node.id}", node.raw))
+            entry_id = f"act:{node.id}"
+            if entry_id in self.edits or entry_id in self.pinned:
+                out.used.append(entry_id)
+            if out.shown is not None:
+                out.shown.append(entry_id)
+            return
         if node.id not in touched:
             if node.raw:
                 out.add("assistant", node.raw)
@@ -245,6 +289,14 @@ class StepMemory(Memory):
 
     def _emit_obs(self, path: list[Node], i: int, full: bool, touched: set[int], out: Out) -> None:
         node = path[i]
+        if out.pending is node and f"obs:{node.id}" not in self.forgotten:
+            edited = self.edits.get(f"obs:{node.id}")
+            out.add_results(node, edited)
+            if edited is not None or f"obs:{node.id}" in self.pinned:
+                out.used.append(f"obs:{node.id}")
+            if out.shown is not None:
+                out.shown.append(f"obs:{node.id}")
+            return
         if node.id not in touched:
             out.add(
                 "user", self._full_obs(node) if full or not out.diff else self._diff_obs(path, i, touched)

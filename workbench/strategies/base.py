@@ -8,12 +8,17 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from ..registry import build
-from .parsing import FORMAT_HELP
+from .parsing import FORMAT_HELP, TOOL_FORMAT_HELP
 
 if TYPE_CHECKING:
     from ..core.session import Session
     from ..core.tree import Node
 
+MAX_LISTED_ACTIONS = 30
+NATIVE_TOOL_HELP = (
+    "Act by calling the tools you are given (several in one answer when they do not depend on each "
+    "other). Before the calls, write one line: Thought: <one or two sentences of reasoning>."
+)
 PLAN_HELP = (
     "You may revise the plan: after your Action, write a line `Plan:` followed by numbered items, "
     "each marked [ ] to do, [>] doing, [x] done or [-] skipped."
@@ -41,7 +46,7 @@ class Strategy:
         instructions = getattr(session.env, "instructions", "")
         if instructions:
             parts.append(instructions.strip())
-        parts.append(FORMAT_HELP)
+        parts.append(self.format_help(session))
         hint = session.memory.system_hint()
         if hint:
             parts.append(hint)
@@ -50,10 +55,34 @@ class Strategy:
             parts.append("Plan:\n" + session.plan.render())
         return "\n\n".join(parts)
 
-    def messages(self, session: Session, path: list[Node]) -> list[dict[str, str]]:
-        """The prompt for a step from `path[-1]`."""
+    def format_help(self, session: Session) -> str:
+        """How to answer: the ReAct format, plus the tools in the text or native tool format."""
+        mode = session.tool_mode()
+        if mode is None:
+            return FORMAT_HELP
+        tools = getattr(session.env, "tools", {}) or {}
+        has_env = getattr(session.env, "inner", None) is not None
+        if mode == "native":
+            other = f"\n\nFor an action in the environment instead, answer:\n{FORMAT_HELP}" if has_env else ""
+            return NATIVE_TOOL_HELP + other
+        listing = "\n".join(f"- {t.signature_text()}: {t.description}" for t in tools.values())
+        other = " Any other action goes to the environment as it is." if has_env else ""
+        return f"Tools (name one in Action and give its arguments in Action Input):\n{listing}\n{other}\n\n{TOOL_FORMAT_HELP}".replace(
+            "\n\n\n", "\n\n"
+        )
+
+    def messages(self, session: Session, path: list[Node]) -> list[dict[str, Any]]:
+        """The prompt for a step from `path[-1]`: system prompt, history, and the valid actions now."""
         history = session.memory.render(session.tree, path)
-        return [{"role": "system", "content": self.system_prompt(session)}, *history]
+        out = [{"role": "system", "content": self.system_prompt(session)}, *history]
+        valid = valid_actions_note(session, path[-1])
+        if valid:
+            out.append({"role": "user", "content": valid})
+        return out
+
+    def tools_for(self, session: Session) -> list[dict[str, Any]] | None:
+        """The `tools=` of a model call (native tool calling), or None."""
+        return session.env.tool_specs() if session.tool_mode() == "native" else None
 
     async def astep(self, session: Session) -> Node:
         raise NotImplementedError
@@ -61,6 +90,22 @@ class Strategy:
     def finished(self, session: Session) -> bool:
         """Whether another step makes sense (linear strategies: the cursor is not terminal)."""
         return session.tree.current.terminal
+
+
+def valid_actions_note(session: Session, node: Node) -> str:
+    """ "Valid actions now: ..." when the env lists them for the cursor's state (at most 30 shown)."""
+    if node.terminal or session._env_node != node.id:
+        return ""
+    try:
+        actions = getattr(session.env, "actions", None)
+    except Exception:  # an env property that fails is no reason to lose the step
+        return ""
+    if not actions:
+        return ""
+    actions = [str(a) for a in actions]
+    shown = ", ".join(actions[:MAX_LISTED_ACTIONS])
+    more = f" ... and {len(actions) - MAX_LISTED_ACTIONS} more" if len(actions) > MAX_LISTED_ACTIONS else ""
+    return f"Valid actions now: {shown}{more}"
 
 
 STRATEGIES: dict[str, str] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .base import Strategy
-from .parsing import parse_react
+from .parsing import parse_answer
 
 if TYPE_CHECKING:
     from ..core.session import Session
@@ -20,5 +20,7 @@ class ReAct(Strategy):
         path = session.tree.path()
         messages = self.messages(session, path)
         used_edits = session.take_used_edits()
-        call = await session.call_model(messages, parent)
-        return session.execute(parent, parse_react(call.response), [call], used_edits=used_edits)
+        tools = self.tools_for(session)
+        call = await session.call_model(messages, parent, **({"tools": tools} if tools else {}))
+        parsed = parse_answer(call, getattr(session.env, "tools", None))
+        return await session.aexecute(parent, parsed, [call], used_edits=used_edits)

@@ -132,7 +132,11 @@ def tool(
 
 
 def from_function(
-    func: Callable[..., Any], *, name: str | None = None, description: str | None = None, destructive: bool = False
+    func: Callable[..., Any],
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    destructive: bool = False,
 ) -> Tool:
     """A `Tool` from a function's signature, type hints and docstring."""
     from pydantic import ConfigDict, create_model
@@ -156,7 +160,9 @@ def from_function(
         fields[pname] = (annotation, _field(default, arg_docs.get(pname)))
     tool_name = name or getattr(func, "__name__", "tool")
     model = create_model(  # type: ignore[call-overload]
-        f"{tool_name}_arguments", __config__=ConfigDict(extra="forbid", arbitrary_types_allowed=True), **fields
+        f"{tool_name}_arguments",
+        __config__=ConfigDict(extra="forbid", arbitrary_types_allowed=True),
+        **fields,
     )
     schema = _clean_schema(model.model_json_schema())
     return Tool(
@@ -337,5 +343,7 @@ def _check_against_schema(t: Tool, arguments: dict[str, Any]) -> dict[str, Any]:
         if wanted and (not isinstance(value, wanted) or (kind != "boolean" and isinstance(value, bool))):
             problems.append(f"{key!r} must be a {kind} (got {value!r})")
     if problems:
-        raise ToolArgumentError(f"bad arguments for {t.name}: {'; '.join(problems)}. Expected {t.signature_text()}")
+        raise ToolArgumentError(
+            f"bad arguments for {t.name}: {'; '.join(problems)}. Expected {t.signature_text()}"
+        )
     return arguments

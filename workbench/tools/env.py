@@ -96,13 +96,17 @@ class ToolEnv:
         self.check = check
         self.task = task or getattr(env, "task", "") or ""
         self.instructions = instructions or getattr(env, "instructions", "") or ""
-        self.name = name or (f"{getattr(env, 'name', type(env).__name__)}+tools" if env is not None else "tools")
+        self.name = name or (
+            f"{getattr(env, 'name', type(env).__name__)}+tools" if env is not None else "tools"
+        )
         self.seed = getattr(env, "seed", None) if env is not None else None
         self.max_result_chars = max_result_chars
         self.owned = list(owned)
         self._done = False
         self._last = ""
-        if env is None or (callable(getattr(env, "snapshot", None)) and callable(getattr(env, "restore", None))):
+        if env is None or (
+            callable(getattr(env, "snapshot", None)) and callable(getattr(env, "restore", None))
+        ):
             self.snapshot = self._snapshot
             self.restore = self._restore
 
@@ -138,16 +142,24 @@ class ToolEnv:
         return self._last, {}
 
     def step(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
-        """Blocking `astep` (runs the tools on the workbench's background loop)."""
+        """Blocking `astep`. A text action for the inner env is stepped directly; tool calls run on
+        the workbench's background loop (so never call this with tool calls from that loop)."""
+        if self.inner is not None and isinstance(action, str) and not self._text_calls(action):
+            obs, reward, terminated, truncated, info = self.inner.step(action)
+            self._last = obs
+            return obs, reward, terminated, truncated, info
         from ..core.sync import run_sync
 
         return run_sync(self.astep(action))
+
+    def _text_calls(self, action: str) -> list[ToolCall] | None:
+        return calls_from_text(action, None, self.tools)
 
     async def astep(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
         """Run tool calls (a `ToolCall` or a list of them) or pass a text action to the inner env."""
         calls = _as_calls(action)
         if calls is None and isinstance(action, str):
-            calls = calls_from_text(action, None, self.tools) if self.inner is None else None
+            calls = self._text_calls(action)
         if calls is None:
             if self.inner is None:
                 names = ", ".join(self.tools)
@@ -159,17 +171,34 @@ class ToolEnv:
             return result
         if self._done:
             return "Error: the episode is over; nothing was called.", 0.0, True, False, {"valid": False}
-        records = await asyncio.gather(*(self._run(call, i) for i, call in enumerate(calls)))
-        reward, terminal, info = 0.0, False, {"tool_calls": list(records)}
+        outcome = {"reward": 0.0, "terminated": False, "truncated": False}
+        if any(getattr(self.tools.get(c.name), "env_action", None) for c in calls):
+            records = [await self._run(call, i, outcome) for i, call in enumerate(calls)]  # in order
+        else:
+            records = list(
+                await asyncio.gather(*(self._run(call, i, outcome) for i, call in enumerate(calls)))
+            )
+        info: dict[str, Any] = {"tool_calls": records}
+        env_actions = [r["env_action"] for r in records if r.get("env_action")]
+        if env_actions:
+            info["env_actions"] = env_actions
         final = next((r for r in records if r["name"] == FINAL_ANSWER and r["error"] is None), None)
         if final is not None:
-            terminal, self._done = True, True
-            reward, checked = self._score(str(final["args"].get("answer", "")))
+            outcome["terminated"], self._done = True, True
+            outcome["reward"], checked = self._score(str(final["args"].get("answer", "")))
             info["checked"] = checked
             info["answer"] = final["args"].get("answer", "")
-        return observation_text(records), reward, terminal, False, info
+        done = bool(outcome["terminated"] or outcome["truncated"])
+        self._done = self._done or done
+        return (
+            observation_text(records),
+            float(outcome["reward"]),
+            bool(outcome["terminated"]),
+            bool(outcome["truncated"]),
+            info,
+        )
 
-    async def _run(self, call: ToolCall, index: int) -> dict[str, Any]:
+    async def _run(self, call: ToolCall, index: int, outcome: dict[str, Any]) -> dict[str, Any]:
         record: dict[str, Any] = {
             "id": call.id or f"call_{index}",
             "name": call.name,
@@ -184,12 +213,17 @@ class ToolEnv:
         t = self.tools.get(call.name)
         try:
             if t is None:
-                raise ToolArgumentError(f"unknown tool {call.name!r}; available tools: {', '.join(self.tools)}")
+                raise ToolArgumentError(
+                    f"unknown tool {call.name!r}; available tools: {', '.join(self.tools)}"
+                )
             record["destructive"] = t.destructive
             args = t.check(call.arguments)
             record["args"] = _jsonable(args)
+            env_action = getattr(t, "env_action", None)
             if t.name == FINAL_ANSWER:
                 value: Any = f"Final answer: {args.get('answer', '')}"
+            elif env_action is not None:
+                value = self._env_action(record, env_action(args), outcome)
             else:
                 value = await t.acall(args)
             record["result"] = self._cut(result_text(value))
@@ -201,6 +235,18 @@ class ToolEnv:
             record["result"] = self._cut(f"Error: {call.name} raised {type(exc).__name__}: {exc}")
         record["duration"] = time.perf_counter() - started
         return record
+
+    def _env_action(self, record: dict[str, Any], text: str, outcome: dict[str, Any]) -> str:
+        """Step the inner env with an action tool's text action (see `workbench.tools.actions`)."""
+        if outcome["terminated"] or outcome["truncated"]:
+            return "Not run: the episode ended with an earlier call of this step."
+        obs, reward, terminated, truncated, _ = self.inner.step(text)
+        record["env_action"] = text
+        outcome["reward"] += float(reward)
+        outcome["terminated"] = outcome["terminated"] or bool(terminated)
+        outcome["truncated"] = outcome["truncated"] or bool(truncated)
+        self._last = obs
+        return obs
 
     def _cut(self, text: str) -> str:
         if len(text) <= self.max_result_chars:
@@ -238,7 +284,9 @@ class ToolEnv:
             inner_close()
 
     @classmethod
-    def from_mcp(cls, command: Sequence[str] | None = None, *, url: str | None = None, **kwargs: Any) -> ToolEnv:
+    def from_mcp(
+        cls, command: Sequence[str] | None = None, *, url: str | None = None, **kwargs: Any
+    ) -> ToolEnv:
         """A ToolEnv over an MCP server's tools (stdio `command=[...]` or streamable HTTP `url=`).
 
         See `workbench.tools.mcp.connect` for the connection options (`env=`, `cwd=`, `headers=`,
@@ -278,11 +326,13 @@ def _as_calls(action: Any) -> list[ToolCall] | None:
 _INLINE = re.compile(r"^\s*([A-Za-z_][\w-]*)\s*(?:\((.*)\)|(\{.*\}))?\s*$", re.S)
 
 
-def calls_from_text(action: str, action_input: str | None, tools: dict[str, Tool] | Sequence[str]) -> list[ToolCall] | None:
+def calls_from_text(
+    action: str, action_input: str | None, tools: dict[str, Tool] | Sequence[str]
+) -> list[ToolCall] | None:
     """Tool calls from the text format, or None when `action` does not name a tool.
 
-        Action: get_weather                      Action: get_weather({"city": "Paris"})
-        Action Input: {"city": "Paris"}          Action: get_weather {"city": "Paris"}
+    Action: get_weather                      Action: get_weather({"city": "Paris"})
+    Action Input: {"city": "Paris"}          Action: get_weather {"city": "Paris"}
     """
     match = _INLINE.match(action or "")
     if not match or match.group(1) not in tools:

@@ -159,7 +159,7 @@ class MCTS(SearchStrategy):
             if leaf is None:
                 return None
             if leaf.status == "frontier":
-                session.realize(leaf)
+                await session.arealize(leaf)
             if leaf.status != "pruned":  # a destructive action is never executed: select again
                 break
             view = View(session, view.scope.id)
@@ -186,7 +186,7 @@ class MCTS(SearchStrategy):
         children = propose_top(session, leaf, calls, int(self.config["branching"]), skip=existing)
         session.update_node(leaf, info={**leaf.info, "mcts_expanded": self.index(state)})
         for child in children:
-            session.realize(child)
+            await session.arealize(child)
         fresh = [c for c in children if c.status in ("expanded", "terminal")]
         sc = {c.id: float(c.info.get("probability", 0.0)) for c in fresh}
         await self._evaluate(session, state, fresh, sc)
@@ -247,7 +247,7 @@ class MCTS(SearchStrategy):
             child = existing.get(pick.key) if pick is not None else None
             if pick is not None and child is None:
                 child = propose_top(session, node, pick.calls, 1, info={"rollout": True})[0]
-                session.realize(child)
+                await session.arealize(child)
             spare = [c for c in calls if pick is None or child is None or c not in child.llm_calls]
             if spare:  # samples that made no new node stay on the node they were sampled for
                 record_calls(session, node, unused(spare))

@@ -100,7 +100,7 @@ class FrontierSearch(SearchStrategy):
         scope = view.scope
         if not self.opened(scope):
             if scope.status == "frontier":
-                session.realize(scope)
+                await session.arealize(scope)
             if self.can_grow(scope, view):
                 await self.open(session, state, scope)
             view = View(session, scope.id)
@@ -109,7 +109,7 @@ class FrontierSearch(SearchStrategy):
             if node is None:
                 return None
             if node.status == "frontier":
-                session.realize(node)
+                await session.arealize(node)
                 if node.status == "pruned":  # a destructive action: never executed, not an expansion
                     view = View(session, scope.id)
                     continue
