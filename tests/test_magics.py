@@ -411,9 +411,9 @@ def test_usage_errors_in_a_cell_show_one_line_and_no_traceback(shell, capsys):
 # --- wrong inputs: each one ends in ONE line that names what is valid ---------------------------
 WRONG = [
     # (setup, line, a phrase of the message that names the valid choices)
-    (None, "frobnicate", "valid: new, use, agents"),
+    (None, "frobnicate", "valid: new, adopt, use, agents"),
     (None, "step", "make one with %agent new"),
-    (None, "new --env mars", "valid: game24, gridworld"),
+    (None, "new --env mars", "unknown env 'mars'; valid: game24"),
     (None, "new --model gpt4", "valid: workbench/demo or provider/name"),
     (None, "new --model workbench/nope", "valid: workbench/demo"),
     (None, "new --strategy tree-of-thought", "valid: react"),
@@ -447,7 +447,7 @@ WRONG = [
     ("demo", "break action '('", "quote it"),
     ("demo", "break cost lots", "expected a number >= 0"),
     ("demo", "break when x", "valid: break (show), break action"),
-    ("demo", "help frob", "valid: new, use"),
+    ("demo", "help frob", "valid: new, adopt, use"),
     ("demo", "load abc --store /nonexistent/dir/runs.sqlite", "no run store"),
     ("demo", "budget --max-tokens -5", "expected a whole number >= 0"),
 ]
@@ -493,7 +493,10 @@ def test_more_wrong_inputs_in_context(shell, tmp_path: Path):
 
 
 def test_new_takes_search_options_and_the_search_runs(shell):
-    agent(shell, "new --name s --env game24 --strategy mcts --max-expansions 4 --branching 3 --concurrency 2 --seed 3")
+    agent(
+        shell,
+        "new --name s --env game24 --strategy mcts --max-expansions 4 --branching 3 --concurrency 2 --seed 3",
+    )
     s = current(shell)
     assert s.strategy.name == "mcts" and s.strategy.config["max_expansions"] == 4
     assert s.strategy.config["branching"] == 3 and s.concurrency == 2

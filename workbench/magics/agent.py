@@ -15,16 +15,17 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.display import display
 
+from .. import registry
 from ..core.session import Session
 from ..envs.base import BUILTIN_ENVS, env_names
 from ..errors import BudgetExhausted, ConfigError, StepInProgress, StoreError
-from ..strategies.base import strategy_names
-from . import edits, render
-from .agents import Agent, Agents, BackgroundRun
-from .args import COMMANDS, TOP, VERBS, one_line, parse, parse_cell, text_of
+from . import edits, objects, render
+from .agents import NAME, Agent, Agents, BackgroundRun
+from .args import COMMANDS, TOP, VERBS, Command, one_line, parse, parse_cell, text_of
+from .expand import evaluate, expand
 
 USER_ERRORS = (ConfigError, BudgetExhausted, StepInProgress, StoreError)
 
@@ -48,25 +49,32 @@ def check_model(name: str | None) -> None:
 
 
 def make_session(args: argparse.Namespace, task: str | None) -> Session:
-    """A Session from `new` / `%%agent` options, every choice checked first."""
-    if args.env not in BUILTIN_ENVS:
-        raise UsageError(f"unknown env {args.env!r}; valid: {', '.join(env_names())}")
-    if args.strategy not in strategy_names():
-        raise UsageError(f"unknown strategy {args.strategy!r}; valid: {', '.join(strategy_names())}")
-    memory_options = edits.memory_options(args.memory, args.window)
+    """A Session from `new` / `%%agent` options, every choice checked first. `--env`, `--strategy`,
+    `--memory` and `--tools` may hold objects from the user's namespace (see `expand.py`)."""
+    sources = getattr(args, "sources", {})
+    tools = objects.tools(args.tools, sources.get("tools"))
+    if args.env is None and tools is None:
+        args.env = "gridworld"
+    env = None if args.env is None else objects.env(args.env, sources.get("env"))
+    strategy = objects.strategy(args.strategy, sources.get("strategy"))
+    memory = objects.memory(args.memory, sources.get("memory"))
+    memory_options = edits.memory_options(memory, args.window)
     check_model(args.model)
-    search = {
+    extra: dict[str, Any] = {
         key: getattr(args, key)
         for key in ("max_expansions", "max_depth", "branching", "value")
         if getattr(args, key, None) is not None
     }
+    if tools is not None:  # tools alone (no --env) make a tools-only agent
+        extra["tools"] = tools
+    if env is not None:
+        extra["env"] = env
     with user_errors():
         return Session(
             task=task,
-            env=args.env,
             model=args.model,
-            strategy=args.strategy,
-            memory=args.memory,
+            strategy=strategy,
+            memory=memory,
             store=args.store,
             seed=args.seed,
             max_steps=args.max_steps,
@@ -74,7 +82,7 @@ def make_session(args: argparse.Namespace, task: str | None) -> Session:
             max_cost=args.max_cost,
             memory_options=memory_options or None,
             concurrency=args.concurrency or 4,
-            **search,
+            **extra,
         )
 
 
@@ -101,12 +109,15 @@ class AgentMagics(Magics):
             "budget": edits.budget,
         }  # fmt: skip
 
+    @no_var_expand
     @line_cell_magic
     def agent(self, line: str, cell: str | None = None) -> Any:
         """Step, run, pause, edit and inspect LLM agents. `%agent help` lists every command.
 
         %agent new [--name NAME] [--env ENV] [--model MODEL] [--strategy S] [--memory M] [--window N]
-                   [--seed N] [--task TEXT] [--max-steps N] [--max-tokens N] [--max-cost X] [--store PATH]
+                   [--tools TOOLS] [--seed N] [--task TEXT] [--max-steps N] [--max-tokens N]
+                   [--max-cost X] [--store PATH]
+        %agent adopt SESSION [--name NAME]   a Session object (s, $s or {expr}) becomes an agent
         %agent use NAME | agents | session [NAME]
         %agent step [N]                      take N steps now and show them
         %agent run [--max-steps N] [--until REGEX]   run in the background; returns at once
@@ -123,18 +134,34 @@ class AgentMagics(Magics):
         %%agent [NAME] [new options]
         <the task, in the cell body>         makes an agent and runs it in the background
 
-        Values with spaces take quotes: --task "reach the goal". Without a key the model is the
-        offline, simulated workbench/demo.
+        ENV, S, M are a name (built-in or plugin: %agent envs), a module:attr spec, or an object
+        from the notebook: --env $myenv, --strategy {ReAct()}, --memory $mem; TOOLS is a list as
+        $tools or {[...]}, or tool plugin names a,b. `$x` / `{expr}` elsewhere expand to text, as
+        in any IPython magic. Values with spaces take quotes: --task "reach the goal". Without a
+        key the model is the offline, simulated workbench/demo. A strategy or memory object is
+        stored by its `name`: `%agent load` resumes such a run when that name is a built-in or a
+        plugin (entry points workbench.envs, workbench.strategies, workbench.memories,
+        workbench.tools).
         """
-        if cell is not None:
-            return self._cell(line, cell)
-        command, args = parse(line)
+        expanded = expand(line, self.shell.user_ns if self.shell is not None else {})
         with user_errors():
-            return self._dispatch(command.key, args)
+            if cell is not None:
+                return self._cell(expanded.resolve(self._parsed(parse_cell, expanded)), cell)
+            command: Command
+            command, args = self._parsed(parse, expanded)
+            return self._dispatch(command.key, expanded.resolve(args))
+
+    @staticmethod
+    def _parsed(parser: Callable[[str], Any], expanded: Any) -> Any:
+        """`parser(expanded.line)`; a usage error shows what the user wrote, not a placeholder."""
+        try:
+            return parser(expanded.line)
+        except UsageError as exc:
+            raise UsageError(expanded.restore(str(exc))) from None
 
     def _dispatch(self, key: str, args: argparse.Namespace) -> Any:
         global_commands: dict[str, Callable[[argparse.Namespace], Any]] = {
-            "new": self._new, "use": self._use, "agents": self._agents, "session": self._session,
+            "new": self._new, "adopt": self._adopt, "use": self._use, "agents": self._agents, "session": self._session,
             "load": self._load, "models": self._models, "envs": self._envs, "help": self._help,
         }  # fmt: skip
         if key in global_commands:
@@ -152,16 +179,38 @@ class AgentMagics(Magics):
         agent = self.agents.add(name, make_session(args, text_of(args.task)))
         self._show_panel(agent)
 
-    def _cell(self, line: str, cell: str) -> BackgroundRun:
-        args = parse_cell(line)
+    def _cell(self, args: argparse.Namespace, cell: str) -> BackgroundRun:
         task = cell.strip()
         if not task:
             raise UsageError("%%agent needs the task in the cell body, e.g. a line 'reach the goal'")
         name = self.agents.check_name(args.name)
         agent = self.agents.add(name, make_session(args, task))
         self._show_panel(agent)
-        with user_errors():
-            return self._start(agent, None, None)
+        return self._start(agent, None, None)
+
+    def _adopt(self, args: argparse.Namespace) -> None:
+        """Put an existing Session under `%agent`: `adopt s`, `adopt $s`, `adopt {runs[0]}`."""
+        value, source = args.session, args.sources.get("session")
+        if source is None:  # a bare word: a variable of the notebook
+            source = value
+            if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", value):
+                raise UsageError(
+                    f"adopt takes a Session: a variable name, $name or {{expression}}, not {value!r}"
+                )
+            value = evaluate("$" + value, "adopt", self.shell.user_ns if self.shell is not None else {})
+        if not isinstance(value, Session):
+            raise UsageError(
+                f"adopt {source} is {objects.described(value)}, not a Session; valid: a workbench Session "
+                "such as s = Session(env=...), as s, $s or {expression}"
+            )
+        existing = next((a for a in self.agents if a.session is value), None)
+        if args.name is None and existing is not None:
+            agent = self.agents.use(existing.name)
+        else:
+            default = source.lstrip("$")
+            name = args.name if args.name is not None else (default if NAME.match(default) else None)
+            agent = self.agents.add(self.agents.check_name(name), value)
+        self._show_panel(agent)
 
     def _use(self, args: argparse.Namespace) -> render.Rich:
         agent = self.agents.use(args.name)
@@ -334,12 +383,10 @@ class AgentMagics(Magics):
         )
 
     def _envs(self, args: argparse.Namespace) -> render.Rich:
-        rows = []
-        for name in env_names():
-            module, _, cls = BUILTIN_ENVS[name].partition(":")
-            doc = (getattr(importlib.import_module(module), cls).__doc__ or "").strip().splitlines()
-            rows.append((name, doc[0] if doc else ""))
-        return render.table(["env", "what it is"], rows, "built-in environments for --env")
+        rows = registry.describe("env", BUILTIN_ENVS, env_names())
+        return render.table(
+            ["env", "what it is"], rows, "environments for --env (built-ins, then plugins; or --env $myenv)"
+        )
 
     def _help(self, args: argparse.Namespace) -> render.Rich:
         topic = " ".join(args.topic or [])

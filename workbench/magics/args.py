@@ -65,12 +65,17 @@ _BUDGETS = [
     _opt("--max-cost", type=amount, metavar="X", help="cost budget in dollars"),
 ]
 NEW_OPTIONS = [
-    _opt("--env", default="gridworld", help="environment (%%agent envs lists them)"),
+    _opt(
+        "--env",
+        default=None,
+        help="env (default gridworld): a name (%%agent envs), module:factory, $var, {expr}",
+    ),
     _opt(
         "--model", default=None, help="model: workbench/demo or a litellm string such as openai/gpt-4o-mini"
     ),
-    _opt("--strategy", default="react", help="strategy"),
-    _opt("--memory", default="full", help="memory policy: full, window, diff, hierarchical"),
+    _opt("--strategy", default="react", help="strategy name, module:Class, or a Strategy as $var or {expr}"),
+    _opt("--memory", default="full", help="full, window, diff, hierarchical, a plugin, or a Memory as $var"),
+    _opt("--tools", default=None, metavar="TOOLS", help="a list as $var or {expr}, or plugin names a,b"),
     _opt("--window", type=whole(0), metavar="N", help="steps the window/diff memory shows"),
     _opt("--seed", type=whole(0), default=0, metavar="N", help="seed of the env and the demo model"),
     _opt("--task", nargs="+", metavar="TEXT", help="the task (default: the env's own)"),
@@ -115,9 +120,13 @@ COMMANDS: dict[str, Command] = {
     c.key: c
     for c in [
         _c("new", "new [--name NAME] [--env ENV] [--model MODEL] [--strategy S] [--memory M] [--window N]"
-           " [--seed N] [--task TEXT] [--max-steps N] [--max-tokens N] [--max-cost X] [--store PATH]"
-           " [--max-expansions N] [--max-depth N] [--branching N] [--value judge|score|reward] [--concurrency N]",
+           " [--tools TOOLS] [--seed N] [--task TEXT] [--max-steps N] [--max-tokens N] [--max-cost X]"
+           " [--store PATH] [--max-expansions N] [--max-depth N] [--branching N] [--value judge|score|reward]"
+           " [--concurrency N]  (ENV, S, M, TOOLS: a name, module:attr, $var or {expr})",
            "make a new agent, make it current and show its panel", *NEW_OPTIONS),
+        _c("adopt", "adopt SESSION [--name NAME]",
+           "make a Session object (a variable, $var or {expr}) an agent: current, with its panel",
+           _opt("session", metavar="SESSION"), _opt("--name", metavar="NAME", help="agent name")),
         _c("use", "use NAME", "make another agent current", _opt("name", metavar="NAME")),
         _c("agents", "agents", "list the agents of this kernel"),
         _c("session", "session [NAME]", "return the Session object (s = %agent session)",
@@ -148,7 +157,8 @@ COMMANDS: dict[str, Command] = {
         _c("memory forget", "memory forget ID", "never show an entry", _ENTRY),
         _c("memory restore", "memory restore ID", "undo an edit or a forget", _ENTRY),
         _c("memory note", "memory note TEXT", "add a note the next prompts show", _TEXT),
-        _c("memory use", "memory use POLICY [--window N]", "switch the memory policy from the next step on",
+        _c("memory use", "memory use POLICY [--window N]",
+           "switch the memory policy (a name or a Memory as $var) from the next step on",
            _opt("policy", metavar="POLICY"), _opt("--window", type=whole(0), metavar="N")),
         _c("history", "history [--diff | --full]", "the steps on the current path",
            _opt("--diff", action="store_true", help="observations as diffs against the previous one"),
@@ -175,7 +185,7 @@ COMMANDS: dict[str, Command] = {
         _c("load", "load RUN_ID [--store PATH] [--name NAME]", "resume a stored run as a new agent",
            _opt("run_id", metavar="RUN_ID"), _opt("--store", metavar="PATH"), _opt("--name", metavar="NAME")),
         _c("models", "models", "models you can pass to --model"),
-        _c("envs", "envs", "built-in environments"),
+        _c("envs", "envs", "environments for --env: built-ins and plugins"),
         _c("help", "help [COMMAND]", "this list, or one command's usage", _opt("topic", nargs="*", metavar="COMMAND")),
     ]
 }  # fmt: skip

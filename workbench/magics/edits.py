@@ -7,7 +7,6 @@ API (so every change is an event with provenance `user`), and returns a small ri
 from __future__ import annotations
 
 import argparse
-import importlib
 import inspect
 import re
 from collections.abc import Callable
@@ -15,10 +14,11 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
-from ..memory.base import MEMORY_POLICIES, memory_names
+from .. import registry
+from ..memory.base import MEMORY_POLICIES
 from ..memory.diff import DiffMemory, observation_diff
 from ..memory.window import FullMemory
-from . import render
+from . import objects, render
 from .agents import Agent
 from .args import text_of
 
@@ -135,32 +135,41 @@ def memory_note(agent: Agent, args: argparse.Namespace) -> render.Rich:
 
 
 def _takes_window(policy: str) -> bool:
-    module, _, name = MEMORY_POLICIES[policy].partition(":")
-    return "window" in inspect.signature(getattr(importlib.import_module(module), name)).parameters
+    cls = registry.factory("memory", MEMORY_POLICIES, policy)
+    try:
+        return "window" in inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return False
 
 
-def memory_options(policy: str, window: int | None) -> dict[str, Any]:
-    """Options for `make_memory`; a window for a policy without one is a usage error."""
-    if policy not in MEMORY_POLICIES:
-        raise UsageError(f"unknown memory {policy!r}; valid: {', '.join(memory_names())}")
+def memory_options(policy: Any, window: int | None) -> dict[str, Any]:
+    """Options for `make_memory`; a window for a policy without one is a usage error. `policy` is
+    a name (checked by `objects.memory` first) or a Memory object, which keeps its own window."""
     if window is None:
         return {}
+    if not isinstance(policy, str):
+        raise UsageError(
+            f"--window works with a memory policy given by name, not with {type(policy).__name__} "
+            "object; give the object its window when you make it"
+        )
     if not _takes_window(policy):
         takes = [name for name in MEMORY_POLICIES if _takes_window(name)]
         raise UsageError(f"--window works with memory {' or '.join(takes)}, not {policy!r}")
     return {"window": window}
 
 
-def switch_memory(agent: Agent, policy: str, window: int | None) -> None:
-    """Give the session a new memory policy from the next step on; user edits carry over."""
+def switch_memory(agent: Agent, policy: Any, window: int | None, source: str | None = None) -> None:
+    """Give the session a new memory policy (a name or a Memory object) from the next step on; user
+    edits carry over."""
     s = agent.session
+    policy = objects.memory(policy, source)
     options = memory_options(policy, window)
     s.set_memory(policy, **options)
 
 
 def memory_use(agent: Agent, args: argparse.Namespace) -> render.Rich:
     agent.require_idle("switching memory")
-    switch_memory(agent, args.policy, args.window)
+    switch_memory(agent, args.policy, args.window, getattr(args, "sources", {}).get("policy"))
     return memory_table(agent, "switched; the next step's prompt uses it")
 
 
