@@ -35,7 +35,6 @@ alive). If the Python process is killed, the server reads end-of-file on stdin a
 from __future__ import annotations
 
 import asyncio
-import base64
 import concurrent.futures
 import contextlib
 import json
@@ -44,7 +43,6 @@ import os
 import re
 import shlex
 import shutil
-import sys
 import tempfile
 import threading
 import weakref
@@ -60,37 +58,15 @@ DEFAULT_TIMEOUT = 30.0
 CLOSE_WAIT = 15.0  # the SDK's stdio shutdown: 2 s for the server to exit on EOF, then SIGTERM, SIGKILL
 
 # Inherited by a stdio server from the parent process; nothing else is, unless `env=` names it.
+# fmt: off
 SAFE_ENV_KEYS = (
-    "PATH",
-    "HOME",
-    "USER",
-    "LOGNAME",
-    "SHELL",
-    "TERM",
-    "LANG",
-    "LANGUAGE",
-    "LC_ALL",
-    "LC_CTYPE",
-    "TMPDIR",
-    "TZ",
-    "XDG_CACHE_HOME",
-    "XDG_CONFIG_HOME",
-    "XDG_DATA_HOME",
-    "XDG_RUNTIME_DIR",
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ",
+    "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_RUNTIME_DIR",
     # Windows
-    "APPDATA",
-    "LOCALAPPDATA",
-    "USERPROFILE",
-    "HOMEDRIVE",
-    "HOMEPATH",
-    "SYSTEMDRIVE",
-    "SYSTEMROOT",
-    "COMSPEC",
-    "PATHEXT",
-    "TEMP",
-    "TMP",
-    "PROCESSOR_ARCHITECTURE",
+    "APPDATA", "LOCALAPPDATA", "USERPROFILE", "HOMEDRIVE", "HOMEPATH", "SYSTEMDRIVE", "SYSTEMROOT", "COMSPEC",
+    "PATHEXT", "TEMP", "TMP", "PROCESSOR_ARCHITECTURE",
 )
+# fmt: on
 _SECRET_KEY = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)$", re.I)
 _BAD_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -110,7 +86,9 @@ def connect(
 ) -> MCPConnection:
     """Start (stdio `command=[...]`) or reach (streamable HTTP `url=`) an MCP server; list its tools."""
     if (command is None) == (url is None):
-        raise ConfigError("give an MCP server as command=[program, *args] (stdio) or url=... (HTTP), not both")
+        raise ConfigError(
+            "give an MCP server as command=[program, *args] (stdio) or url=... (HTTP), not both"
+        )
     if not isinstance(timeout, (int, float)) or timeout <= 0:
         raise ConfigError(f"timeout must be a positive number of seconds, got {timeout!r}")
     secrets = [str(v) for v in [*(env or {}).values(), *(headers or {}).values()] if v and len(str(v)) >= 4]
@@ -175,7 +153,9 @@ class MCPConnection:
 # ------------------------------------------------------------------------------------ tools and results
 
 
-def build_tools(listed: Sequence[Mapping[str, Any]], runner: Callable[[str], Any]) -> tuple[list[Tool], dict[str, str]]:
+def build_tools(
+    listed: Sequence[Mapping[str, Any]], runner: Callable[[str], Any]
+) -> tuple[list[Tool], dict[str, str]]:
     """`Tool`s from MCP tool listings (wire-format dicts); `runner(mcp_name)` -> async (args) -> str.
 
     Returns the tools and the names that had to change (workbench name -> MCP name)."""
@@ -191,13 +171,21 @@ def build_tools(listed: Sequence[Mapping[str, Any]], runner: Callable[[str], Any
         schema.setdefault("type", "object")
         schema.setdefault("properties", {})
         notes = spec.get("annotations") or {}
-        description = spec.get("description") or spec.get("title") or notes.get("title") or f"the MCP tool {mcp_name}"
+        description = (
+            spec.get("description") or spec.get("title") or notes.get("title") or f"the MCP tool {mcp_name}"
+        )
         if name != mcp_name:
             renamed[name] = mcp_name
             description = f"{description} (MCP tool {mcp_name!r})"
         destructive = notes.get("destructiveHint") is True and notes.get("readOnlyHint") is not True
         tools.append(
-            Tool(name=name, description=description, parameters=schema, destructive=destructive, runner=runner(mcp_name))
+            Tool(
+                name=name,
+                description=description,
+                parameters=schema,
+                destructive=destructive,
+                runner=runner(mcp_name),
+            )
         )
     return tools, renamed
 
@@ -235,7 +223,9 @@ def _content_text(item: Mapping[str, Any]) -> str:
         return f"[{item.get('mimeType') or kind}, {_size(_b64_size(item.get('data')))}: not shown]"
     if kind == "resource":
         res = item.get("resource") or {}
-        size = len(str(res.get("text")).encode()) if res.get("text") is not None else _b64_size(res.get("blob"))
+        size = (
+            len(str(res.get("text")).encode()) if res.get("text") is not None else _b64_size(res.get("blob"))
+        )
         mime = f", {res['mimeType']}" if res.get("mimeType") else ""
         return f"[resource {res.get('uri', '')}{mime}, {_size(size)}: not shown]"
     if kind == "resource_link":
@@ -278,7 +268,9 @@ class _Worker:
         self._stop: asyncio.Event | None = None
         self._scope: Any = None
         self._calls: set[asyncio.Task[Any]] = set()
-        self.thread = threading.Thread(target=self._thread_main, name=f"workbench-mcp {target}"[:60], daemon=True)
+        self.thread = threading.Thread(
+            target=self._thread_main, name=f"workbench-mcp {target}"[:60], daemon=True
+        )
 
     # --- caller side ------------------------------------------------------------------------------
     def start(self) -> list[dict[str, Any]]:
@@ -458,7 +450,8 @@ def _stdio_opener(
             + (" on PATH" if os.sep not in program else "")
             + ". Install it, or give its full path as the first item of command=."
         )
-    errlog = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
+    # lives as long as the connection (closed by its thread), so no `with` here
+    errlog = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")  # noqa: SIM115
 
     @contextlib.asynccontextmanager
     async def open_stdio() -> AsyncIterator[Any]:
@@ -486,7 +479,9 @@ def server_environment(env: Mapping[str, Any] | None) -> dict[str, str]:
 def _http_opener(url: str, headers: Mapping[str, str] | None) -> Callable[[], Any]:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"url= must be an http(s) URL of an MCP endpoint, e.g. http://127.0.0.1:8000/mcp; got {url!r}")
+        raise ConfigError(
+            f"url= must be an http(s) URL of an MCP endpoint, e.g. http://127.0.0.1:8000/mcp; got {url!r}"
+        )
     sent = {str(k): str(v) for k, v in (headers or {}).items()}
 
     @contextlib.asynccontextmanager
@@ -497,9 +492,11 @@ def _http_opener(url: str, headers: Mapping[str, str] | None) -> Callable[[], An
         if modern is not None:  # mcp 2.x (and late 1.x): headers go on the HTTP client
             from mcp.shared._httpx_utils import create_mcp_http_client
 
-            async with create_mcp_http_client(headers=sent or None) as client:
-                async with modern(url, http_client=client) as streams:
-                    yield streams
+            async with (
+                create_mcp_http_client(headers=sent or None) as client,
+                modern(url, http_client=client) as streams,
+            ):
+                yield streams
         else:  # mcp 1.x
             async with streamable_http.streamablehttp_client(url, headers=sent or None) as streams:
                 yield streams
@@ -598,4 +595,3 @@ __all__ = [
     "server_environment",
     "valid_name",
 ]
-_ = (base64, sys)  # noqa
