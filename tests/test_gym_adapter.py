@@ -255,6 +255,10 @@ def test_dict_observations_show_every_field_compactly_and_give_the_task() -> Non
     ]
     assert env.task == "find the rock"
     assert GymTextEnv(Rover(), task="mine").task == "mine"
+    blackjack = GymTextEnv(gym.make("Blackjack-v1"), seed=0)  # a tuple observation
+    assert blackjack.reset()[0].startswith("(") and "array" not in blackjack.last_observation
+    cartpole = GymTextEnv(gym.make("CartPole-v1"), seed=0)  # a small float array, item by item
+    assert cartpole.reset()[0] == "[0.0137, -0.02302, -0.0459, -0.04835]"
 
 
 def test_to_text_receives_the_whole_dict_and_text_key_one_field() -> None:

@@ -245,8 +245,8 @@ def _scalar(value: Any) -> Any:
 
 
 def describe(value: Any, limit: int = 400) -> str:
-    """A short text for any observation value: strings as they are, small arrays and lists item by item,
-    big arrays as shape, type and range (never a giant repr)."""
+    """A short text for any observation value: strings as they are, floats to 4 significant digits,
+    small arrays and lists item by item, big arrays as shape, type and range (never a giant repr)."""
     value = _scalar(value)
     if isinstance(value, str):
         return value
@@ -255,7 +255,7 @@ def describe(value: Any, limit: int = 400) -> str:
     if _is_array(value):
         size = int(getattr(value, "size", 0))
         if size <= _MAX_LIST:
-            return str(value.tolist())
+            return describe(value.tolist(), limit)
         shape = "x".join(str(int(n)) for n in value.shape)
         try:
             span = f", values {_scalar(value.min())}..{_scalar(value.max())}"
@@ -265,7 +265,10 @@ def describe(value: Any, limit: int = 400) -> str:
     if isinstance(value, (list, tuple)):
         items = [describe(v, 60) for v in value[:_MAX_LIST]]
         more = f", ... and {len(value) - _MAX_LIST} more" if len(value) > _MAX_LIST else ""
-        text = "[" + ", ".join(items) + more + "]"
+        ends = "()" if isinstance(value, tuple) else "[]"
+        text = ends[0] + ", ".join(items) + more + ends[1]
+    elif isinstance(value, float):
+        text = f"{value:.4g}"
     else:
         text = str(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
