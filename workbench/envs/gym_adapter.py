@@ -16,10 +16,10 @@ Observations
     `to_text(obs)`, when given, receives every observation whole (dicts too). Otherwise: a `str` is
     used as is; `text_key="field"` takes one field of a dict; a dict shows all its fields, one
     `key: value` line each (a one-field dict shows just the value), with floats to 4 significant
-    digits, small arrays and lists item by item and big ones as `<uint8 array, shape 7x7x3, values 0..10>`, never a giant repr. A MiniGrid /
-    BabyAI observation is written out: the heading, the egocentric view as a grid of letters (legend in
-    the instructions), the objects in view with where they are ("red key 2 ahead, 1 left"), what the
-    agent carries, and the mission.
+    digits, small arrays and lists item by item and big ones as `<uint8 array, shape 7x7x3, values
+    0..10>`, never a giant repr. A MiniGrid / BabyAI observation is written out: the heading, the
+    egocentric view as a grid of letters (legend in the instructions), the objects in view with where
+    they are ("red key 2 ahead, 1 left"), what the agent carries, and the mission.
 
 Task
     `task=` when given; else the env's `task` attribute; else the first string field named mission,
@@ -181,7 +181,7 @@ class GymTextEnv:
 
     @property
     def actions(self) -> list[str] | None:
-        """The currently valid actions when the env lists them, else None (cheap: no env call but once per state)."""
+        """The currently valid actions when the env lists them, else None (at most one env call per state)."""
         if self._listed is not None:
             return list(self._listed)
         method = getattr(self.env, "valid_actions", None) or getattr(

@@ -22,7 +22,7 @@ from ..errors import ConfigError
 ACTION_LIST_KEYS = ("admissible_commands", "valid_actions", "available_actions", "legal_actions", "valid")
 #: string fields of an observation or info that state the goal, first found wins
 TASK_KEYS = ("mission", "objective", "goal")
-#: top-level packages whose envs keep their state outside the Python object (a game engine process, a C library)
+#: top-level packages whose envs keep state outside the Python object (a game engine process, a C library)
 EXTERNAL_STATE_PACKAGES = frozenset({"textworld", "jericho"})
 
 
