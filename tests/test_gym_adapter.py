@@ -274,6 +274,15 @@ def test_reading_the_task_before_a_reset_resets_once() -> None:
     assert env.task == "find the rock" and env.last_observation.startswith("camera:")
     assert corridor().task == "Act in Corridor to earn reward."
 
+    class Tasked(Corridor):
+        task = "walk to the exit"
+
+    class TaskObject(Corridor):
+        task = object()
+
+    assert GymTextEnv(Tasked()).task == "walk to the exit"
+    assert GymTextEnv(TaskObject()).task == "Act in TaskObject to earn reward."
+
 
 # --- valid actions -------------------------------------------------------------------------------------
 

@@ -130,6 +130,7 @@ class GymTextEnv:
         space = getattr(env, "action_space", None)
         self._kind = compat.space_kind(space)
         self._minigrid = compat.package_of(compat.unwrapped(env)) == "minigrid"
+        self._start, self._n = 0, 0
         if self._kind == "discrete":
             self._start, self._n = int(getattr(space, "start", 0)), int(space.n)
         if action_names is not None:
@@ -148,7 +149,8 @@ class GymTextEnv:
         self.text_key = text_key
         self.to_text = to_text
         self.name = name or self._api.default_name()
-        self._task = task or str(getattr(env, "task", "") or "")
+        own_task = getattr(env, "task", "")  # only a string: some envs keep a task object there
+        self._task = task or (own_task if isinstance(own_task, str) else "")
         self.instructions = instructions or self._default_instructions()
         self.seed = seed
         self.last_observation = ""
