@@ -107,7 +107,10 @@ def connect(
         worker.close()
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
-        raise ConfigError(_redact(_start_failure(exc, target, command is not None, worker), secrets)) from exc
+        message = _redact(_start_failure(exc, target, command is not None, worker), secrets)
+        if errlog is not None:
+            errlog.close()
+        raise ConfigError(message) from exc
     tools, names = build_tools(listed, worker.runner)
     return MCPConnection(worker, tools, names, target)
 
@@ -334,7 +337,10 @@ class _Worker:
             with contextlib.suppress(BaseException):
                 self.loop.run_until_complete(self.loop.shutdown_asyncgens())
             self.loop.close()
-            if self.errlog is not None:
+            started = self.ready.done() and not self.ready.cancelled() and self.ready.exception() is None
+            if (
+                self.errlog is not None and started
+            ):  # after a failed start, connect() reads it, then closes it
                 with contextlib.suppress(OSError):
                     self.errlog.close()
             self.finished.set()
