@@ -12,6 +12,7 @@ model_server (session)
       headers               the headers of each request (lower-case names), in the same order
       script(*behaviours)   queue behaviours; each request consumes one, in order:
           {"text": "..."}                          a normal answer
+          {"tool_calls": [{"id", "name", "arguments"}]}   an OpenAI tool-call answer (text optional)
           {"status": 429} / 500 / 401 / 404 ...    an OpenAI-style error with that status
           {"status": 400, "error": "context_length_exceeded: ..."}   error message to send
           {"delay": seconds, "text": "..."}        wait (on a threading.Event) before answering;
@@ -78,6 +79,16 @@ def _words(value: Any) -> int:
     if isinstance(value, dict):
         return _words(value.get("content") or value.get("text") or "")
     return 0
+
+
+def _message(text: str, tool_calls: list[dict[str, Any]] | None) -> dict[str, Any]:
+    if not tool_calls:
+        return {"role": "assistant", "content": text}
+    calls = [
+        {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
+        for c in tool_calls
+    ]
+    return {"role": "assistant", "content": text or None, "tool_calls": calls}
 
 
 class ModelServer:
@@ -181,7 +192,8 @@ class ModelServer:
         if behaviour.get("malformed"):
             self._send_raw(request, 200, b'{"id": "chatcmpl-broken", "choices": [', "application/json")
             return
-        text = behaviour["text"] if "text" in behaviour else self.responder(body)
+        tool_calls = behaviour.get("tool_calls")  # [{"id", "name", "arguments"}]: an OpenAI tool-call answer
+        text = behaviour["text"] if "text" in behaviour else ("" if tool_calls else self.responder(body))
         usage = {
             "prompt_tokens": _words(body.get("messages", [])) + 1,
             "completion_tokens": max(1, _words(text)),
@@ -202,7 +214,11 @@ class ModelServer:
                 "created": int(time.time()),
                 "model": model,
                 "choices": [
-                    {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}
+                    {
+                        "index": 0,
+                        "finish_reason": "tool_calls" if tool_calls else "stop",
+                        "message": _message(text, tool_calls),
+                    }
                 ],
                 "usage": usage,
             },

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..envs.base import BUILTIN_ENVS, can_snapshot, make_env
+from ..envs.base import can_snapshot, make_env
 from ..errors import BudgetExhausted, ConfigError, ModelError, StepInProgress
 from ..memory.base import Memory, make_memory
 from ..strategies.base import Strategy, make_strategy
@@ -26,7 +26,7 @@ from ..strategies.parsing import Parsed
 from . import events as ev
 from .breakpoints import Breakpoint
 from .plan import Plan
-from .steering import SteeringMixin
+from .steering import PROMOTED_INFO, SteeringMixin
 from .sync import run_sync
 from .tree import LLMCall, Node, Run
 
@@ -125,6 +125,7 @@ class Session(SteeringMixin):
             env_name = env if isinstance(env, str) and tools is None else _env_name(self.env)
             task = task or getattr(self.env, "task", "") or "solve the environment"
             self.tree = Run(task=task, config=self._config(env_name))
+            self.tree.config["env_object"] = not isinstance(env, str) or tools is not None
         else:
             self.tree = _run
         self.events.publish(
@@ -148,7 +149,6 @@ class Session(SteeringMixin):
             "memory_options": {k: v for k, v in self.memory_options.items() if _jsonable(v)},
             "budgets": self.budgets,
             "seed": self.seed,
-            "env_object": env_name not in BUILTIN_ENVS,
             **({"tool_calling": self.tool_calling} if self.tool_calling != "auto" else {}),
         }
 
@@ -197,10 +197,19 @@ class Session(SteeringMixin):
         }
         if "model" not in overrides:
             if model_cfg.get("scripted") or not model_cfg.get("name"):
-                raise ConfigError(f"run {run.id} used a model that cannot be rebuilt from the store; pass model=")
+                raise ConfigError(
+                    f"run {run.id} used a model that cannot be rebuilt from the store; pass model="
+                )
             from ..llm.model import Model
 
             kwargs["model"] = Model.from_config(model_cfg)
+        if cfg.get("env_object") and "env" not in overrides:
+            if "tools" not in overrides:
+                raise ConfigError(
+                    f"run {run.id} used an env object ({cfg.get('env')}); pass env=... (and tools=...) to "
+                    "resume it, or register the env as a plugin (entry point group workbench.envs)"
+                )
+            kwargs["env"] = None
         kwargs.update(overrides)
         session = cls(store=store, _run=run, **kwargs)
         session.plan.load(state.get("plan") or run.current.plan)
@@ -266,7 +275,9 @@ class Session(SteeringMixin):
         self.memory, self.memory_options = new, dict(options)
         self.tree.config["memory"] = new.name
         self.tree.config["memory_options"] = {k: v for k, v in options.items() if _jsonable(v)}
-        self.events.publish(ev.ConfigChanged(self.run_id, config=self.tree.config, change=f"memory {new.name}"))
+        self.events.publish(
+            ev.ConfigChanged(self.run_id, config=self.tree.config, change=f"memory {new.name}")
+        )
         self._memory_changed("*", "state", "user", None)
         return new
 
@@ -424,7 +435,7 @@ class Session(SteeringMixin):
                     parsed.tool_calls or parsed.action
                 )
                 env_info = dict(env_info or {})
-                for key in ("tool_calls", "env_actions"):
+                for key in PROMOTED_INFO:
                     if key in env_info:
                         info[key] = env_info.pop(key)
                 if "tool_calls" in info:

@@ -1,7 +1,8 @@
 """Engine operations for tree search and for a user steering it.
 
 Search strategies grow the tree in two moves: `propose` adds a candidate child whose action is not
-executed yet (status `frontier`), and `realize` executes it later. The user steers with `prune`
+executed yet (status `frontier`), and `arealize` executes it later; `replay_tools` re-runs recorded
+tool calls on request and flags results that differ. The user steers with `prune`
 (never expanded again, nor anything below it), `pin` (expanded next), `set_value` (override a
 score), `mark_destructive` (actions matching the pattern are never executed during search) and
 `rewind` (continue from any node). Each of these is an event with provenance `user`.
@@ -17,8 +18,11 @@ from typing import TYPE_CHECKING, Any
 from ..envs.base import can_snapshot
 from ..errors import ConfigError
 from ..strategies.parsing import Parsed
+from ..tools.base import result_text
 from . import events as ev
 from .tree import LLMCall, Node
+
+PROMOTED_INFO = ("tool_calls", "env_actions", "answer", "checked")  # env info kept on the node itself
 
 if TYPE_CHECKING:
     from .session import Session
@@ -34,11 +38,19 @@ class SteeringMixin:
     def update_node(self: Session, node: Node, provenance: str = "agent", **fields: Any) -> Node:
         for name, value in fields.items():
             setattr(node, name, value)
-        self.events.publish(ev.NodeUpdated(self.run_id, node=node, fields=tuple(fields), provenance=provenance))
+        self.events.publish(
+            ev.NodeUpdated(self.run_id, node=node, fields=tuple(fields), provenance=provenance)
+        )
         return node
 
     def propose(
-        self: Session, parent: Node, parsed: Parsed, calls: list[LLMCall], *, prior: float | None = None, **info: Any
+        self: Session,
+        parent: Node,
+        parsed: Parsed,
+        calls: list[LLMCall],
+        *,
+        prior: float | None = None,
+        **info: Any,
     ) -> Node:
         """Add a candidate child of `parent` whose action is not executed yet (status frontier)."""
         fields: dict[str, Any] = {
@@ -83,13 +95,53 @@ class SteeringMixin:
         self._env_node = node.id
         if can_snapshot(self.env):
             self._snapshots[node.id] = self.env.snapshot()
-        extra = {k: env_info[k] for k in ("tool_calls", "env_actions") if k in (env_info or {})}
+        extra = {k: env_info[k] for k in PROMOTED_INFO if k in (env_info or {})}
         if extra:
-            node.info.update(extra, **({"kind": "tool", "tool_format": "text"} if "tool_calls" in extra else {}))
+            node.info.update(
+                extra, **({"kind": "tool", "tool_format": "text"} if "tool_calls" in extra else {})
+            )
         return self.update_node(
-            node, observation=obs, reward=float(reward), terminal=done, executed=True,
+            node,
+            observation=obs,
+            reward=float(reward),
+            terminal=done,
+            executed=True,
             status="terminal" if done else "expanded",
         )
+
+    async def areplay_tools(self: Session, node_id: int | None = None) -> list[dict[str, Any]]:
+        """Re-execute the recorded tool calls on the path to `node_id` (default: the cursor) and
+        compare each result with the recorded one; a difference marks the node `diverged`.
+
+        Rewinding never does this by itself (the recorded results are shown again). Destructive tools
+        and action tools (which step the env) are never re-executed here: they are reported as skipped."""
+        tools = getattr(self.env, "tools", None) or {}
+        report: list[dict[str, Any]] = []
+        for node in self.tree.path(node_id)[1:]:
+            for record in node.info.get("tool_calls") or ():
+                t = tools.get(record["name"])
+                entry = {"node": node.id, "name": record["name"], "recorded": record["result"]}
+                if t is None or record.get("env_action") or record.get("error") is not None:
+                    entry["skipped"] = "not a re-runnable call (unknown tool, env action or failed call)"
+                elif t.destructive or record.get("destructive"):
+                    entry["skipped"] = "destructive: never re-executed"
+                else:
+                    try:
+                        entry["result"] = result_text(await t.acall(record["arguments"]))
+                    except Exception as exc:  # a tool that fails now is a divergence, not a crash
+                        entry["result"] = f"Error: {type(exc).__name__}: {exc}"
+                    entry["same"] = entry["result"] == record["result"]
+                    if not entry["same"]:
+                        diverged = {**(node.info.get("diverged") or {}), record["id"]: entry["result"][:2000]}
+                        self.update_node(node, provenance="user", info={**node.info, "diverged": diverged})
+                report.append(entry)
+        return report
+
+    def replay_tools(self: Session, node_id: int | None = None) -> list[dict[str, Any]]:
+        """Blocking form of `areplay_tools`."""
+        from .sync import run_sync
+
+        return run_sync(self.areplay_tools(node_id))
 
     def call_limit(self: Session) -> asyncio.Semaphore:
         """The session's cap on concurrent model calls, one semaphore per event loop."""
@@ -100,7 +152,13 @@ class SteeringMixin:
         return limits[id(loop)][1]
 
     async def sample(
-        self: Session, messages: list[dict[str, str]], n: int, parent: Node, *, purpose: str = "act", **kwargs: Any
+        self: Session,
+        messages: list[dict[str, str]],
+        n: int,
+        parent: Node,
+        *,
+        purpose: str = "act",
+        **kwargs: Any,
     ) -> list[LLMCall]:
         """`n` model calls for the same prompt, concurrently under `self.concurrency` calls at once.
 
@@ -122,7 +180,9 @@ class SteeringMixin:
     # --- steering -----------------------------------------------------------------------------------
     def _node(self: Session, node_id: int) -> Node:
         if node_id not in self.tree.nodes:
-            raise ConfigError(f"no node {node_id} in run {self.run_id}; valid ids: 0..{len(self.tree.nodes) - 1}")
+            raise ConfigError(
+                f"no node {node_id} in run {self.run_id}; valid ids: 0..{len(self.tree.nodes) - 1}"
+            )
         return self.tree.nodes[node_id]
 
     def prune(self: Session, node_id: int) -> list[int]:
@@ -141,7 +201,9 @@ class SteeringMixin:
         """Expand `node_id` next (search strategies select pinned nodes first)."""
         node = self._node(node_id)
         if node.status in ("pruned", "terminal", "error"):
-            raise ConfigError(f"node {node_id} is {node.status} and cannot be expanded; pin a frontier or expanded node")
+            raise ConfigError(
+                f"node {node_id} is {node.status} and cannot be expanded; pin a frontier or expanded node"
+            )
         return self.update_node(node, provenance="user", info={**node.info, "pinned": True})
 
     def set_value(self: Session, node_id: int, value: float) -> Node:

@@ -33,6 +33,7 @@ from typing import Any
 from ..envs import game24, gridworld
 from .reading import Conversation, own_subgoal, parse_plan, read_conversation, render_plan
 from .search import search_answer
+from .tools import native_answer, text_tool_answer
 
 PlanItems = list[tuple[str, str]]  # [(status, text)]
 
@@ -59,7 +60,28 @@ def _rng(*parts: object) -> random.Random:
 def respond(
     messages: list[dict[str, Any]], *, seed: int = 0, error_rate: float = 0.1, sample: int = 0
 ) -> str:
-    """The simulated model's answer to `messages` (OpenAI-style chat dicts)."""
+    """The simulated model's answer to `messages` (OpenAI-style chat dicts).
+
+    When the system prompt asks for the text tool format (`Action Input:`), an action that one of
+    the listed built-in action tools performs is written as that tool's call (`workbench.demo.tools`)."""
+    text = _respond(messages, seed=seed, error_rate=error_rate, sample=sample)
+    return text_tool_answer(text, messages)
+
+
+def respond_tools(
+    messages: list[dict[str, Any]],
+    tools: list[dict[str, Any]],
+    *,
+    seed: int = 0,
+    error_rate: float = 0.1,
+    sample: int = 0,
+) -> tuple[str, list[dict[str, Any]] | None]:
+    """(text, native tool calls) when the request offers `tools` (see `workbench.demo.tools`)."""
+    text = _respond(messages, seed=seed, error_rate=error_rate, sample=sample)
+    return native_answer(text, tools, read_conversation(messages))
+
+
+def _respond(messages: list[dict[str, Any]], *, seed: int, error_rate: float, sample: int) -> str:
     conv = read_conversation(messages)
     rng = _rng("demo", seed, sample, conv.fingerprint)
     if (answer := search_answer(messages, conv, rng, error_rate)) is not None:

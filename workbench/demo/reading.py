@@ -159,6 +159,10 @@ def read_conversation(messages: Any) -> Conversation:
         if role == "assistant":
             conv.events.append(("answer", text))
             continue
+        if role == "tool":  # a tool's result: under the built-in action tools, the env's observation
+            current = text.strip()
+            conv.observations.append(current)
+            continue
         first_user, last_user = first_user or text, text
         markers = list(_MARKER.finditer(text))
         for k, marker in enumerate(markers):
