@@ -88,7 +88,9 @@ def __wb_make_tool(name, params, required, strict, doc, marker):
         missing = [p for p in required if p not in arguments]
         if missing:
             raise TypeError(f"{name}() missing required argument(s): {', '.join(map(repr, missing))}")
-        request = json.dumps({"name": name, "arguments": arguments}, default=str)
+        ordered = {p: arguments[p] for p in params if p in arguments}  # the schema's order
+        ordered.update((k, v) for k, v in arguments.items() if k not in ordered)
+        request = json.dumps({"name": name, "arguments": ordered}, default=str)
         reply = json.loads(builtins.input(marker + request))
         if "error" in reply:
             raise ToolError(reply["error"])

@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -216,26 +217,29 @@ def task_count(pids: Iterable[int]) -> int:
     return total
 
 
-def kill_tree(root: int, uid: int | None = None, rounds: int = 20) -> set[int]:
+def kill_tree(root: int, uid: int | None = None, wait: float = 10.0) -> set[int]:
     """SIGKILL the sandbox's process group and every process of it, until none is left.
 
     Killing a process group is atomic with respect to fork, so a fork bomb in the group cannot
-    outrun it; the rounds catch processes that left the group. Returns what was still alive at
-    the end (empty when all went)."""
-    left: set[int] = set()
-    for _ in range(rounds):
+    outrun it; the repeated scans catch processes that left the group, and give killed processes
+    (a torn-down PID namespace takes a moment) time to go. Returns what was still alive after
+    `wait` seconds (empty when all went). Blocking: call it from a thread."""
+    deadline = time.monotonic() + wait
+    pause = 0.005
+    while True:
         with contextlib.suppress(OSError):
             os.killpg(root, signal.SIGKILL)
-        left = {pid for pid in sandbox_pids(root, uid) if not _is_zombie(pid)}
-        if not left:
+        left = {pid for pid in sandbox_pids(root, uid) if not is_zombie(pid)}
+        if not left or time.monotonic() > deadline:
             return left
         for pid in left:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-    return left
+        time.sleep(pause)  # waiting for the kernel to finish killing, not for a result
+        pause = min(pause * 2, 0.1)
 
 
-def _is_zombie(pid: int) -> bool:
+def is_zombie(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             data = f.read()

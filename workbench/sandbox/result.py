@@ -145,7 +145,7 @@ def truncate(text: str, limit: int) -> str:
 def trim_traceback(lines: list[str]) -> str:
     """ANSI-free traceback text, at most the last `TRACEBACK_LINES` lines."""
     text = strip_ansi("\n".join(lines))
-    rows = text.splitlines()
+    rows = [row for row in text.splitlines() if row.strip("-")]  # drop IPython's rule of dashes
     if len(rows) > TRACEBACK_LINES:
         rows = [f"[... {len(rows) - TRACEBACK_LINES} traceback lines cut ...]", *rows[-TRACEBACK_LINES:]]
     return "\n".join(rows)
