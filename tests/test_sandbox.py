@@ -216,6 +216,14 @@ def test_huge_allocation_is_contained(box: Sandbox) -> None:
 
 
 @pytest.mark.slow
+def test_cpu_limit_kills_and_restarts() -> None:
+    with Sandbox(level=LEVELS[0], cpu_seconds=3, timeout=20) as sb:
+        res = sb.run("while True: pass")
+        assert res.restarted and not res.timed_out and "SIGXCPU" in res.observation()
+        assert_usable(sb)
+
+
+@pytest.mark.slow
 def test_fork_bomb_is_contained(box: Sandbox) -> None:
     old_root, old_uid = box.kernel_pid, box._uid
     assert old_root is not None

@@ -54,7 +54,11 @@ def apply_limits(limits: dict[str, int]) -> None:
         _soft, hard = resource.getrlimit(which)
         if hard != resource.RLIM_INFINITY:
             value = min(value, hard)
-        resource.setrlimit(which, (value, value))
+        # CPU: SIGXCPU at the limit (an exit status that names the cause), SIGKILL 2 s later
+        hard_value = value + 2 if name == "cpu" else value
+        if hard != resource.RLIM_INFINITY:
+            hard_value = min(hard_value, hard)
+        resource.setrlimit(which, (value, hard_value))
 
 
 def drop_privileges(uid: int) -> None:

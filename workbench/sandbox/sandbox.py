@@ -16,6 +16,7 @@ import inspect
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -38,6 +39,15 @@ _KEEP_CHARS = 50_000  # per stream, head and tail each, on the host
 _KERNEL_CAP = 200_000  # per stream per cell, in the kernel, before it starts dropping
 _INTERRUPT_GRACE = 3.0  # seconds to become idle after an interrupt before a restart
 _WATCH_EVERY = 0.5  # seconds between liveness and process-count checks
+
+
+def _why(status: int) -> str:
+    """`: killed by SIGKILL` for a status that says a signal ended the kernel (or its supervisor)."""
+    number = -status if status < 0 else status - 128 if status > 128 else 0
+    try:
+        return f": {signal.Signals(number).name}" if number else ""
+    except ValueError:
+        return ""
 
 
 class Sandbox:
@@ -185,6 +195,7 @@ class Sandbox:
         await self._silent(output_cap_code(_KERNEL_CAP, self.max_output_chars))
         if self._specs:
             await self._silent(tools_code(self._specs, self._marker))
+        self._tools_dirty = False
         self.start_seconds = time.perf_counter() - began
 
     async def _silent(self, code: str) -> None:
@@ -321,6 +332,8 @@ class Sandbox:
         if outcome == "idle" and not silent and await self._too_many_processes():
             outcome = "procs"
         res.stdout, res.stderr = out["stdout"].text(), out["stderr"].text()
+        if outcome != "idle" and silent:  # set-up code: no restart loop, the caller fails the start
+            raise RuntimeError(f"the sandbox kernel failed during set-up ({outcome})")
         if outcome != "idle":
             await self._recover(outcome, res)
         res.duration = time.perf_counter() - began
@@ -334,14 +347,15 @@ class Sandbox:
         await self._restart()
         res.restarted = True
         if outcome == "dead":
-            how = f" (exit status {status})" if status is not None else ""
+            how = f" (exit status {status}{_why(status)})" if status is not None else ""
             res.error = res.error or {
                 "ename": "KernelDied",
                 "evalue": f"the kernel process died{how}",
                 "traceback": "",
             }
             res.notes.append(
-                f"[The kernel died while running the cell{how}: out of memory, killed or crashed. "
+                f"[The kernel died while running the cell{how}: out of memory, out of CPU time, "
+                "killed or crashed. "
                 "It was restarted, so variables are gone]"
             )
         elif outcome == "procs":
