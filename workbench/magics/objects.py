@@ -41,7 +41,8 @@ def _name(kind: str, table: dict[str, str], builtins: list[str], value: str, wha
 
 
 def _wrong(option: str, source: str | None, value: Any, want: str, valid: str) -> UsageError:
-    return UsageError(f"{option} {source or value!r} is {described(value)}, not {want}; valid: {valid}")
+    shown = source if source is not None else repr(value)
+    return UsageError(f"{option} {shown} is {described(value)}, not {want}; valid: {valid}")
 
 
 def is_env(value: Any) -> bool:
