@@ -14,7 +14,7 @@ import json
 import re
 from typing import Any
 
-from .reading import Conversation
+from .reading import Conversation, message_text
 
 _MOVE = re.compile(r"^\s*(-?[\d/]+)\s*([-+*/])\s*(-?[\d/]+)\s*$")
 _GO = re.compile(r"^go (north|south|east|west)$")
@@ -53,7 +53,7 @@ def _split(text: str) -> tuple[list[str], str | None, list[str]]:
 
 def text_tool_answer(text: str, messages: list[dict[str, Any]]) -> str:
     """`text` with its action rewritten as `Action: tool` + `Action Input: {...}` when asked for."""
-    system = "\n".join(str(m.get("content") or "") for m in messages if m.get("role") == "system")
+    system = "\n".join(message_text(m) for m in messages if isinstance(m, dict) and m.get("role") == "system")
     if "Action Input:" not in system:
         return text
     names = set(re.findall(r"(?m)^- ([A-Za-z_][\w-]*)\(", system))
