@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from .sync import run_sync
 from .tree import LLMCall, Node, Run
 
 Until = Callable[[Node], bool] | str | None
+StepResult = tuple[str, float, bool, bool, dict[str, Any]]
 
 
 def _make_model(model: Any, seed: int, record: str | Path | None) -> Any:
@@ -405,8 +406,13 @@ class Session(SteeringMixin):
         *,
         used_edits: list[str] | None = None,
         move_cursor: bool = True,
+        step: Callable[[Any], Awaitable[StepResult]] | None = None,
     ) -> Node:
-        """Turn a parsed answer into a child of `parent`: run its action and record the node."""
+        """Turn a parsed answer into a child of `parent`: run its action and record the node.
+
+        `step` replaces the env step for this action (CodeAct runs code with it): it is awaited with
+        the action after the env was brought to `parent`'s state, and returns what `env.step` would;
+        `info["env_actions"]` in its result lists the text actions it took in the env (for replay)."""
         raw = calls[-1].response if calls else ""
         info: dict[str, Any] = {}
         if used_edits:
@@ -431,7 +437,7 @@ class Session(SteeringMixin):
             else:
                 self._sync_env(parent.id)
                 self._env_node = None  # the env is about to hold the new node's state; set below
-                obs, reward, terminated, truncated, env_info = await self._env_step(
+                obs, reward, terminated, truncated, env_info = await (step or self._env_step)(
                     parsed.tool_calls or parsed.action
                 )
                 env_info = dict(env_info or {})
