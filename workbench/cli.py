@@ -42,15 +42,20 @@ def _changed_lines(before: str | None, after: str, limit: int = 3) -> list[str]:
     lines = after.splitlines() or [""]
     if before is None or len(lines) <= limit:
         return lines[:limit]
-    added = [ln[1:] for ln in difflib.unified_diff(before.splitlines(), lines, n=0, lineterm="")
-             if ln.startswith("+") and not ln.startswith("+++")]
+    added = [
+        ln[1:]
+        for ln in difflib.unified_diff(before.splitlines(), lines, n=0, lineterm="")
+        if ln.startswith("+") and not ln.startswith("+++")
+    ]
     if len(added) > limit:  # keep the last changed line: text envs often end with their message
         added = [*added[: limit - 1], added[-1]]
     return added or ["(no change)"]
 
 
 # --- argument types: each error is one line that says what is valid --------------------------------
-def _number(kind: Callable[[str], Any], low: float, what: str, *, strict: bool = False) -> Callable[[str], Any]:
+def _number(
+    kind: Callable[[str], Any], low: float, what: str, *, strict: bool = False
+) -> Callable[[str], Any]:
     def parse(text: str) -> Any:
         try:
             value = kind(text)
@@ -87,12 +92,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="workbench", description="Run LLM agents step by step and inspect stored runs.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     store = _Parser(add_help=False)
-    store.add_argument("--store", default=DEFAULT_STORE, metavar="PATH", help=f"run store (default {DEFAULT_STORE})")
+    store.add_argument(
+        "--store", default=DEFAULT_STORE, metavar="PATH", help=f"run store (default {DEFAULT_STORE})"
+    )
 
     run = sub.add_parser("run", parents=[store], help="start a run and print each step as it happens")
     run.add_argument("--env", default="gridworld", choices=env_names())
-    run.add_argument("--model", default=None, help="litellm model string or workbench/demo (default: "
-                     "$WORKBENCH_MODEL, a model whose key is set, else workbench/demo)")
+    run.add_argument(
+        "--model",
+        default=None,
+        help="litellm model string or workbench/demo (default: "
+        "$WORKBENCH_MODEL, a model whose key is set, else workbench/demo)",
+    )
     run.add_argument("--strategy", default="react", choices=strategy_names())
     run.add_argument("--memory", default="full", choices=memory_names())
     run.add_argument("--task", default=None, help="task text (default: the env's own task)")
@@ -115,7 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--full", action="store_true", help="print whole observations")
     export = sub.add_parser("export", parents=[store], help="write a run as JSON")
     export.add_argument("run_id", metavar="RUN_ID")
-    export.add_argument("-o", "--output", default=None, metavar="FILE", help="file to write (default: stdout)")
+    export.add_argument(
+        "-o", "--output", default=None, metavar="FILE", help="file to write (default: stdout)"
+    )
     sub.add_parser("envs", help="list the built-in environments")
     sub.add_parser("models", help="list the offline models and examples of real ones")
     return parser
@@ -143,7 +156,9 @@ class Printer:
             node = event.node
             self.observations[node.id] = node.observation
             if not self.quiet:
-                print_node(node, self.observations.get(node.parent_id) if node.parent_id is not None else None)
+                print_node(
+                    node, self.observations.get(node.parent_id) if node.parent_id is not None else None
+                )
         elif kind == "Paused":
             self.reason = event.reason
         elif kind == "RunFinished":
@@ -183,10 +198,14 @@ def print_summary(run: Any, store_path: str, reason: str | None) -> None:
         outcome = "done"
     else:
         outcome = f"unfinished ({reason or 'stopped'})"
-    out(f"outcome: {outcome} · steps: {run.steps} · tokens: {run.tokens} (prompt {run.prompt_tokens}) · "
-        f"cost: ${run.cost:.4f}")
-    out(f"model: {cfg.get('model_label') or cfg.get('model')} · env: {cfg.get('env')} · "
-        f"strategy: {cfg.get('strategy')} · memory: {cfg.get('memory')}")
+    out(
+        f"outcome: {outcome} · steps: {run.steps} · tokens: {run.tokens} (prompt {run.prompt_tokens}) · "
+        f"cost: ${run.cost:.4f}"
+    )
+    out(
+        f"model: {cfg.get('model_label') or cfg.get('model')} · env: {cfg.get('env')} · "
+        f"strategy: {cfg.get('strategy')} · memory: {cfg.get('memory')}"
+    )
     out(f"run: {run.id} in {store_path} (workbench show {run.id} · workbench resume {run.id})")
 
 
@@ -200,7 +219,9 @@ def _model(args: argparse.Namespace) -> Any:
     if args.error_rate is not None and name != DEMO:
         raise ConfigError(f"--error-rate applies to the demo model only (--model {DEMO}), not {name}")
     if args.api_base is not None and name.startswith("workbench/"):
-        raise ConfigError("--api-base needs a real model, e.g. --model openai/<name>; the workbench models are offline")
+        raise ConfigError(
+            "--api-base needs a real model, e.g. --model openai/<name>; the workbench models are offline"
+        )
     extra: dict[str, Any] = {"seed": args.seed} if name == DEMO else {}
     if args.error_rate is not None:
         extra["error_rate"] = args.error_rate
@@ -221,7 +242,9 @@ def _memory_options(args: argparse.Namespace) -> dict[str, Any]:
     policy = getattr(importlib.import_module(module), cls)
     if "window" not in inspect.signature(policy).parameters:
         takes = [m for m in MEMORY_POLICIES if m in ("window", "diff")]
-        raise ConfigError(f"--window does not apply to --memory {args.memory}; use it with --memory {' or '.join(takes)}")
+        raise ConfigError(
+            f"--window does not apply to --memory {args.memory}; use it with --memory {' or '.join(takes)}"
+        )
     return {"window": args.window}
 
 
@@ -246,14 +269,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     model, memory_options = _model(args), _memory_options(args)
     with RunStore(args.store) as store:
         session = Session(
-            task=args.task, env=args.env, model=model, strategy=args.strategy, memory=args.memory,
-            store=store, seed=args.seed, max_steps=args.max_steps, max_tokens=args.max_tokens,
-            max_cost=args.max_cost, memory_options=memory_options,
+            task=args.task,
+            env=args.env,
+            model=model,
+            strategy=args.strategy,
+            memory=args.memory,
+            store=store,
+            seed=args.seed,
+            max_steps=args.max_steps,
+            max_tokens=args.max_tokens,
+            max_cost=args.max_cost,
+            memory_options=memory_options,
         )
         if not args.quiet:
             cfg = session.config
-            out(f"run {session.run_id} · {cfg['env']} · {session.model.label} · {cfg['strategy']} · "
-                f"{cfg['memory']} memory · store {store.path}")
+            out(
+                f"run {session.run_id} · {cfg['env']} · {session.model.label} · {cfg['strategy']} · "
+                f"{cfg['memory']} memory · store {store.path}"
+            )
             out(f"task: {_clip(session.tree.task, 200)}")
             print_node(session.tree.root, None)
         return _drive(session, store, args.quiet)
@@ -272,7 +305,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
             print_summary(run, str(store.path), "done")
             return 0
         if not args.quiet:
-            out(f"resuming run {run.id} at step {run.current.depth} [node {run.cursor}] · {session.model.label}")
+            out(
+                f"resuming run {run.id} at step {run.current.depth} [node {run.cursor}] · {session.model.label}"
+            )
         return _drive(session, store, args.quiet)
 
 
@@ -293,10 +328,33 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if not rows:
         out(f"no runs yet in {args.store}; `workbench run` starts one")
         return 0
-    head = ("ID", "CREATED", "ENV", "MODEL", "STRATEGY", "MEMORY", "STEPS", "TOKENS", "COST", "STATUS", "TASK")
+    head = (
+        "ID",
+        "CREATED",
+        "ENV",
+        "MODEL",
+        "STRATEGY",
+        "MEMORY",
+        "STEPS",
+        "TOKENS",
+        "COST",
+        "STATUS",
+        "TASK",
+    )
     table = [head] + [
-        (r["id"], _when(r["created_at"]), r["env"], r["model_label"], r["strategy"], r["memory"], str(r["steps"]),
-         str(r["tokens"]), f"${r['cost']:.4f}", r["outcome"] or r["status"], _clip(r["task"], 40))
+        (
+            r["id"],
+            _when(r["created_at"]),
+            r["env"],
+            r["model_label"],
+            r["strategy"],
+            r["memory"],
+            str(r["steps"]),
+            str(r["tokens"]),
+            f"${r['cost']:.4f}",
+            r["outcome"] or r["status"],
+            _clip(r["task"], 40),
+        )
         for r in rows
     ]
     widths = [max(len(row[i]) for row in table) for i in range(len(head) - 1)]
@@ -327,7 +385,12 @@ def cmd_show(args: argparse.Namespace) -> int:
     for item in history:
         own_line = item["kind"] == "Error" and item["node_id"] is not None  # printed with its node above
         if not own_line and (item["kind"] in ("Error", "BreakpointHit") or item["provenance"] == "user"):
-            detail = item["data"].get("message") or item["data"].get("change") or item["data"].get("breakpoint") or ""
+            detail = (
+                item["data"].get("message")
+                or item["data"].get("change")
+                or item["data"].get("breakpoint")
+                or ""
+            )
             out(f"  {item['kind']} ({item['provenance'] or 'agent'}): {_clip(str(detail))}")
     out()
     reason = next((e["data"].get("reason") for e in reversed(history) if e["kind"] == "Paused"), None)
@@ -377,8 +440,13 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "run": cmd_run, "resume": cmd_resume, "runs": cmd_runs, "show": cmd_show, "export": cmd_export,
-    "envs": cmd_envs, "models": cmd_models,
+    "run": cmd_run,
+    "resume": cmd_resume,
+    "runs": cmd_runs,
+    "show": cmd_show,
+    "export": cmd_export,
+    "envs": cmd_envs,
+    "models": cmd_models,
 }
 
 
