@@ -249,7 +249,9 @@ class SessionWidget(anywidget.AnyWidget):
         """Send the LLM calls behind `node` to the browser (on demand: prompts can be long)."""
         from .cards import call_details
 
-        payload = safe({"type": "calls", "node_id": node.id, "calls": [call_details(c) for c in node.llm_calls]})
+        payload = safe(
+            {"type": "calls", "node_id": node.id, "calls": [call_details(c) for c in node.llm_calls]}
+        )
         self.send(payload)
         return payload
 

@@ -51,6 +51,16 @@ def card(node: Node, run: Run) -> dict[str, Any]:
         "cost": sum(c.cost for c in calls),
         "latency": round(sum(c.latency for c in calls), 4),
         "t": node.created_at,
+        "tools": [
+            {
+                "name": str(r.get("name", "")),
+                "error": clip(r.get("error"), 500),
+                "duration": round(float(r.get("duration") or 0.0), 4),
+                "destructive": bool(r.get("destructive")),
+            }
+            for r in node.info.get("tool_calls") or ()
+        ],
+        "diverged": bool(node.info.get("diverged")),
     }
 
 
@@ -102,6 +112,7 @@ def header(session: Any, *, running: bool, pending: int | None, breakpoint: dict
         "break_pattern": str(breakpoint.get("pattern") or ""),
         "done": bool(session.done),
         "run_id": run.id,
+        "sandbox": str(cfg.get("sandbox") or ""),
     }
 
 

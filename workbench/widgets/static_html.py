@@ -38,6 +38,8 @@ def header_html(h: dict[str, Any]) -> str:
         else ""
     )
     memory = _e(h["memory"]) + (f" (window {h['window']})" if h.get("window") is not None else "")
+    if h.get("sandbox"):
+        memory += f" · sandbox: {_e(h['sandbox'])}"
     dot = _STATUS_COLOR.get(h["status"], "#888")
     outcome = f" · {_e(h['outcome'])}" if h.get("outcome") else ""
     budget = f" / {h['max_steps']}" if h.get("max_steps") else ""
@@ -70,6 +72,11 @@ def card_html(card: dict[str, Any], *, diff_memory: bool) -> str:
         marks.append(f"subgoal: {_e(card['subgoal'])}")
     if card["terminal"]:
         marks.append(f"terminal · reward {card['reward']:g}")
+    if card.get("tools"):
+        failed = sum(1 for t in card["tools"] if t["error"])
+        marks.append(f"{len(card['tools'])} tool call(s)" + (f" · {failed} failed" if failed else ""))
+    if card.get("diverged"):
+        marks.append("diverged on replay")
     meta = ""
     if card["calls"]:
         tokens = card["prompt_tokens"] + card["completion_tokens"]

@@ -181,6 +181,16 @@ function render({ model, el, host, signal }) {
     if (d.terminal) badges.append(h("span", { class: "wb-badge wb-badge-done" }, `terminal · reward ${Number(d.reward).toFixed(2)}`));
     if (error) badges.append(h("span", { class: "wb-badge wb-badge-error" }, d.kind === "provider" ? "provider error" : "malformed answer"));
     if (d.provenance === "user") badges.append(h("span", { class: "wb-badge" }, "made by you"));
+    const tools = d.tools || [];
+    if (tools.length) {
+      const failed = tools.filter((t) => t.error).length;
+      badges.append(h("span", { class: `wb-badge wb-tools${failed ? " wb-badge-error" : ""}`,
+        title: tools.map((t) => `${t.name}: ${t.error || "ok"} (${Number(t.duration).toFixed(3)} s)`).join("\n") },
+      `${tools.length} tool call${tools.length > 1 ? "s" : ""}${failed ? ` · ${failed} failed` : ""}`));
+      if (tools.some((t) => t.destructive)) badges.append(h("span", { class: "wb-badge wb-badge-error" }, "destructive"));
+    }
+    if (d.diverged) badges.append(h("span", { class: "wb-badge wb-badge-error wb-diverged",
+      title: "Replaying this step gave a different observation than the one recorded" }, "diverged on replay"));
     const meta = d.calls ? `${num(d.prompt_tokens + d.completion_tokens)} tokens · ${money(d.cost)} · ${Number(d.latency).toFixed(2)} s` : "";
     li.append(h("div", { class: "wb-card-head" },
       h("button", { type: "button", class: "wb-card-num", "aria-pressed": String(opts.selected),
@@ -279,7 +289,10 @@ function render({ model, el, host, signal }) {
     const d = hd();
     fill(title, h("b", {}, d.env || ""), " · ", h("span", { class: "wb-task", title: d.task }, `“${d.task || ""}”`));
     const sim = d.simulated && !(d.model || "").includes("simulated") ? h("span", { class: "wb-badge" }, "simulated") : null;
-    fill(config, h("span", { class: "wb-model" }, d.model || ""), sim, ` · ${d.strategy} · ${d.memory}` + (d.window !== null && d.window !== undefined ? ` (window ${d.window})` : ""));
+    const box = d.sandbox ? h("span", { class: `wb-badge wb-sandbox${d.sandbox === "process" ? " wb-badge-error" : ""}`,
+      title: d.sandbox === "process" ? "Code runs with limits but no file or network isolation" : "Code runs in a bubblewrap sandbox: no network, read-only system" },
+    `sandbox: ${d.sandbox}`) : null;
+    fill(config, h("span", { class: "wb-model" }, d.model || ""), sim, box, ` · ${d.strategy} · ${d.memory}` + (d.window !== null && d.window !== undefined ? ` (window ${d.window})` : ""));
     const budget = d.max_steps ? ` / ${d.max_steps}` : "";
     fill(state,
       h("span", { class: `wb-status wb-status-${d.status}`, "data-status": d.status }, h("span", { class: "wb-dot", "aria-hidden": "true" }, "●"), ` ${d.status}`),
