@@ -21,7 +21,8 @@ pytestmark = pytest.mark.slow
 
 # the env of every child: no real keys (the default model must be the offline demo), no network
 BASE_ENV = {
-    k: v for k, v in os.environ.items()
+    k: v
+    for k, v in os.environ.items()
     if not k.endswith(("_API_KEY", "_TOKEN", "_SECRET")) and k != "WORKBENCH_MODEL"
 }
 BASE_ENV["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
@@ -30,8 +31,12 @@ LOOPBACK_KEY = "sk-loopback-cli"  # the loopback server accepts any key
 
 def workbench(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "workbench", *args], cwd=cwd, env=env or BASE_ENV,
-        capture_output=True, text=True, timeout=180,
+        [sys.executable, "-m", "workbench", *args],
+        cwd=cwd,
+        env=env or BASE_ENV,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
 
 
@@ -43,8 +48,24 @@ def nodes_of(db: Path) -> list[tuple[Any, ...]]:
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
     cwd = tmp_path_factory.mktemp("cli")
-    done = workbench("run", "--env", "gridworld", "--model", "workbench/demo", "--strategy", "react",
-                     "--memory", "diff", "--max-steps", "6", "--error-rate", "0", "--seed", "1", cwd=cwd)
+    done = workbench(
+        "run",
+        "--env",
+        "gridworld",
+        "--model",
+        "workbench/demo",
+        "--strategy",
+        "react",
+        "--memory",
+        "diff",
+        "--max-steps",
+        "6",
+        "--error-rate",
+        "0",
+        "--seed",
+        "1",
+        cwd=cwd,
+    )
     return cwd, done
 
 
@@ -160,8 +181,13 @@ def test_sigkill_mid_run_loses_only_the_step_in_flight_and_resume_finishes(tmp_p
     env = {**BASE_ENV, "OPENAI_API_KEY": LOOPBACK_KEY}
     args = ["--store", str(db), "--model", "openai/loopback", "--api-base", server.url, "--max-steps", "40"]
     log = (tmp_path / "child.log").open("w")
-    child = subprocess.Popen([sys.executable, "-m", "workbench", "run", *args], cwd=tmp_path, env=env,
-                             stdout=log, stderr=subprocess.STDOUT)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "workbench", "run", *args],
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         # the child sends request 4 only after step 3 (node, calls, cursor) committed; no polling needed
         assert in_flight.wait(timeout=120), (tmp_path / "child.log").read_text()
@@ -193,7 +219,11 @@ def test_sigkill_mid_run_loses_only_the_step_in_flight_and_resume_finishes(tmp_p
     assert [json.loads(d)["action"] for _, _, d in after[1:]] == solution  # no step lost, none repeated
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT cursor, steps, status, outcome FROM runs").fetchone() == (
-            len(solution), len(solution), "done", "success")
+            len(solution),
+            len(solution),
+            "done",
+            "success",
+        )
         assert conn.execute("SELECT count(*) FROM llm_calls").fetchone() == (len(solution),)
     again = workbench("resume", rid, "--store", str(db), cwd=tmp_path, env=env)
     assert again.returncode == 0 and "already finished (success)" in again.stdout
