@@ -9,12 +9,14 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from plugin_dist import installed
 
-from workbench import cli
+from workbench import cli, registry
 from workbench.envs.gridworld import GridWorld, route
 
 pytestmark = pytest.mark.slow
@@ -119,9 +121,11 @@ def test_listing_without_a_store_says_so_and_creates_nothing(tmp_path: Path):
 
 
 WRONG = [
-    (["run", "--env", "nope"], "invalid choice: 'nope' (choose from 'game24', 'gridworld')"),
-    (["run", "--strategy", "nope"], "choose from 'react'"),
-    (["run", "--memory", "nope"], "choose from 'full', 'window', 'diff'"),
+    (["run", "--env", "nope"], "--env: unknown env 'nope'; valid: 'game24', "),
+    (["run", "--strategy", "nope"], "unknown strategy 'nope'; valid: 'react', 'bfs'"),
+    (["run", "--memory", "nope"], "unknown memory 'nope'; valid: 'full', 'window', 'diff'"),
+    (["run", "--env", "wb_no_such_module:make"], "env 'wb_no_such_module:make': cannot import module"),
+    (["run", "--strategy", "workbench.envs:Nope"], "module 'workbench.envs' has no attribute 'Nope'"),
     (["run", "--max-steps", "-3"], "--max-steps: must be a positive integer, got '-3'"),
     (["run", "--max-steps", "many"], "must be a positive integer, got 'many'"),
     (["run", "--error-rate", "1.5"], "must be a number from 0 to 1"),
@@ -227,3 +231,97 @@ def test_sigkill_mid_run_loses_only_the_step_in_flight_and_resume_finishes(tmp_p
         assert conn.execute("SELECT count(*) FROM llm_calls").fetchone() == (len(solution),)
     again = workbench("resume", rid, "--store", str(db), cwd=tmp_path, env=env)
     assert again.returncode == 0 and "already finished (success)" in again.stdout
+
+
+# --- any environment: module:factory specs and plugins ---------------------------------------------
+FACTORIES = '''
+from workbench.envs.gridworld import GridWorld
+
+calls = []
+
+
+def make(seed=0):
+    """A gridworld from a factory."""
+    calls.append(seed)
+    return GridWorld(seed=seed)
+
+
+def failing():
+    raise RuntimeError("no maze today")
+
+
+ready = GridWorld(seed=2)  # not callable: used as it is
+'''
+
+
+@pytest.fixture
+def factories(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A module of env factories in tmp_path/mods, importable in this process; its name."""
+    name = f"wb_cli_factories_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / "mods").mkdir()
+    (tmp_path / "mods" / f"{name}.py").write_text(FACTORIES)
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "mods"), *sys.path])
+    monkeypatch.chdir(tmp_path)
+    yield name
+    sys.modules.pop(name, None)
+
+
+def test_run_and_resume_an_env_from_a_module_factory_in_process(factories, capsys):
+    db = "runs.sqlite"
+    args = ["--store", db, "--model", "workbench/demo", "--error-rate", "0", "--seed", "1"]
+    assert cli.main(["run", "--env", f"{factories}:make", "--max-steps", "2", *args]) == 0
+    out = capsys.readouterr().out
+    assert sys.modules[factories].calls == [1]  # called once, with the run's seed
+    assert f"env: {factories}:make" in out and "step 2 [node 2]" in out
+    rid = run_id_of(out)
+    assert cli.main(["resume", rid, "--store", db, "--max-steps", "3"]) == 0  # rebuilt from the spec
+    resumed = capsys.readouterr().out
+    assert f"resuming run {rid} at step 2" in resumed and "step 3 [node 3]" in resumed
+    assert sys.modules[factories].calls == [1, 1]
+    assert cli.main(["run", "--env", f"{factories}:ready", "--max-steps", "1", *args]) == 0
+    assert f"env: {factories}:ready" in capsys.readouterr().out
+
+
+def test_a_factory_that_raises_is_one_line_and_exit_2_and_leaves_no_store(factories, tmp_path, capsys):
+    code = cli.main(["run", "--env", f"{factories}:failing", "--store", "runs.sqlite", "--max-steps", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert f"workbench run: error: env '{factories}:failing': RuntimeError: no maze today" in err
+    assert not (tmp_path / "runs.sqlite").exists()
+
+
+def test_module_factory_in_a_child_process_with_pythonpath(factories, tmp_path: Path):
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {
+        **BASE_ENV,
+        "PYTHONPATH": os.pathsep.join([str(tmp_path / "mods"), BASE_ENV.get("PYTHONPATH", "")]),
+    }
+    done = workbench("run", "--env", f"{factories}:make", "--max-steps", "2", cwd=work, env=env)
+    assert done.returncode == 0, done.stderr
+    assert f"env: {factories}:make" in done.stdout and "step 2 [node 2]" in done.stdout
+    missing = workbench("run", "--env", f"{factories}:nothing", cwd=work, env=env)
+    assert missing.returncode == 2 and len(missing.stderr.splitlines()) == 1
+    assert f"module '{factories}' has no attribute 'nothing'" in missing.stderr
+
+
+@pytest.fixture
+def plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    yield from installed(tmp_path / "site", monkeypatch)
+
+
+def test_plugin_env_and_strategy_by_name_and_envs_lists_plugins(plugins, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["envs"]) == 0
+    listed = capsys.readouterr().out
+    assert listed.split()[0] == "game24"
+    assert f"[plugin {plugins}.plugins:PlugCounter ({plugins})]" in listed and "broken-env" in listed
+    args = ["--store", "runs.sqlite", "--model", "workbench/demo", "--memory", "my-window", "--window", "2"]
+    assert cli.main(["run", "--env", "my-env", "--strategy", "my-react", "--max-steps", "1", *args]) == 0
+    out = capsys.readouterr().out
+    assert "env: my-env · strategy: my-react · memory: my-window" in out
+    registry.clear_cache()  # as in a new process
+    assert cli.main(["resume", run_id_of(out), "--store", "runs.sqlite", "--max-steps", "2"]) == 0
+    assert "step 2 [node 2]" in capsys.readouterr().out
+    assert cli.main(["run", "--env", "mars", *args]) == 2
+    assert "'my-env' (plugin)" in capsys.readouterr().err

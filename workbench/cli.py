@@ -1,9 +1,16 @@
 """The `workbench` command (also `python -m workbench`): run agents from a terminal, list and show runs.
 
     workbench run --env gridworld --model workbench/demo --strategy react --memory diff --max-steps 30
+    workbench run --env my_envs:make_maze --max-steps 10    # any env: module:factory
     workbench resume RUN_ID [--max-steps N]
     workbench runs | workbench show RUN_ID | workbench export RUN_ID [-o FILE]
     workbench envs | workbench models
+
+`--env`, `--strategy` and `--memory` take a built-in name, a plugin name (entry points in the groups
+`workbench.envs`, `workbench.strategies`, `workbench.memories`; `workbench envs` lists env plugins),
+or `module:attr`: the module is imported (the current folder is searched too) and the attribute is
+called when it is callable. A run stores its env as that string, so `workbench resume` rebuilds it;
+a strategy or memory is stored by its `name`, which resume finds when it is a built-in or a plugin.
 
 It is thin on purpose: a `Session` does the work, the printer only consumes its events, and the
 listing commands only read the run store. A wrong argument prints one line that says what is valid
@@ -85,10 +92,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .envs.base import env_names
-    from .memory.base import memory_names
-    from .strategies.base import strategy_names
-
     parser = _Parser(prog="workbench", description="Run LLM agents step by step and inspect stored runs.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     store = _Parser(add_help=False)
@@ -97,15 +100,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     run = sub.add_parser("run", parents=[store], help="start a run and print each step as it happens")
-    run.add_argument("--env", default="gridworld", choices=env_names())
+    run.add_argument(
+        "--env",
+        default="gridworld",
+        metavar="ENV",
+        help="built-in or plugin env (workbench envs lists them), or module:factory",
+    )
     run.add_argument(
         "--model",
         default=None,
         help="litellm model string or workbench/demo (default: "
         "$WORKBENCH_MODEL, a model whose key is set, else workbench/demo)",
     )
-    run.add_argument("--strategy", default="react", choices=strategy_names())
-    run.add_argument("--memory", default="full", choices=memory_names())
+    run.add_argument(
+        "--strategy",
+        default="react",
+        metavar="STRATEGY",
+        help="react, bfs, dfs, best-first, astar, mcts, a plugin, or module:Class",
+    )
+    run.add_argument(
+        "--memory",
+        default="full",
+        metavar="MEMORY",
+        help="full, window, diff, hierarchical, a plugin, or module:Class",
+    )
     run.add_argument("--task", default=None, help="task text (default: the env's own task)")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--error-rate", type=fraction, default=None, help="demo model only: how often it errs")
@@ -129,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "-o", "--output", default=None, metavar="FILE", help="file to write (default: stdout)"
     )
-    sub.add_parser("envs", help="list the built-in environments")
+    sub.add_parser("envs", help="list the environments: built-ins, then plugins")
     sub.add_parser("models", help="list the offline models and examples of real ones")
     return parser
 
@@ -230,18 +248,54 @@ def _model(args: argparse.Namespace) -> Any:
     return Model(name, **extra)
 
 
+def _importable_cwd() -> None:
+    """Let `module:attr` specs find modules in the current folder, as `python -m` does."""
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.append(cwd)
+
+
+def _components(args: argparse.Namespace) -> None:
+    """Check --env, --strategy and --memory before any file is touched: a built-in or plugin name,
+    or a `module:attr` spec whose module imports and has the attribute (it is called later)."""
+    from . import registry
+    from .envs.base import BUILTIN_ENVS, env_names
+    from .memory.base import MEMORY_POLICIES, memory_names
+    from .strategies.base import STRATEGIES, strategy_names
+
+    _importable_cwd()
+    for kind, table, names in (
+        ("env", BUILTIN_ENVS, env_names()),
+        ("strategy", STRATEGIES, strategy_names()),
+        ("memory", MEMORY_POLICIES, memory_names()),
+    ):
+        name = getattr(args, kind)
+        if registry.known(kind, table, name):
+            continue
+        if registry.is_spec(name):
+            registry.factory(kind, table, name)  # imports the module: a wrong spec fails here
+            continue
+        plugins = [p for p in registry.plugin_names(kind) if p not in table]
+        listed = ", ".join([*(f"'{n}'" for n in names), *(f"'{n}' (plugin)" for n in plugins)])
+        raise ConfigError(f"--{kind}: unknown {kind} {name!r}; valid: {listed}, or module:attr")
+
+
 def _memory_options(args: argparse.Namespace) -> dict[str, Any]:
     if args.window is None:
         return {}
-    import importlib
     import inspect
 
+    from . import registry
     from .memory.base import MEMORY_POLICIES
 
-    module, _, cls = MEMORY_POLICIES[args.memory].partition(":")
-    policy = getattr(importlib.import_module(module), cls)
-    if "window" not in inspect.signature(policy).parameters:
-        takes = [m for m in MEMORY_POLICIES if m in ("window", "diff")]
+    def takes_window(name: str) -> bool:
+        try:
+            return "window" in inspect.signature(registry.factory("memory", MEMORY_POLICIES, name)).parameters
+        except (TypeError, ValueError):
+            return False
+
+    if not takes_window(args.memory):
+        takes = [m for m in MEMORY_POLICIES if takes_window(m)]
         raise ConfigError(
             f"--window does not apply to --memory {args.memory}; use it with --memory {' or '.join(takes)}"
         )
@@ -264,23 +318,25 @@ def _drive(session: Any, store: Any, quiet: bool) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .core.session import Session
-    from .store.sqlite import RunStore
 
+    _components(args)
     model, memory_options = _model(args), _memory_options(args)
-    with RunStore(args.store) as store:
-        session = Session(
-            task=args.task,
-            env=args.env,
-            model=model,
-            strategy=args.strategy,
-            memory=args.memory,
-            store=store,
-            seed=args.seed,
-            max_steps=args.max_steps,
-            max_tokens=args.max_tokens,
-            max_cost=args.max_cost,
-            memory_options=memory_options,
-        )
+    # the Session opens the store after it has made the env, strategy and memory, so a factory
+    # that fails leaves no file behind
+    session = Session(
+        task=args.task,
+        env=args.env,
+        model=model,
+        strategy=args.strategy,
+        memory=args.memory,
+        store=args.store,
+        seed=args.seed,
+        max_steps=args.max_steps,
+        max_tokens=args.max_tokens,
+        max_cost=args.max_cost,
+        memory_options=memory_options,
+    )
+    with session.store as store:
         if not args.quiet:
             cfg = session.config
             out(
@@ -297,6 +353,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from .store.sqlite import RunStore
 
     budgets = {k: v for k in ("max_steps", "max_tokens", "max_cost") if (v := getattr(args, k)) is not None}
+    _importable_cwd()  # a run made with --env module:factory imports it again
     with RunStore(args.store, create=False) as store:
         session = Session.resume(args.run_id, store=store, **budgets)
         run = session.tree
@@ -416,16 +473,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_envs(args: argparse.Namespace) -> int:
-    import importlib
-
+    from . import registry
     from .envs.base import BUILTIN_ENVS, env_names
 
-    names = env_names()
-    width = max(len(name) for name in names)
-    for name in names:
-        module, _, cls = BUILTIN_ENVS[name].partition(":")
-        doc = (getattr(importlib.import_module(module), cls).__doc__ or "").strip().splitlines()
-        out(f"{name.ljust(width)}  {doc[0] if doc else ''}".rstrip())
+    rows = registry.describe("env", BUILTIN_ENVS, env_names())
+    width = max(len(name) for name, _ in rows)
+    for name, about in rows:
+        out(f"{name.ljust(width)}  {about}".rstrip())
     return 0
 
 
