@@ -377,6 +377,21 @@ class Session(SteeringMixin):
             cached = self.__dict__["_native_tools"] = bool(getattr(self.model, "supports_tools", False))
         return "native" if cached else "text"
 
+    def valid_actions(self, node: Node) -> list[str] | None:
+        """The env's valid actions in `node`'s state, when the env lists them (and is, or can cheaply be
+        brought, in that state: snapshots; never a replay just to list actions)."""
+        if node.terminal:
+            return None
+        if self._env_node != node.id:
+            if node.id not in self._snapshots:
+                return None
+            self._sync_env(node.id)
+        try:
+            actions = getattr(self.env, "actions", None)
+        except Exception:  # an env property that fails is no reason to lose the step
+            return None
+        return [str(a) for a in actions] if actions else None
+
     async def _env_step(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
         astep = getattr(self.env, "astep", None)
         if callable(astep):

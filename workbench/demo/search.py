@@ -24,8 +24,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..envs import game24, gridworld
-from ..strategies.search.astar import IMAGINE_STATE, REMAINING_LABEL
-from ..strategies.search.mcts import FINAL_OBSERVATION, REFLECTION_LABEL
+from ..strategies.labels import FINAL_OBSERVATION, IMAGINE_STATE, REFLECTION_LABEL, REMAINING_LABEL
 from .reading import Conversation, message_text
 
 _ITEM = re.compile(r"^\s*\d+[.)]\s*(.+?)\s*$")

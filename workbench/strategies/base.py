@@ -11,8 +11,8 @@ from ..registry import build
 from .parsing import FORMAT_HELP, TOOL_FORMAT_HELP
 
 if TYPE_CHECKING:
-    from ..core.session import Session
     from ..core.tree import Node
+    from .context import StepContext
 
 MAX_LISTED_ACTIONS = 30
 NATIVE_TOOL_HELP = (
@@ -38,7 +38,7 @@ class Strategy:
             raise ConfigError(f"{self.name} does not take {', '.join(unknown)}; valid options: {valid}")
         self.config = {**self.options, **options}
 
-    def system_prompt(self, session: Session) -> str:
+    def system_prompt(self, session: StepContext) -> str:
         parts = [
             "You are an agent acting in a text environment, one action per step.",
             f"Task: {session.tree.task}",
@@ -55,7 +55,7 @@ class Strategy:
             parts.append("Plan:\n" + session.plan.render())
         return "\n\n".join(parts)
 
-    def format_help(self, session: Session) -> str:
+    def format_help(self, session: StepContext) -> str:
         """How to answer: the ReAct format, plus the tools in the text or native tool format."""
         mode = session.tool_mode()
         if mode is None:
@@ -71,7 +71,7 @@ class Strategy:
             "\n\n\n", "\n\n"
         )
 
-    def messages(self, session: Session, path: list[Node]) -> list[dict[str, Any]]:
+    def messages(self, session: StepContext, path: list[Node]) -> list[dict[str, Any]]:
         """The prompt for a step from `path[-1]`: system prompt, history, and the valid actions now."""
         history = session.memory.render(session.tree, path)
         out = [{"role": "system", "content": self.system_prompt(session)}, *history]
@@ -80,29 +80,23 @@ class Strategy:
             out.append({"role": "user", "content": valid})
         return out
 
-    def tools_for(self, session: Session) -> list[dict[str, Any]] | None:
+    def tools_for(self, session: StepContext) -> list[dict[str, Any]] | None:
         """The `tools=` of a model call (native tool calling), or None."""
         return session.env.tool_specs() if session.tool_mode() == "native" else None
 
-    async def astep(self, session: Session) -> Node:
+    async def astep(self, session: StepContext) -> Node:
         raise NotImplementedError
 
-    def finished(self, session: Session) -> bool:
+    def finished(self, session: StepContext) -> bool:
         """Whether another step makes sense (linear strategies: the cursor is not terminal)."""
         return session.tree.current.terminal
 
 
-def valid_actions_note(session: Session, node: Node) -> str:
-    """ "Valid actions now: ..." when the env lists them for the cursor's state (at most 30 shown)."""
-    if node.terminal or session._env_node != node.id:
-        return ""
-    try:
-        actions = getattr(session.env, "actions", None)
-    except Exception:  # an env property that fails is no reason to lose the step
-        return ""
+def valid_actions_note(session: StepContext, node: Node) -> str:
+    """`Valid actions now: ...` when the env lists them for `node`'s state (at most 30 shown)."""
+    actions = session.valid_actions(node)
     if not actions:
         return ""
-    actions = [str(a) for a in actions]
     shown = ", ".join(actions[:MAX_LISTED_ACTIONS])
     more = f" ... and {len(actions) - MAX_LISTED_ACTIONS} more" if len(actions) > MAX_LISTED_ACTIONS else ""
     return f"Valid actions now: {shown}{more}"

@@ -8,14 +8,14 @@ from .base import Strategy
 from .parsing import parse_answer
 
 if TYPE_CHECKING:
-    from ..core.session import Session
     from ..core.tree import Node
+    from .context import StepContext
 
 
 class ReAct(Strategy):
     name = "react"
 
-    async def astep(self, session: Session) -> Node:
+    async def astep(self, session: StepContext) -> Node:
         parent = session.tree.current
         path = session.tree.path()
         messages = self.messages(session, path)

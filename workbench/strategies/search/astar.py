@@ -35,15 +35,14 @@ from typing import TYPE_CHECKING, Any
 
 from ...core.tree import LLMCall, Node
 from ...errors import ConfigError
+from ..labels import IMAGINE_STATE, REMAINING_LABEL  # noqa: F401 (re-exported)
 from .common import Request, action_key, actions_so_far, gather, propose_top, trajectory_text
 from .engine import SEARCH_OPTIONS, View, user_valued
 from .tree_search import FrontierSearch
 
 if TYPE_CHECKING:
-    from ...core.session import Session
+    from ..context import StepContext
 
-REMAINING_LABEL = "Remaining steps:"  # the last line of an imagination answer (see `parse_remaining`)
-IMAGINE_STATE = "The state before the last action:"  # heads the state in the imagination prompt
 IMAGINE_SYSTEM = f"""You plan ahead for an agent working on a task. Its last listed action is about to be taken.
 Imagine the rest of the plan: list the actions still needed after it, one per line as `Action: <action>`,
 then end with a line `{REMAINING_LABEL} <number>` (0 if the last action already finishes the task)."""
@@ -121,7 +120,7 @@ class AStar(FrontierSearch):
         except TypeError:
             raise ConfigError("astar: plans must be a list of action lists, e.g. [['4 * 6', ...]]") from None
 
-    def plans(self, session: Session) -> list[list[str]]:
+    def plans(self, session: StepContext) -> list[list[str]]:
         found = [
             [action_key(a) for a in actions_so_far(session.tree.path(n.id))]
             for n in session.tree.nodes.values()
@@ -139,7 +138,7 @@ class AStar(FrontierSearch):
     def order_key(self, node: Node, view: View) -> tuple[Any, ...]:
         return (self.f(node, view), node.id)
 
-    async def grow(self, session: Session, state: dict[str, Any], node: Node, view: View) -> Node:
+    async def grow(self, session: StepContext, state: dict[str, Any], node: Node, view: View) -> Node:
         fields: dict[str, Any] = {"visits": node.visits + 1}
         if node.terminal and not user_valued(node):
             fields["value"] = 1.0 if node.reward > 0 else 0.0
@@ -153,7 +152,7 @@ class AStar(FrontierSearch):
         return node
 
     async def make_children(
-        self, session: Session, state: dict[str, Any], node: Node, calls: list[LLMCall]
+        self, session: StepContext, state: dict[str, Any], node: Node, calls: list[LLMCall]
     ) -> list[Node]:
         cfg = self.config
         children = propose_top(
@@ -181,7 +180,7 @@ class AStar(FrontierSearch):
             session.update_node(child, value=value, info=info, llm_calls=child.llm_calls)
         return children
 
-    async def _heuristics(self, session: Session, children: list[Node]) -> None:
+    async def _heuristics(self, session: StepContext, children: list[Node]) -> None:
         cfg = self.config
         if cfg["heuristic"] is not None:
             for child in children:
@@ -214,7 +213,7 @@ class AStar(FrontierSearch):
             h = 0.0 if ratio is None else g * (1 - max(_MIN_RATIO, ratio)) / max(_MIN_RATIO, ratio)
             child.info.update(imagined_remaining=remaining, ratio=ratio, h=h)
 
-    def _imagine_request(self, session: Session, child: Node) -> Request:
+    def _imagine_request(self, session: StepContext, child: Node) -> Request:
         parent = session.tree.nodes[child.parent_id]  # type: ignore[index]
         user = (
             f"{trajectory_text(session, session.tree.path(child.id))}\n\n"

@@ -21,7 +21,7 @@ from ...errors import ModelError
 from ..parsing import Parsed, parse_react
 
 if TYPE_CHECKING:
-    from ...core.session import Session
+    from ..context import StepContext
 
 
 @dataclass
@@ -35,7 +35,7 @@ class Request:
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
-async def gather(session: Session, requests: list[Request]) -> list[list[LLMCall]]:
+async def gather(session: StepContext, requests: list[Request]) -> list[list[LLMCall]]:
     """The calls of every request (in request order), at most `session.concurrency` at once.
 
     A failed call is dropped, as in `Session.sample`; when every call of a request failed, the
@@ -111,13 +111,13 @@ def unused(calls: list[LLMCall]) -> list[LLMCall]:
     return [dataclasses.replace(call, purpose="sample") for call in calls]
 
 
-def record_calls(session: Session, node: Node, calls: list[LLMCall]) -> None:
+def record_calls(session: StepContext, node: Node, calls: list[LLMCall]) -> None:
     for call in calls:
         session.tree.record_call(node, call)
 
 
 def propose_top(
-    session: Session,
+    session: StepContext,
     parent: Node,
     calls: list[LLMCall],
     branching: int | None,
@@ -167,7 +167,7 @@ def actions_so_far(path: list[Node]) -> list[str]:
     return [n.action for n in path[1:] if n.action]
 
 
-def trajectory_text(session: Session, path: list[Node]) -> str:
+def trajectory_text(session: StepContext, path: list[Node]) -> str:
     """Task and actions so far, for value, imagination and reflection prompts."""
     lines = [f"Task: {session.tree.task}", "", "Actions so far:"]
     actions = actions_so_far(path)

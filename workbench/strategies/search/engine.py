@@ -41,7 +41,7 @@ from .common import Request, record_calls
 from .values import ValueFunction, make_value
 
 if TYPE_CHECKING:
-    from ...core.session import Session
+    from ..context import StepContext
 
 SEARCH_OPTIONS: dict[str, Any] = {
     "max_expansions": 20,  # c: expansions per round
@@ -60,7 +60,7 @@ _POSITIVE_INTS = ("max_expansions", "max_depth", "branching", "n_samples", "valu
 class View:
     """One moment of the tree seen from the scope: children lists, live nodes, relative depths."""
 
-    def __init__(self, session: Session, scope_id: int) -> None:
+    def __init__(self, session: StepContext, scope_id: int) -> None:
         tree = session.tree
         self.tree = tree
         self.kids: dict[int, list[Node]] = {}
@@ -107,23 +107,23 @@ class SearchStrategy(Strategy):
         self.value_fn: ValueFunction | None = make_value(cfg["value"]) if "value" in cfg else None
 
     # --- subclass hooks ---------------------------------------------------------------------------
-    async def expand(self, session: Session, state: dict[str, Any], view: View) -> Node | None:
+    async def expand(self, session: StepContext, state: dict[str, Any], view: View) -> Node | None:
         """Do one expansion; return the node it realized/expanded, or None if nothing is left."""
         raise NotImplementedError
 
-    def has_work(self, session: Session, state: dict[str, Any], view: View) -> bool:
+    def has_work(self, session: StepContext, state: dict[str, Any], view: View) -> bool:
         raise NotImplementedError
 
-    def context(self, session: Session) -> str:
+    def context(self, session: StepContext) -> str:
         """Extra text for action and value prompts (MCTS: reflections)."""
         return ""
 
     # --- state ------------------------------------------------------------------------------------
-    def state(self, session: Session) -> dict[str, Any]:
+    def state(self, session: StepContext) -> dict[str, Any]:
         """The search's state as stored on the root (empty before the first step)."""
         return dict(session.tree.root.info.get("search") or {})
 
-    def finished(self, session: Session) -> bool:
+    def finished(self, session: StepContext) -> bool:
         st = session.tree.root.info.get("search") or {}
         return (
             st.get("strategy") == self.name
@@ -131,7 +131,7 @@ class SearchStrategy(Strategy):
             and session.tree.cursor == st["committed"]
         )
 
-    def _begin(self, session: Session) -> dict[str, Any]:
+    def _begin(self, session: StepContext) -> dict[str, Any]:
         st = self.state(session)
         cursor = session.tree.cursor
         anchor = st.get("committed") if st.get("committed") is not None else st.get("scope")
@@ -157,12 +157,12 @@ class SearchStrategy(Strategy):
                 )
         return st
 
-    def save(self, session: Session, state: dict[str, Any]) -> None:
+    def save(self, session: StepContext, state: dict[str, Any]) -> None:
         root = session.tree.root
         session.update_node(root, info={**root.info, "search": dict(state)})
 
     # --- the step ---------------------------------------------------------------------------------
-    async def astep(self, session: Session) -> Node:
+    async def astep(self, session: StepContext) -> Node:
         st = self._begin(session)
         started = time.perf_counter()
         node = await self.expand(session, st, View(session, st["scope"]))
@@ -187,7 +187,7 @@ class SearchStrategy(Strategy):
         state["batches"] = int(state.get("batches", 0)) + 1
         return state["batches"]
 
-    def stop_reason(self, session: Session, state: dict[str, Any], node: Node | None) -> str | None:
+    def stop_reason(self, session: StepContext, state: dict[str, Any], node: Node | None) -> str | None:
         if state.pop("found", None) is not None:
             return "threshold"
         if node is None:
@@ -214,7 +214,7 @@ class SearchStrategy(Strategy):
         live = [n for n in view.nodes if n.status in ("expanded", "terminal")]
         return max(live, key=key) if live else view.scope
 
-    def commit(self, session: Session, state: dict[str, Any], reason: str) -> Node:
+    def commit(self, session: StepContext, state: dict[str, Any], reason: str) -> Node:
         best = self.best(View(session, state["scope"]))
         state.update(committed=best.id, reason=reason)
         self.save(session, state)
@@ -226,7 +226,7 @@ class SearchStrategy(Strategy):
         return best
 
     # --- helpers for subclasses ---------------------------------------------------------------------
-    def system_prompt(self, session: Session) -> str:
+    def system_prompt(self, session: StepContext) -> str:
         base = super().system_prompt(session)
         extra = self.context(session)
         return f"{base}\n\n{extra}" if extra else base
@@ -235,17 +235,19 @@ class SearchStrategy(Strategy):
         temperature = self.config.get("temperature")
         return {} if temperature is None else {"temperature": temperature}
 
-    def act_request(self, session: Session, node: Node, n: int) -> Request:
+    def act_request(self, session: StepContext, node: Node, n: int) -> Request:
         messages = self.messages(session, session.tree.path(node.id))
         return Request(messages, n, node, "act", self.sampling())
 
-    def value_requests(self, session: Session, node: Node) -> list[Request]:
+    def value_requests(self, session: StepContext, node: Node) -> list[Request]:
         if self.value_fn is None or user_valued(node):
             return []
         samples = int(self.config.get("value_samples", 1))
         return self.value_fn.requests(session, node, samples, self.context(session), **self.sampling())
 
-    async def score(self, session: Session, node: Node, calls: list[LLMCall]) -> tuple[float, dict[str, Any]]:
+    async def score(
+        self, session: StepContext, node: Node, calls: list[LLMCall]
+    ) -> tuple[float, dict[str, Any]]:
         """(value, info updates) for a realized node from its value calls (recorded on it here)."""
         if user_valued(node):
             return float(node.value), {}  # type: ignore[arg-type]
@@ -257,7 +259,7 @@ class SearchStrategy(Strategy):
     def pinned(self, view: View) -> list[Node]:
         return [n for n in view.nodes if n.info.get("pinned") and n.status in ("frontier", "expanded")]
 
-    def unpin(self, session: Session, node: Node) -> None:
+    def unpin(self, session: StepContext, node: Node) -> None:
         session.update_node(node, info={**node.info, "pinned": False})
 
     def can_grow(self, node: Node, view: View) -> bool:

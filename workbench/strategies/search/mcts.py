@@ -36,14 +36,13 @@ from typing import TYPE_CHECKING, Any
 
 from ...core.tree import Node
 from ...errors import ConfigError
+from ..labels import FINAL_OBSERVATION, REFLECTION_LABEL  # noqa: F401 (re-exported)
 from .common import Request, action_key, gather, group, propose_top, record_calls, trajectory_text, unused
 from .engine import SEARCH_OPTIONS, SearchStrategy, View, user_valued
 
 if TYPE_CHECKING:
-    from ...core.session import Session
+    from ..context import StepContext
 
-REFLECTION_LABEL = "Reflection:"  # how a reflection answer starts (the label is cut off)
-FINAL_OBSERVATION = "Final observation:"  # heads the failed terminal's observation in the prompt
 REFLECT_SYSTEM = f"""You review a failed attempt by an agent at a task. In two or three sentences, say what went
 wrong and what to do differently next time. Start your answer with `{REFLECTION_LABEL}`."""
 
@@ -78,7 +77,7 @@ class MCTS(SearchStrategy):
                 raise ConfigError(f"mcts: {key} must be a whole number, got {cfg[key]!r}")
 
     # --- prompts ----------------------------------------------------------------------------------
-    def context(self, session: Session) -> str:
+    def context(self, session: StepContext) -> str:
         keep = int(self.config["reflections"])
         found = [n.info["reflection"] for n in session.tree.nodes.values() if n.info.get("reflection")]
         if not keep or not found:
@@ -86,7 +85,7 @@ class MCTS(SearchStrategy):
         lines = "\n".join(f"- {text}" for text in found[-keep:])
         return f"Reflections on earlier failed attempts (avoid repeating them):\n{lines}"
 
-    def _reflect_request(self, session: Session, node: Node) -> Request:
+    def _reflect_request(self, session: StepContext, node: Node) -> Request:
         path = session.tree.path(node.id)
         user = f"{trajectory_text(session, path)}\n\n{FINAL_OBSERVATION}\n{node.observation}"
         messages = [{"role": "system", "content": REFLECT_SYSTEM}, {"role": "user", "content": user}]
@@ -133,10 +132,10 @@ class MCTS(SearchStrategy):
         explore = math.sqrt(math.log(max(1, parent.visits)) / node.visits)
         return value + float(self.config["exploration"]) * explore
 
-    def has_work(self, session: Session, state: dict[str, Any], view: View) -> bool:
+    def has_work(self, session: StepContext, state: dict[str, Any], view: View) -> bool:
         return self._selectable(view).get(view.scope.id, False)
 
-    def select(self, session: Session, view: View) -> Node | None:
+    def select(self, session: StepContext, view: View) -> Node | None:
         ok = self._selectable(view)
         node = view.scope
         for pinned in self.pinned(view):
@@ -153,7 +152,7 @@ class MCTS(SearchStrategy):
         return node
 
     # --- one iteration ------------------------------------------------------------------------------
-    async def expand(self, session: Session, state: dict[str, Any], view: View) -> Node | None:
+    async def expand(self, session: StepContext, state: dict[str, Any], view: View) -> Node | None:
         while True:
             leaf = self.select(session, view)
             if leaf is None:
@@ -180,7 +179,7 @@ class MCTS(SearchStrategy):
         await self._backup(session, state, end)
         return end
 
-    async def _expand_leaf(self, session: Session, state: dict[str, Any], leaf: Node) -> list[Node]:
+    async def _expand_leaf(self, session: StepContext, state: dict[str, Any], leaf: Node) -> list[Node]:
         existing = {action_key(c.action) for c in session.tree.children(leaf.id) if c.action}
         (calls,) = await gather(session, [self.act_request(session, leaf, int(self.config["n_samples"]))])
         children = propose_top(session, leaf, calls, int(self.config["branching"]), skip=existing)
@@ -193,7 +192,7 @@ class MCTS(SearchStrategy):
         return fresh
 
     async def _evaluate(
-        self, session: Session, state: dict[str, Any], nodes: list[Node], sc: dict[int, float]
+        self, session: StepContext, state: dict[str, Any], nodes: list[Node], sc: dict[int, float]
     ) -> None:
         """Value every node (one concurrent batch) and ask for reflections on failed terminals."""
         lm_nodes = [n for n in nodes if not n.terminal and not user_valued(n)]
@@ -234,7 +233,7 @@ class MCTS(SearchStrategy):
             if node.terminal and value >= threshold:
                 state.setdefault("found", node.id)
 
-    async def _rollout(self, session: Session, state: dict[str, Any], start: Node) -> Node:
+    async def _rollout(self, session: StepContext, state: dict[str, Any], start: Node) -> Node:
         node, cap = start, int(self.config["max_depth"])
         view = View(session, state["scope"])
         while not node.terminal and view.depth(node) < cap:
@@ -259,7 +258,7 @@ class MCTS(SearchStrategy):
             await self._evaluate(session, state, [node], {})
         return node
 
-    async def _backup(self, session: Session, state: dict[str, Any], leaf: Node) -> None:
+    async def _backup(self, session: StepContext, state: dict[str, Any], leaf: Node) -> None:
         if leaf.terminal:
             ret = self.terminal_value(leaf)
         else:

@@ -32,7 +32,7 @@ from .common import gather, propose_top, record_calls, unused
 from .engine import SearchStrategy, View, user_valued
 
 if TYPE_CHECKING:
-    from ...core.session import Session
+    from ..context import StepContext
 
 
 class FrontierSearch(SearchStrategy):
@@ -42,12 +42,12 @@ class FrontierSearch(SearchStrategy):
         raise NotImplementedError
 
     async def make_children(
-        self, session: Session, state: dict[str, Any], node: Node, calls: list[LLMCall]
+        self, session: StepContext, state: dict[str, Any], node: Node, calls: list[LLMCall]
     ) -> list[Node]:
         """Frontier children of `node` from its sampled answers."""
         raise NotImplementedError
 
-    async def grow(self, session: Session, state: dict[str, Any], node: Node, view: View) -> Node:
+    async def grow(self, session: StepContext, state: dict[str, Any], node: Node, view: View) -> Node:
         """Score a popped, realized node and add its children; mark it `expanded_at`."""
         raise NotImplementedError
 
@@ -66,7 +66,7 @@ class FrontierSearch(SearchStrategy):
     def opened(self, node: Node) -> bool:
         return "expanded_at" in node.info
 
-    def has_work(self, session: Session, state: dict[str, Any], view: View) -> bool:
+    def has_work(self, session: StepContext, state: dict[str, Any], view: View) -> bool:
         scope = view.scope
         if not self.opened(scope) and (scope.status == "frontier" or self.can_grow(scope, view)):
             return True
@@ -74,7 +74,7 @@ class FrontierSearch(SearchStrategy):
             return True
         return any(self.can_grow(p, view) for p in self.pinned(view))
 
-    async def open(self, session: Session, state: dict[str, Any], node: Node) -> list[Node]:
+    async def open(self, session: StepContext, state: dict[str, Any], node: Node) -> list[Node]:
         """Sample children for `node` without scoring it (the scope, or a pinned expanded node)."""
         (calls,) = await gather(session, [self.act_request(session, node, self.samples())])
         children = await self.make_children(session, state, node, calls)
@@ -82,7 +82,7 @@ class FrontierSearch(SearchStrategy):
             session.update_node(node, info={**node.info, "expanded_at": 0})
         return children
 
-    async def select(self, session: Session, state: dict[str, Any], view: View) -> Node | None:
+    async def select(self, session: StepContext, state: dict[str, Any], view: View) -> Node | None:
         for pinned in self.pinned(view):
             self.unpin(session, pinned)
             if pinned.status == "frontier" or self.is_open(pinned, view):
@@ -96,7 +96,7 @@ class FrontierSearch(SearchStrategy):
         candidates = [n for n in view.nodes if self.is_open(n, view)]
         return min(candidates, key=lambda n: self.order_key(n, view)) if candidates else None
 
-    async def expand(self, session: Session, state: dict[str, Any], view: View) -> Node | None:
+    async def expand(self, session: StepContext, state: dict[str, Any], view: View) -> Node | None:
         scope = view.scope
         if not self.opened(scope):
             if scope.status == "frontier":
@@ -137,7 +137,7 @@ class BestFirst(FrontierSearch):
         return (-self.priority(node, view), -int(node.info.get("batch", 0)), node.id)
 
     async def make_children(
-        self, session: Session, state: dict[str, Any], node: Node, calls: list[LLMCall]
+        self, session: StepContext, state: dict[str, Any], node: Node, calls: list[LLMCall]
     ) -> list[Node]:
         prior = node.value if node.value is not None else 0.5
         branching = int(self.config["branching"])
@@ -145,7 +145,7 @@ class BestFirst(FrontierSearch):
             session, node, calls, branching, prior=prior, info={"batch": self.next_batch(state)}
         )
 
-    async def grow(self, session: Session, state: dict[str, Any], node: Node, view: View) -> Node:
+    async def grow(self, session: StepContext, state: dict[str, Any], node: Node, view: View) -> Node:
         more = self.can_grow(node, view)
         requests = self.value_requests(session, node)
         n_value = len(requests)

@@ -24,7 +24,7 @@ from ...errors import ConfigError
 from .common import Request, trajectory_text
 
 if TYPE_CHECKING:
-    from ...core.session import Session
+    from ..context import StepContext
 
 JUDGE_SYSTEM = """You evaluate an agent's progress on a task from its actions and its current observation.
 Decide whether the task is already completed successfully, and whether the agent is on the right track.
@@ -63,7 +63,7 @@ def parse_score(text: str) -> float | None:
     return min(10.0, max(1.0, float(found.group(1)))) / 10.0
 
 
-def value_messages(session: Session, node: Node, system: str, context: str = "") -> list[dict[str, str]]:
+def value_messages(session: StepContext, node: Node, system: str, context: str = "") -> list[dict[str, str]]:
     """A value prompt: instructions (plus `context`, e.g. reflections) and the state to judge."""
     if context:
         system = f"{system}\n\n{context}"
@@ -78,11 +78,13 @@ class ValueFunction:
     name = "value"
 
     def requests(
-        self, session: Session, node: Node, samples: int, context: str = "", **kwargs: Any
+        self, session: StepContext, node: Node, samples: int, context: str = "", **kwargs: Any
     ) -> list[Request]:
         return []
 
-    async def score(self, session: Session, node: Node, calls: list[LLMCall]) -> tuple[float, dict[str, Any]]:
+    async def score(
+        self, session: StepContext, node: Node, calls: list[LLMCall]
+    ) -> tuple[float, dict[str, Any]]:
         raise NotImplementedError
 
 
@@ -93,12 +95,14 @@ class _ModelValue(ValueFunction):
         raise NotImplementedError
 
     def requests(
-        self, session: Session, node: Node, samples: int, context: str = "", **kwargs: Any
+        self, session: StepContext, node: Node, samples: int, context: str = "", **kwargs: Any
     ) -> list[Request]:
         messages = value_messages(session, node, self.system, context)
         return [Request(messages, max(1, samples), node, purpose="value", kwargs=kwargs)]
 
-    async def score(self, session: Session, node: Node, calls: list[LLMCall]) -> tuple[float, dict[str, Any]]:
+    async def score(
+        self, session: StepContext, node: Node, calls: list[LLMCall]
+    ) -> tuple[float, dict[str, Any]]:
         read = [v for v in (self.parse(c.response) for c in calls) if v is not None]
         detail: dict[str, Any] = {"value_fn": self.name, "samples": [round(v, 4) for v in read]}
         if not read:
@@ -126,7 +130,9 @@ class ScoreValue(_ModelValue):
 class RewardValue(ValueFunction):
     name = "reward"
 
-    async def score(self, session: Session, node: Node, calls: list[LLMCall]) -> tuple[float, dict[str, Any]]:
+    async def score(
+        self, session: StepContext, node: Node, calls: list[LLMCall]
+    ) -> tuple[float, dict[str, Any]]:
         return float(node.reward), {"value_fn": self.name}
 
 
@@ -137,7 +143,9 @@ class CallableValue(ValueFunction):
         self.fn = fn
         self.name = getattr(fn, "__qualname__", None) or type(fn).__name__
 
-    async def score(self, session: Session, node: Node, calls: list[LLMCall]) -> tuple[float, dict[str, Any]]:
+    async def score(
+        self, session: StepContext, node: Node, calls: list[LLMCall]
+    ) -> tuple[float, dict[str, Any]]:
         result = self.fn(node, session)
         if inspect.isawaitable(result):
             result = await result

@@ -1,0 +1,69 @@
+"""What a strategy may use of the engine: a narrow step context instead of the whole `Session`.
+
+`Session` implements it; strategies import only this protocol, so they depend on no engine module
+and a test can drive a strategy with any object that has these members.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from ..core.plan import Plan
+    from ..core.tree import LLMCall, Node, Run
+    from ..memory.base import Memory
+    from .parsing import Parsed
+
+
+class StepContext(Protocol):
+    """The engine as a strategy sees it during one step."""
+
+    tree: Run
+    env: Any
+    memory: Memory
+    plan: Plan
+    events: Any  # publish(event): the session's event bus
+    budgets: dict[str, Any]
+    concurrency: int
+
+    @property
+    def run_id(self) -> str: ...
+
+    def tool_mode(self) -> str | None:
+        """ "native", "text" or None: how tools are offered to the model on this step."""
+        ...
+
+    def valid_actions(self, node: Node) -> list[str] | None:
+        """The env's valid actions in `node`'s state, when the env lists them and is in that state."""
+        ...
+
+    def take_used_edits(self) -> list[str]: ...
+
+    async def call_model(
+        self, messages: list[dict[str, Any]], parent: Node, *, purpose: str = "act", **kwargs: Any
+    ) -> LLMCall: ...
+
+    def call_limit(self) -> asyncio.Semaphore: ...
+
+    async def aexecute(
+        self,
+        parent: Node,
+        parsed: Parsed,
+        calls: list[LLMCall],
+        *,
+        used_edits: list[str] | None = None,
+        move_cursor: bool = True,
+        step: Callable[[Any], Awaitable[Any]] | None = None,
+    ) -> Node: ...
+
+    def propose(
+        self, parent: Node, parsed: Parsed, calls: list[LLMCall], *, prior: float | None = None, **info: Any
+    ) -> Node: ...
+
+    async def arealize(self, node: Node) -> Node: ...
+
+    def update_node(self, node: Node, provenance: str = "agent", **fields: Any) -> Node: ...
+
+    def is_destructive(self, action: str | None) -> bool: ...
