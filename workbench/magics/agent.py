@@ -1,8 +1,11 @@
 """The `%agent` / `%%agent` magics: a Magics class over the same `Session` objects the widgets use.
 
 The grammar lives in `args.py`, the inspect-and-edit commands in `edits.py`, the rich outputs in
-`render.py`. A user mistake ends in a one-line `UsageError` (workbench `ConfigError`s and friends
-are converted); any other exception is a bug and keeps its traceback.
+`render.py`. The magic opts out of IPython's `$x` / `{x}` expansion (`@no_var_expand`): `expand.py`
+does it itself, so `--env $myenv` passes the object and `--task {mytask}` still passes text, and
+`objects.py` checks each object (`%agent new --env $gym_env --strategy {ReAct()}`, `%agent adopt s`).
+A user mistake ends in a one-line `UsageError` (workbench `ConfigError`s and friends are converted);
+any other exception is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -400,5 +403,5 @@ class AgentMagics(Magics):
         rows = [(f"%agent {c.usage}", c.summary) for c in [command, *verbs]]
         for flags, kw in command.args:
             if flags[0].startswith("--") and kw.get("help"):
-                rows.append((f"  {flags[0]} {kw.get('metavar', '')}".rstrip(), kw["help"]))
+                rows.append((f"  {flags[0]} {kw.get('metavar', '')}".rstrip(), kw["help"].replace("%%", "%")))
         return render.table(["usage", "what it does"], rows, f"%agent {topic}")

@@ -65,16 +65,12 @@ _BUDGETS = [
     _opt("--max-cost", type=amount, metavar="X", help="cost budget in dollars"),
 ]
 NEW_OPTIONS = [
-    _opt(
-        "--env",
-        default=None,
-        help="env (default gridworld): a name (%%agent envs), module:factory, $var, {expr}",
-    ),
+    _opt("--env", metavar="ENV", help="gridworld (default), a name from %%agent envs, module:factory, $var"),
     _opt(
         "--model", default=None, help="model: workbench/demo or a litellm string such as openai/gpt-4o-mini"
     ),
-    _opt("--strategy", default="react", help="strategy name, module:Class, or a Strategy as $var or {expr}"),
-    _opt("--memory", default="full", help="full, window, diff, hierarchical, a plugin, or a Memory as $var"),
+    _opt("--strategy", default="react", metavar="S", help="react (default), a search, module:Class, $var"),
+    _opt("--memory", default="full", metavar="M", help="full (default), window, diff, hierarchical, $var"),
     _opt("--tools", default=None, metavar="TOOLS", help="a list as $var or {expr}, or plugin names a,b"),
     _opt("--window", type=whole(0), metavar="N", help="steps the window/diff memory shows"),
     _opt("--seed", type=whole(0), default=0, metavar="N", help="seed of the env and the demo model"),
@@ -122,8 +118,9 @@ COMMANDS: dict[str, Command] = {
         _c("new", "new [--name NAME] [--env ENV] [--model MODEL] [--strategy S] [--memory M] [--window N]"
            " [--tools TOOLS] [--seed N] [--task TEXT] [--max-steps N] [--max-tokens N] [--max-cost X]"
            " [--store PATH] [--max-expansions N] [--max-depth N] [--branching N] [--value judge|score|reward]"
-           " [--concurrency N]  (ENV, S, M, TOOLS: a name, module:attr, $var or {expr})",
-           "make a new agent, make it current and show its panel", *NEW_OPTIONS),
+           " [--concurrency N]",
+           "make a new agent, make it current and show its panel; ENV, S, M: a name, module:attr, $var or"
+           " {expr}", *NEW_OPTIONS),
         _c("adopt", "adopt SESSION [--name NAME]",
            "make a Session object (a variable, $var or {expr}) an agent: current, with its panel",
            _opt("session", metavar="SESSION"), _opt("--name", metavar="NAME", help="agent name")),
