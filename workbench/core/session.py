@@ -25,6 +25,7 @@ from ..strategies.base import Strategy, make_strategy
 from ..strategies.parsing import Parsed
 from . import events as ev
 from .breakpoints import Breakpoint
+from .envstate import TOOL_CALLING, EnvMixin, label_of, with_tools
 from .plan import Plan
 from .steering import PROMOTED_INFO, SteeringMixin
 from .sync import run_sync
@@ -56,7 +57,7 @@ def _make_store(store: Any) -> Any:
     raise ConfigError("store must be a RunStore, a path to a SQLite file, or None")
 
 
-class Session(SteeringMixin):
+class Session(EnvMixin, SteeringMixin):
     """One agent run you can step, run, pause, rewind, edit and steer."""
 
     def __init__(
@@ -98,7 +99,7 @@ class Session(SteeringMixin):
         else:
             self.env = make_env(env, **self.env_options) if isinstance(env, str) else make_env(env)
         if tools is not None:
-            self.env = _with_tools(self.env, tools, task)
+            self.env = with_tools(self.env, tools, task)
         self.strategy = make_strategy(strategy, **strategy_options)
         self.memory = make_memory(memory, **(memory_options or {}))
         self.memory_options = dict(memory_options or {})
@@ -123,7 +124,7 @@ class Session(SteeringMixin):
         self.memory.on_change = self._memory_changed
         resumed = _run is not None
         if _run is None:
-            env_name = env if isinstance(env, str) and tools is None else _env_name(self.env)
+            env_name = env if isinstance(env, str) and tools is None else label_of(self.env)
             task = task or getattr(self.env, "task", "") or "solve the environment"
             self.tree = Run(task=task, config=self._config(env_name))
             self.tree.config["env_object"] = not isinstance(env, str) or tools is not None
@@ -152,14 +153,6 @@ class Session(SteeringMixin):
             "seed": self.seed,
             **({"tool_calling": self.tool_calling} if self.tool_calling != "auto" else {}),
         }
-
-    @property
-    def env_seed(self) -> int | None:
-        """The seed for `env.reset`: an env object's own `seed` wins; else the session's."""
-        own = getattr(self.env, "seed", None)
-        if self.config.get("env_object") and own is not None:
-            return None
-        return self.seed
 
     def _reset_root(self) -> None:
         obs, info = self.env.reset(seed=self.env_seed)
@@ -329,74 +322,6 @@ class Session(SteeringMixin):
             raise BudgetExhausted(
                 f"cost budget used up (${run.cost:.4f}/${b['max_cost']}); raise max_cost to go on"
             )
-
-    def _sync_env(self, node_id: int) -> None:
-        """Bring the env to the state of `node_id`: restore a snapshot or replay from reset."""
-        if self._env_node == node_id:
-            return
-        snapshot = self._snapshots.get(node_id)
-        if snapshot is not None:
-            self.env.restore(snapshot)
-        else:
-            self.env.reset(seed=self.env_seed)
-            for node in self.tree.path(node_id)[1:]:
-                if not node.executed:
-                    continue
-                actions = replay_actions(node)
-                obs = None
-                for action in actions:
-                    obs = self.env.step(action)[0]
-                if actions and obs is not None and not node.info.get("tool_calls"):
-                    self._check_replay(node, obs)
-            if can_snapshot(self.env):
-                self._snapshots[node_id] = self.env.snapshot()
-        self._env_node = node_id
-
-    def _check_replay(self, node: Node, observation: str) -> None:
-        """Flag a node whose observation differs when its action is replayed from `reset()`."""
-        if observation == node.observation or node.info.get("diverged"):
-            return
-        self.update_node(node, info={**node.info, "diverged": {"replayed": observation[:2000]}})
-        self.events.publish(
-            ev.Error(
-                self.run_id,
-                message=f"node {node.id} diverged on replay: the env answered differently than recorded",
-                node_id=node.id,
-                error_type="ReplayDiverged",
-            )
-        )
-
-    def tool_mode(self) -> str | None:
-        """How this step offers tools: "native" (function calling), "text" (Action Input), or None."""
-        if not callable(getattr(self.env, "tool_specs", None)):
-            return None
-        if self.tool_calling != "auto":
-            return self.tool_calling
-        cached = self.__dict__.get("_native_tools")
-        if cached is None:
-            cached = self.__dict__["_native_tools"] = bool(getattr(self.model, "supports_tools", False))
-        return "native" if cached else "text"
-
-    def valid_actions(self, node: Node) -> list[str] | None:
-        """The env's valid actions in `node`'s state, when the env lists them (and is, or can cheaply be
-        brought, in that state: snapshots; never a replay just to list actions)."""
-        if node.terminal:
-            return None
-        if self._env_node != node.id:
-            if node.id not in self._snapshots:
-                return None
-            self._sync_env(node.id)
-        try:
-            actions = getattr(self.env, "actions", None)
-        except Exception:  # an env property that fails is no reason to lose the step
-            return None
-        return [str(a) for a in actions] if actions else None
-
-    async def _env_step(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
-        astep = getattr(self.env, "astep", None)
-        if callable(astep):
-            return await astep(action)
-        return self.env.step(action)
 
     def close(self) -> None:
         """Close what the env and the strategy hold (MCP servers, a CodeAct kernel); safe to call twice."""
@@ -653,35 +578,6 @@ class Session(SteeringMixin):
         )
         self._memory_changed("*", "state", "user", None)
         return node
-
-
-TOOL_CALLING = ("auto", "native", "text")
-
-
-def _with_tools(env: Any, tools: Any, task: str | None) -> Any:
-    """`env` with `tools` added: a ToolEnv gets them, a text env is wrapped, no env is tools alone."""
-    from ..tools.env import ToolEnv
-
-    if isinstance(env, ToolEnv):
-        env.add(tools)
-        return env
-    return ToolEnv(tools, env=env, task=task or "")
-
-
-def _env_name(env: Any) -> str:
-    return str(getattr(env, "name", None) or type(env).__name__)
-
-
-def replay_actions(node: Node) -> list[str]:
-    """The text actions that brought the env from the parent's state to `node`'s, for a replay.
-
-    Tool calls do not change the env (their recorded results are shown again, not re-run), except
-    action tools and code that stepped the env: those record `info["env_actions"]`."""
-    if "env_actions" in node.info:
-        return list(node.info["env_actions"])
-    if node.info.get("tool_calls") or node.action is None:
-        return []
-    return [node.action]
 
 
 def _until(until: Until) -> Callable[[Node], bool]:
