@@ -334,11 +334,6 @@ def test_action_tools_replay_from_reset_when_snapshots_are_off():
     assert s.tree.nodes[3].observation.split("Message:")[0] == node.observation.split("Message:")[0]
 
 
-def test_tool_calling_option_is_checked():
-    with pytest.raises(ConfigError, match="tool_calling must be one of auto, native, text"):
-        Session(tools=[add], tool_calling="json")
-
-
 def test_run_store_keeps_tool_calls(tmp_path):
     s = Session(
         tools=[add],
