@@ -540,6 +540,36 @@ def test_new_takes_env_strategy_and_memory_objects_from_the_namespace(shell):
     assert current(shell).env.goal == 3
 
 
+def test_a_gymnasium_env_wrapped_in_the_notebook(shell):
+    gym = pytest.importorskip("gymnasium")
+    from workbench.envs.gym_adapter import GymTextEnv
+
+    class Corridor(gym.Env):
+        """Walk right from cell 0 to cell 2."""
+
+        def __init__(self) -> None:
+            self.action_space = gym.spaces.Discrete(2)
+            self.observation_space = gym.spaces.Text(100)
+            self.pos = 0
+
+        def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[str, dict]:
+            super().reset(seed=seed)
+            self.pos = 0
+            return f"cell {self.pos}", {}
+
+        def step(self, action: int) -> tuple[str, float, bool, bool, dict]:
+            self.pos = max(0, self.pos + (1 if action == 1 else -1))
+            return f"cell {self.pos}", float(self.pos == 2), self.pos == 2, False, {}
+
+    shell.push({"GymTextEnv": GymTextEnv, "Corridor": Corridor})
+    agent(shell, 'new --env {GymTextEnv(Corridor(), task="reach cell 2", action_names=["left", "right"])}')
+    s = current(shell)
+    assert isinstance(s.env, GymTextEnv) and s.tree.task == "reach cell 2"
+    s.model = ScriptedModel([react("right")])
+    agent(shell, "step 2")
+    assert s.done and s.cursor.observation == "cell 2"
+
+
 def test_a_text_value_from_the_namespace_is_a_name_and_text_options_still_expand(shell):
     shell.push({"which": "game24", "item": "try 4 * 6 first", "n": 2})
     agent(shell, "new --env $which --max-steps {n + 1}")
@@ -613,6 +643,18 @@ def test_plugin_env_strategy_memory_and_tools_by_name(shell, plugins):
     with pytest.raises(UsageError, match=r"unknown strategy 'nope'; valid: react, .*my-react") as info:
         agent(shell, "new --strategy nope")
     assert "\n" not in str(info.value)
+
+
+def test_a_stored_plugin_run_loads_by_name(shell, plugins, tmp_path: Path):
+    store = tmp_path / "runs.sqlite"
+    agent(shell, f"new --name p --env my-env --strategy my-react --store {store}")
+    s = current(shell)
+    s.model = ScriptedModel([react("inc")])
+    agent(shell, "step")
+    agent(shell, f"load {s.run_id} --store {store} --name again")
+    again = current(shell)
+    assert again is not s and again.strategy.name == "my-react" and type(again.env).__name__ == "PlugCounter"
+    assert again.cursor.observation == "n=1"
 
 
 OBJECT_WRONG = [
