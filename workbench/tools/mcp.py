@@ -100,6 +100,7 @@ def connect(
         if env or cwd is not None:
             raise ConfigError("env= and cwd= are for command= (stdio) servers; an HTTP server takes headers=")
         opener, target, errlog = _http_opener(str(url), headers), _show_url(str(url)), None
+    _import_sdk(errlog)
     worker = _Worker(opener, target, float(timeout), errlog)
     try:
         listed = worker.start()
@@ -326,6 +327,9 @@ class _Worker:
         asyncio.set_event_loop(self.loop)
         try:
             self.loop.run_until_complete(self._main())
+        except BaseException as exc:  # reported through `ready` (a start-up failure) or `ended`
+            if not self.ready.done():
+                self.ready.set_exception(exc)
         finally:
             with self._lock:
                 self.closing = True
@@ -518,6 +522,17 @@ def _show_url(url: str) -> str:
 
 
 # ------------------------------------------------------------------------------------ errors
+
+
+def _import_sdk(errlog: Any) -> None:
+    try:
+        import mcp  # noqa: F401
+    except Exception as exc:
+        if errlog is not None:
+            errlog.close()
+        raise ConfigError(
+            f"the MCP SDK cannot be imported ({_root(exc)}); install or upgrade it: pip install -U 'mcp>=1.9'"
+        ) from exc
 
 
 def _root(exc: BaseException | None) -> str:
