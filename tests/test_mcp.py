@@ -374,3 +374,18 @@ def test_invalid_names_are_mapped_to_valid_unique_ones():
     assert [t.name for t in tools] == ["fs_read", "fs_read_2"]
     assert names == {"fs_read": "fs.read", "fs_read_2": "fs/read"}
     assert tools[1].parameters == {"type": "object", "properties": {}}
+
+
+@slow
+def test_the_exit_hook_holds_the_connection_weakly_and_a_dropped_connection_closes():
+    import gc
+    import weakref
+
+    conn = connect(command=[sys.executable, SERVER])
+    pid = int(obs(ToolEnv(conn.tools), "pid"))
+    assert conn._finalizer.atexit  # runs at interpreter exit unless closed before
+    ref = weakref.ref(conn)
+    del conn
+    gc.collect()
+    assert ref() is None, "something keeps the connection alive"
+    assert wait_for_exit(pid), f"MCP server {pid} still runs after its connection was dropped"
