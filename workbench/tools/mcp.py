@@ -319,7 +319,7 @@ class _Worker:
             self.finished.wait(CLOSE_WAIT)
 
     def _gone(self) -> str:
-        why = f" ({_root(self.ended)})" if self.ended is not None and not self.closing else ""
+        why = f" ({_root(self.ended)})" if self.ended is not None else ""  # it ended on its own
         return f"the connection to the MCP server {self.target} is closed{why}"
 
     # --- the loop's side ------------------------------------------------------------------------------
