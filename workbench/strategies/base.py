@@ -104,6 +104,7 @@ def valid_actions_note(session: StepContext, node: Node) -> str:
 
 STRATEGIES: dict[str, str] = {
     "react": "workbench.strategies.react:ReAct",
+    "codeact": "workbench.strategies.codeact:CodeAct",
     "bfs": "workbench.strategies.search.tree_search:BFS",
     "dfs": "workbench.strategies.search.tree_search:DFS",
     "best-first": "workbench.strategies.search.tree_search:BestFirst",

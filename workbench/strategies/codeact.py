@@ -1,0 +1,657 @@
+"""CodeAct (Wang et al., ICML 2024): the action is Python code, run in a sandboxed kernel.
+
+Each answer is an optional thought, then one block:
+
+    Thought: I can check the expression in code.        (or <thought>...</thought>)
+    <execute>
+    print(eval("(4 + 8) * (6 - 4)"))
+    </execute>
+
+or `<solution>answer</solution>`. The model call stops at `</execute>` (the tag is put back on the
+node's raw answer). The code runs in the strategy's own `Sandbox` (a separate kernel; never the
+user's), whose namespace persists from step to step; the observation is the cell's output
+(`CellResult.observation()`: stdout, stderr, the last value, display notes, the trimmed traceback, or
+`[Executed Successfully with No Output]`). Each prompt ends with the paper's
+`You have N steps left and M chances to propose solution left.` when a step budget is known.
+
+Functions pre-defined in the kernel (listed in the system prompt with their signatures):
+
+- a ToolEnv's tools: each call runs `Tool` in the host through the ToolEnv and is recorded in the
+  node's `info["tool_calls"]` (the ToolEnv's record shape); a failed call raises in the kernel.
+- `act(action: str) -> str` for a text environment (or a ToolEnv over one): steps the session's env in
+  the host and returns the observation; rewards add up; after the episode ended it does nothing and
+  says so. Its calls are recorded like tool calls (name `act`, with `env_action`), and the text
+  actions go to `info["env_actions"]` so a replay from `reset()` re-steps them.
+
+`<solution>X</solution>` is `final_answer(X)` on a ToolEnv without an inner env, and otherwise X is
+sent to the env as one text action (game24: `<solution>answer: (4 + 8) * (6 - 4)</solution>`).
+
+Options: `sandbox` ("auto" | "bwrap" | "process"), `timeout` (seconds per cell), `max_steps` and
+`max_solutions` (the budget in the note; the run ends as a failure when either is used up),
+`workdir` (the kernel's work directory; a temporary one when None), `max_output_chars`.
+Safety rule (`choose_level`): the `process` level has no file or network isolation, so "auto" falls
+back to it only for the simulated demo model; with a real model "auto" needs bwrap, else a
+`ConfigError` asks for an explicit `sandbox="process"`. The level used is `tree.config["sandbox"]`.
+
+Rewind: the strategy knows which nodes' cells the kernel has run. A step from a node whose path
+holds other cells restarts the kernel and replays the path's cells in order (after the last cell that
+restarted the kernel itself); during a replay, host calls return the recorded results in order and
+never run a tool or step the env (the engine restores the env). A replayed cell whose observation
+differs from the recorded one marks its node `info["diverged"]`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import keyword
+import re
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigError
+from .base import Strategy
+from .parsing import Parsed, parse_react
+
+if TYPE_CHECKING:
+    from ..core.tree import Node
+
+CODEACT_LABEL = "<execute>"  # the demo model recognises a CodeAct system prompt by this tag
+STOP = "</execute>"
+LEVEL_CHOICES = ("auto", "bwrap", "process")
+NOTE_CHARS = 2000  # stdout/stderr kept in info["code"]
+FORMAT_HELP = """At each turn, first write one or two sentences of reasoning (`Thought: ...`), then exactly one of:
+
+1. Python code to run, inside <execute> and </execute>:
+Thought: I compute the sum first.
+<execute>
+total = sum([4, 8, 6])
+print(total)
+</execute>
+The code runs in a persistent IPython kernel: variables, imports and functions stay from one turn to
+the next. The next observation shows what it printed, the value of its last line, or the traceback.
+
+2. Your final answer, inside <solution> and </solution>:
+Thought: The output confirms it.
+<solution>the answer</solution>"""
+ACT_SPEC = {
+    "name": "act",
+    "description": "Take one action in the environment and return the observation that follows it.",
+    "parameters": {
+        "type": "object",
+        "properties": {"action": {"type": "string", "description": "one text action"}},
+        "required": ["action"],
+    },
+}
+_PY_TYPES = {"string": "str", "integer": "int", "number": "float", "boolean": "bool", "array": "list"}
+
+
+# ------------------------------------------------------------------------------------ answers
+@dataclass
+class CodeAnswer:
+    """One answer read in the CodeAct format (never raises: a bad answer has `error`)."""
+
+    thought: str = ""
+    code: str | None = None
+    solution: str | None = None
+    error: str | None = None
+    raw: str = ""  # the answer with `</execute>` put back when the stop cut it
+    plan: list[dict[str, Any]] | None = None
+    subgoal: str | None = None
+
+
+@dataclass
+class CodeParsed(Parsed):
+    """A `Parsed` whose tool (for breakpoints) is `execute` or `solution`."""
+
+    kind: str = "execute"
+
+    @property
+    def tool(self) -> str | None:
+        return self.kind if self.action else None
+
+
+_BLOCK = re.compile(r"<(execute|solution)>(.*?)(</\1>|\Z)", re.S | re.I)
+_FENCE = re.compile(r"```[ \t]*(?:python|py)?[ \t]*\n(.*?)(?:```|\Z)", re.S | re.I)
+_THOUGHT_TAG = re.compile(r"<thought>(.*?)(?:</thought>|\Z)", re.S | re.I)
+
+
+def _strip_fence(code: str) -> str:
+    fenced = _FENCE.search(code)
+    return fenced.group(1) if fenced else code
+
+
+def parse_codeact(text: Any) -> CodeAnswer:
+    """Thought and an `<execute>` or `<solution>` block (the first one counts) from an answer.
+
+    An answer cut by the stop (no `</execute>`) still counts; a bare ```python fence counts as code."""
+    text = "" if text is None else str(text)
+    out = CodeAnswer(raw=text)
+    block = _BLOCK.search(text)
+    if block is None:
+        fence = _FENCE.search(text)
+        if fence is None or not fence.group(1).strip():
+            out.error = (
+                "The answer had no <execute> block and no <solution> block, so nothing was run.\n\n"
+                + FORMAT_HELP
+            )
+            rest = text
+        else:
+            out.code = fence.group(1).strip("\n")
+            rest = text[: fence.start()] + text[fence.end() :]
+    else:
+        kind, body, closing = block.group(1).lower(), block.group(2), block.group(3)
+        rest = text[: block.start()] + text[block.end() :]
+        if kind == "execute":
+            out.code = _strip_fence(body).strip("\n")
+            if not closing:
+                out.raw = text.rstrip() + "\n" + STOP
+            if not out.code.strip():
+                out.code, out.error = None, "The <execute> block was empty, so nothing was run."
+        else:
+            out.solution = body.strip()
+    tagged = _THOUGHT_TAG.search(rest)
+    react = parse_react(_THOUGHT_TAG.sub("", rest))
+    out.plan, out.subgoal = react.plan, react.subgoal
+    if tagged:
+        out.thought = " ".join(tagged.group(1).split())
+    elif react.thought:
+        out.thought = react.thought
+    else:
+        before = text[: block.start()] if block is not None else ""
+        out.thought = " ".join(before.split())
+    return out
+
+
+# ------------------------------------------------------------------------------------ safety
+def choose_level(levels: list[str], simulated: bool, requested: str) -> str:
+    """The sandbox level to use: `requested` when it works; "auto" -> bwrap where it works, else
+    "process" only for the simulated demo model (a real model must opt in with sandbox="process")."""
+    if requested not in LEVEL_CHOICES:
+        raise ConfigError(f"sandbox must be one of {', '.join(map(repr, LEVEL_CHOICES))}, not {requested!r}")
+    if requested == "process":
+        return "process"
+    if "bwrap" in levels:
+        return "bwrap"
+    if requested == "bwrap":
+        raise ConfigError(
+            "sandbox='bwrap' does not work here: install bubblewrap (apt-get install -y bubblewrap) and "
+            "allow user namespaces, or opt in to sandbox='process' (no file or network isolation)"
+        )
+    if simulated:
+        return "process"
+    raise ConfigError(
+        "CodeAct runs the model's code, and bubblewrap does not work here; the 'process' level has no "
+        "file or network isolation (the code can read your files and reach your network). Opt in with "
+        "sandbox='process' if that is acceptable, or install bubblewrap (apt-get install -y bubblewrap)"
+    )
+
+
+# ------------------------------------------------------------------------------------ host calls
+class _Live:
+    """What the host calls of one live cell did to the env."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+        self.env_actions: list[str] = []
+        self.reward = 0.0
+        self.terminated = False
+        self.truncated = False
+        self.extra: dict[str, Any] = {}  # answer / checked of a final_answer call
+
+    @property
+    def over(self) -> bool:
+        return self.terminated or self.truncated
+
+
+def _raise_recorded(error: str) -> None:
+    """Raise `error` ("ValueError: bad" or a plain message) so the kernel shows it as the tool's error."""
+    name, sep, message = error.partition(": ")
+    if not (sep and name.isidentifier() and name[:1].isupper()):
+        name, message = "ToolArgumentError", error
+    raise type(name, (Exception,), {})(message)
+
+
+def _py_type(prop: dict[str, Any]) -> str:
+    kind = prop.get("type")
+    if isinstance(kind, list):
+        return " | ".join(_PY_TYPES.get(k, "dict" if k == "object" else "None") for k in kind)
+    return _PY_TYPES.get(str(kind), "dict" if kind == "object" else "Any")
+
+
+def signature(name: str, parameters: dict[str, Any]) -> str:
+    """`name(a: str, b: int = None) -> str` from a JSON schema, for the system prompt."""
+    props = parameters.get("properties") or {}
+    required = set(parameters.get("required") or ())
+    args = []
+    for key, prop in props.items():
+        text = f"{key}: {_py_type(prop)}"
+        if key not in required:
+            text += f" = {prop['default']!r}" if "default" in prop else " = None"
+        args.append(text)
+    return f"{name}({', '.join(args)}) -> str"
+
+
+# ------------------------------------------------------------------------------------ strategy
+class CodeAct(Strategy):
+    name = "codeact"
+    options: dict[str, Any] = {
+        "sandbox": "auto",
+        "timeout": 30.0,
+        "max_steps": None,
+        "max_solutions": 3,
+        "workdir": None,
+        "max_output_chars": 2000,
+    }
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        cfg = self.config
+        if cfg["sandbox"] not in LEVEL_CHOICES:
+            raise ConfigError(
+                f"sandbox must be one of {', '.join(map(repr, LEVEL_CHOICES))}, not {cfg['sandbox']!r}"
+            )
+        for key in ("max_steps", "max_solutions"):
+            value = cfg[key]
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ConfigError(f"{key} must be a whole number >= 1 or None, not {value!r}")
+        if not isinstance(cfg["timeout"], (int, float)) or cfg["timeout"] <= 0:
+            raise ConfigError(f"timeout must be a positive number of seconds, not {cfg['timeout']!r}")
+        self.sandbox: Any = None  # the Sandbox, made on the first step
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._session: Any = None
+        self._cells: list[int] = []  # ids of the nodes whose code the kernel has run, in order
+        self._names: dict[str, str] = {}  # kernel function name -> ToolEnv tool name
+        self._live: _Live | None = None
+        self._replay: deque[dict[str, Any]] | None = None
+        self._replay_mismatch = False
+
+    # --- the env's shape ---------------------------------------------------------------------------
+    @staticmethod
+    def _tools(session: Any) -> dict[str, Any]:
+        env = session.env
+        tools = getattr(env, "tools", None)
+        return tools if isinstance(tools, dict) and callable(getattr(env, "tool_specs", None)) else {}
+
+    def _pure_tools(self, session: Any) -> bool:
+        """A ToolEnv without an inner env: no `act`, and a solution is `final_answer`."""
+        return bool(self._tools(session)) and getattr(session.env, "inner", None) is None
+
+    def _specs(self, session: Any) -> list[dict[str, Any]]:
+        specs, self._names = [], {}
+        for t in self._tools(session).values():
+            py = t.name.replace("-", "_")
+            if not py.isidentifier() or keyword.iskeyword(py) or py in self._names or py == "act":
+                continue
+            self._names[py] = t.name
+            specs.append({"name": py, "description": t.description, "parameters": t.parameters})
+        if not self._pure_tools(session):
+            specs.append(ACT_SPEC)
+        return specs
+
+    # --- prompt --------------------------------------------------------------------------------------
+    def system_prompt(self, session: Any) -> str:
+        parts = [
+            "You are an agent that acts by writing Python code. Your code runs in a sandboxed IPython kernel.",
+            f"Task: {session.tree.task}",
+        ]
+        instructions = getattr(session.env, "instructions", "")
+        specs = self._specs(session)
+        if instructions and not self._pure_tools(session):
+            parts.append("The environment's text actions (give them to act()):\n" + instructions.strip())
+        listing = []
+        for spec in specs:
+            doc = " ".join(str(spec["description"]).split())
+            listing.append(f"- {signature(spec['name'], spec['parameters'])}: {doc}")
+        parts.append(
+            "These functions are already defined in the kernel; call them from your code:\n"
+            + "\n".join(listing)
+        )
+        parts.append(FORMAT_HELP)
+        if self._pure_tools(session):
+            parts.append("<solution>X</solution> calls final_answer(X) and ends the task.")
+        else:
+            parts.append(
+                "<solution>X</solution> sends X to the environment as one text action (as act(X) would); "
+                "use it for an action that finishes the task."
+            )
+        hint = session.memory.system_hint()
+        if hint:
+            parts.append(hint)
+        if len(session.plan):
+            parts.append("Plan:\n" + session.plan.render())
+        return "\n\n".join(parts)
+
+    def budget_note(self, session: Any, node: Node) -> str:
+        """The paper's `You have N steps left and M chances to propose solution left.`, when known."""
+        steps = self._steps_left(session, node)
+        chances = self._solutions_left(session, node)
+        if steps is None:
+            return "" if chances is None else f"You have {chances} chances to propose solution left."
+        if chances is None:
+            return f"You have {steps} steps left."
+        return f"You have {steps} steps left and {chances} chances to propose solution left."
+
+    def _steps_left(self, session: Any, node: Node) -> int | None:
+        if self.config["max_steps"] is not None:
+            return max(0, self.config["max_steps"] - node.depth)
+        budget = (getattr(session, "budgets", None) or {}).get("max_steps")
+        return None if budget is None else max(0, budget - session.tree.steps)
+
+    def _solutions_left(self, session: Any, node: Node) -> int | None:
+        if self.config["max_solutions"] is None:
+            return None
+        used = sum(1 for n in session.tree.path(node.id) if n.info.get("kind") == "solution")
+        return max(0, self.config["max_solutions"] - used)
+
+    def messages(self, session: Any, path: list[Node]) -> list[dict[str, Any]]:
+        history = session.memory.render(session.tree, path)
+        out = [{"role": "system", "content": self.system_prompt(session)}, *history]
+        note = self.budget_note(session, path[-1])
+        if note:
+            out.append({"role": "user", "content": note})
+        return out
+
+    def finished(self, session: Any) -> bool:
+        node = session.tree.current
+        return node.terminal or self._used_up(session, node)
+
+    def _used_up(self, session: Any, node: Node) -> bool:
+        out_of_steps = self.config["max_steps"] is not None and self._steps_left(session, node) == 0
+        return out_of_steps or self._solutions_left(session, node) == 0
+
+    # --- a step --------------------------------------------------------------------------------------
+    async def astep(self, session: Any) -> Node:
+        parent = session.tree.current
+        path = session.tree.path()
+        messages = self.messages(session, path)
+        used_edits = session.take_used_edits()
+        call = await session.call_model(messages, parent, stop=[STOP])
+        answer = parse_codeact(call.response)
+        common = {"thought": answer.thought, "plan": answer.plan, "subgoal": answer.subgoal}
+        if answer.error is not None:
+            parsed = CodeParsed(error=answer.error, **common)
+            return await session.aexecute(parent, parsed, [call], used_edits=used_edits)
+        if answer.solution is not None:
+            parsed = CodeParsed(action=f"solution: {answer.solution}", kind="solution", **common)
+            node = await session.aexecute(
+                parent,
+                parsed,
+                [call],
+                used_edits=used_edits,
+                step=self._solution_step(session, answer.solution),
+            )
+            session.update_node(node, info={**node.info, "kind": "solution"})
+        else:
+            assert answer.code is not None
+            node = await self._run_code(session, parent, path, answer, call, used_edits)
+        if node.raw != answer.raw:
+            session.update_node(node, raw=answer.raw)
+        if not node.terminal and self._used_up(session, node) and session.tree.cursor == node.id:
+            from ..core import events as ev
+
+            session.tree.outcome = "failure"
+            session.events.publish(ev.RunFinished(session.run_id, outcome="failure", node_id=node.id))
+        return node
+
+    async def _run_code(
+        self, session: Any, parent: Node, path: list[Node], answer: CodeAnswer, call: Any, used_edits: Any
+    ) -> Node:
+        code = answer.code or ""
+        sandbox = await self._ensure(session)
+        await self._bring_kernel_to(session, path)
+        live = _Live()
+        result: dict[str, Any] = {}
+
+        async def step(_action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
+            self._live = live
+            try:
+                res = await sandbox.arun(code)
+            finally:
+                self._live = None
+            result["res"] = res
+            info: dict[str, Any] = {"env_actions": list(live.env_actions), **live.extra}
+            if live.records:
+                info["tool_calls"] = list(live.records)
+            return res.observation(), live.reward, live.terminated, live.truncated, info
+
+        parsed = CodeParsed(
+            action=code, kind="execute", thought=answer.thought, plan=answer.plan, subgoal=answer.subgoal
+        )
+        node = await session.aexecute(parent, parsed, [call], used_edits=used_edits, step=step)
+        res = result.get("res")
+        if res is None:  # nothing ran (a memory action)
+            return node
+        self._cells = [] if res.restarted else [*self._cells, node.id]
+        info = {k: v for k, v in node.info.items() if k != "tool_format"}
+        info["kind"] = "code"
+        info["code"] = self._code_info(res)
+        session.update_node(node, info=info)
+        return node
+
+    def _code_info(self, res: Any) -> dict[str, Any]:
+        from ..sandbox.result import truncate
+
+        return {
+            "level": self.sandbox.level,
+            "stdout": truncate(res.stdout, NOTE_CHARS),
+            "stderr": truncate(res.stderr, NOTE_CHARS),
+            "error": res.error["ename"] if res.error else None,
+            "timed_out": res.timed_out,
+            "restarted": res.restarted,
+            "duration": round(res.duration, 6),
+        }
+
+    def _solution_step(self, session: Any, solution: str) -> Any:
+        async def step(_action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
+            env = session.env
+            if self._pure_tools(session):
+                from ..tools.env import FINAL_ANSWER, ToolCall
+
+                return await env.astep(
+                    [ToolCall(FINAL_ANSWER, json.dumps({"answer": solution}), id="call_0")]
+                )
+            obs, reward, terminated, truncated, info = await self._env_step(env, solution)
+            return obs, reward, terminated, truncated, {**dict(info or {}), "env_actions": [solution]}
+
+        return step
+
+    @staticmethod
+    async def _env_step(env: Any, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        astep = getattr(env, "astep", None)
+        if callable(astep):
+            return await astep(action)
+        return env.step(action)
+
+    # --- the kernel ---------------------------------------------------------------------------------
+    async def _ensure(self, session: Any) -> Any:
+        """The sandbox, made and started on first use; its level follows the safety rule."""
+        if self.sandbox is None:
+            from ..sandbox import Sandbox
+            from ..sandbox import levels as levels_mod
+
+            model = getattr(session, "model", None)
+            simulated = getattr(model, "simulated", None)
+            if simulated is None:
+                simulated = session.tree.config.get("simulated", False)
+            level = choose_level(levels_mod.sandbox_levels(), bool(simulated), self.config["sandbox"])
+            sandbox = Sandbox(
+                level=level,
+                workdir=self.config["workdir"],
+                timeout=float(self.config["timeout"]),
+                max_output_chars=int(self.config["max_output_chars"]),
+            )
+            sandbox.set_tools(self._specs(session), self._host_call)
+            self.sandbox, self._session = sandbox, session
+        if not self.sandbox.started:
+            await self.sandbox.astart()
+            self._loop = asyncio.get_running_loop()
+            self._cells = []
+            if session.tree.config.get("sandbox") != self.sandbox.level:
+                from ..core import events as ev
+
+                session.tree.config["sandbox"] = self.sandbox.level
+                session.events.publish(
+                    ev.ConfigChanged(
+                        session.run_id,
+                        config=session.tree.config,
+                        change=f"sandbox {self.sandbox.level}",
+                        provenance="agent",
+                    )
+                )
+        return self.sandbox
+
+    @staticmethod
+    def _wanted(path: list[Node]) -> list[Node]:
+        """The code nodes whose cells make the kernel state of `path[-1]` (after the last restart)."""
+        cells: list[Node] = []
+        for node in path[1:]:
+            if node.info.get("kind") != "code" or not node.executed:
+                continue
+            cells = [] if (node.info.get("code") or {}).get("restarted") else [*cells, node]
+        return cells
+
+    async def _bring_kernel_to(self, session: Any, path: list[Node]) -> None:
+        """Restart the kernel and replay `path`'s cells when it ran other cells (see the docstring)."""
+        wanted = self._wanted(path)
+        ids = [n.id for n in wanted]
+        if ids == self._cells:
+            return
+        if self._cells == ids[: len(self._cells)]:
+            todo = wanted[len(self._cells) :]
+        else:
+            await self.sandbox.arestart()
+            self._cells, todo = [], wanted
+        for node in todo:
+            await self._replay_cell(session, node)
+
+    async def _replay_cell(self, session: Any, node: Node) -> None:
+        self._replay = deque(node.info.get("tool_calls") or ())
+        self._replay_mismatch = False
+        try:
+            res = await self.sandbox.arun(node.action or "")
+        finally:
+            left, self._replay = self._replay, None
+        self._cells = [] if res.restarted else [*self._cells, node.id]
+        observation = res.observation()
+        if observation == node.observation and not left and not self._replay_mismatch:
+            return
+        if node.info.get("diverged"):
+            return
+        from ..core import events as ev
+
+        session.update_node(node, info={**node.info, "diverged": {"replayed": observation[:2000]}})
+        session.events.publish(
+            ev.Error(
+                session.run_id,
+                message=f"node {node.id} diverged on replay: its cell's output differs from the recorded one",
+                node_id=node.id,
+                error_type="ReplayDiverged",
+            )
+        )
+
+    # --- calls from the kernel ----------------------------------------------------------------------
+    async def _host_call(self, name: str, arguments: dict[str, Any]) -> str:
+        """A kernel function's call, run in the host (live) or answered from the record (replay)."""
+        if self._replay is not None:
+            return self._replayed(name)
+        live, session = self._live, self._session
+        if live is None or session is None:
+            raise RuntimeError("no step is running; host functions work only inside a step's cell")
+        if name == "act":  # never a tool's name: `_specs` skips a tool called act
+            return await self._act(session, live, arguments)
+        return await self._tool(session, live, self._names.get(name, name), arguments)
+
+    def _replayed(self, name: str) -> str:
+        assert self._replay is not None
+        real = self._names.get(name, name)
+        if not self._replay or self._replay[0]["name"] != real:
+            self._replay_mismatch = True
+            raise RuntimeError(f"replay: the recorded cell made no such call of {real}() here")
+        record = self._replay.popleft()
+        if record.get("error"):
+            _raise_recorded(str(record["error"]))
+        return str(record["result"])
+
+    async def _act(self, session: Any, live: _Live, arguments: dict[str, Any]) -> str:
+        action = str(arguments.get("action", ""))
+        record: dict[str, Any] = {
+            "id": f"call_{len(live.records)}",
+            "name": "act",
+            "arguments": json.dumps({"action": action}),
+            "args": {"action": action},
+            "result": "",
+            "error": None,
+            "duration": 0.0,
+            "destructive": False,
+        }
+        started = time.perf_counter()
+        if live.over:
+            record["result"] = "The episode is over; act() did nothing."
+        else:
+            obs, reward, terminated, truncated, _info = await self._env_step(session.env, action)
+            record["env_action"] = action
+            record["result"] = str(obs)
+            live.env_actions.append(action)
+            live.reward += float(reward)
+            live.terminated = live.terminated or bool(terminated)
+            live.truncated = live.truncated or bool(truncated)
+        record["duration"] = time.perf_counter() - started
+        live.records.append(record)
+        return record["result"]
+
+    async def _tool(self, session: Any, live: _Live, name: str, arguments: dict[str, Any]) -> str:
+        from ..tools.env import ToolCall
+
+        call_id = f"call_{len(live.records)}"
+        if live.over:
+            record = {
+                "id": call_id,
+                "name": name,
+                "arguments": json.dumps(arguments, default=str),
+                "args": None,
+                "result": "Error: the episode is over; nothing was called.",
+                "error": "EpisodeOver: the episode is over; nothing was called",
+                "duration": 0.0,
+                "destructive": False,
+            }
+        else:
+            call = ToolCall(name, json.dumps(arguments, default=str), id=call_id)
+            _obs, reward, terminated, truncated, info = await session.env.astep([call])
+            record = dict((info.get("tool_calls") or [{}])[0])
+            record["id"] = call_id
+            live.env_actions += list(info.get("env_actions") or ())
+            live.reward += float(reward)
+            live.terminated = live.terminated or bool(terminated)
+            live.truncated = live.truncated or bool(truncated)
+            live.extra.update({k: info[k] for k in ("answer", "checked") if k in info})
+        live.records.append(record)
+        if record.get("error"):
+            _raise_recorded(str(record["error"]))
+        return str(record.get("result", ""))
+
+    # --- closing ------------------------------------------------------------------------------------
+    async def aclose(self) -> None:
+        sandbox, self.sandbox = self.sandbox, None
+        self._cells = []
+        if sandbox is not None:
+            await sandbox.aclose()
+
+    def close(self) -> None:
+        """Kill the kernel and its processes (Session.close calls this); safe to call twice."""
+        sandbox, loop = self.sandbox, self._loop
+        self.sandbox, self._cells = None, []
+        if sandbox is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is not None and (running is loop or loop is None or not loop.is_running()):
+            self._closing = running.create_task(sandbox.aclose())  # cannot block this loop
+        elif loop is not None and loop.is_running():
+            asyncio.run_coroutine_threadsafe(sandbox.aclose(), loop).result(timeout=60)
+        else:
+            sandbox.close()
