@@ -209,9 +209,10 @@ VERBS = _verbs()
 
 
 def split(line: str) -> list[str]:
-    """Shell-style words of a magic line; an unclosed quote is a usage error."""
+    """Shell-style words of a magic line (a `#` outside quotes starts a comment); an unclosed quote
+    is a usage error."""
     try:
-        return shlex.split(line, posix=True)
+        return shlex.split(line, comments=True, posix=True)
     except ValueError as exc:
         raise UsageError(
             f'cannot read the arguments ({exc}); close the quote, e.g. --task "reach the goal"'
