@@ -691,3 +691,25 @@ def test_a_wrong_object_is_a_one_line_usage_error(shell, line, phrase):
     message = str(info.value)
     assert "\n" not in message and phrase in message, message
     assert "\u27e8" not in message  # no placeholder leaks into a message
+
+
+def test_stop_closes_what_the_agent_holds(shell):
+    from workbench.tools import ToolEnv, tool
+
+    class Server:
+        closed = 0
+
+        def close(self) -> None:
+            Server.closed += 1
+
+    @tool
+    def ping() -> str:
+        """Answers pong."""
+        return "pong"
+
+    shell.user_ns["tenv"] = ToolEnv([ping], owned=[Server()])
+    shell.run_line_magic("agent", "new --name t --env $tenv")
+    shell.run_line_magic("agent", "stop")
+    assert Server.closed == 1  # the MCP connection (here a stand-in) is closed with the agent
+    shell.run_line_magic("agent", "stop")
+    assert Server.closed == 1  # closing twice is harmless

@@ -298,10 +298,13 @@ class AgentMagics(Magics):
         return render.small(f"{agent.name} pauses after the step in flight")
 
     def _stop(self, agent: Agent, args: argparse.Namespace) -> render.Rich:
-        if not agent.running:
-            return render.small(f"{agent.name} is not running ({agent.session.status}); nothing to stop")
-        agent.session.stop()
-        return render.small(f"{agent.name}: stopping now (the step in flight is dropped)")
+        running = agent.running
+        if running:
+            agent.session.stop()
+        agent.session.close()  # MCP servers and the CodeAct kernel end with the agent's run
+        if not running:
+            return render.small(f"{agent.name} is not running ({agent.session.status}); closed its tools and kernel")
+        return render.small(f"{agent.name}: stopping now (the step in flight is dropped); tools and kernel closed")
 
     # --- views ------------------------------------------------------------------------------------
     @staticmethod

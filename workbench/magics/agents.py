@@ -177,5 +177,6 @@ class Agents:
         for agent in self:
             if agent.running:
                 agent.session.stop()
+            agent.session.close()
         self._agents.clear()
         self.current_name = None

@@ -136,7 +136,7 @@ COMMANDS: dict[str, Command] = {
            _opt("--until", metavar="REGEX", help="stop after an action matching REGEX")),
         _c("wait", "wait", "an awaitable for the background run: h = %agent wait, then await h"),
         _c("pause", "pause", "pause the background run after the step in flight"),
-        _c("stop", "stop", "cancel the background run now"),
+        _c("stop", "stop", "cancel the background run now and close the agent's MCP servers and kernel"),
         _c("status", "status", "task, model, strategy, memory, status, steps, tokens, cost, budgets"),
         _c("plan", "plan [add|done|rm|move|edit|clear ...]", "show the plan editor"),
         _c("plan add", "plan add TEXT [--at N]", "add a plan item (at position N)",
