@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..envs import game24, gridworld
+from .codeact import codeact_answer
 from .reading import Conversation, own_subgoal, parse_plan, read_conversation, render_plan
 from .search import search_answer
 from .tools import native_answer, text_tool_answer
@@ -85,6 +86,8 @@ def _respond(messages: list[dict[str, Any]], *, seed: int, error_rate: float, sa
     conv = read_conversation(messages)
     rng = _rng("demo", seed, sample, conv.fingerprint)
     if (answer := search_answer(messages, conv, rng, error_rate)) is not None:
+        return answer
+    if (answer := codeact_answer(conv, rng, error_rate, sample)) is not None:
         return answer
     text = conv.instructions
     if "Status:" in text and "On the right track:" in text:
