@@ -122,7 +122,7 @@ def test_listing_without_a_store_says_so_and_creates_nothing(tmp_path: Path):
 
 WRONG = [
     (["run", "--env", "nope"], "--env: unknown env 'nope'; valid: 'game24', "),
-    (["run", "--strategy", "nope"], "unknown strategy 'nope'; valid: 'react', 'bfs'"),
+    (["run", "--strategy", "nope"], "unknown strategy 'nope'; valid: 'react', 'codeact', 'bfs'"),
     (["run", "--memory", "nope"], "unknown memory 'nope'; valid: 'full', 'window', 'diff'"),
     (["run", "--env", "wb_no_such_module:make"], "env 'wb_no_such_module:make': cannot import module"),
     (["run", "--strategy", "workbench.envs:Nope"], "module 'workbench.envs' has no attribute 'Nope'"),

@@ -84,7 +84,7 @@ def test_unknown_names_list_builtins_and_plugins(plugins):
         make_strategy("nope")
     message = str(info.value)
     assert "\n" not in message
-    assert "unknown strategy 'nope'; valid: react, bfs" in message and "plugins: my-react" in message
+    assert "unknown strategy 'nope'; valid: react, codeact, bfs" in message and "plugins: my-react" in message
     with pytest.raises(ConfigError, match=r"valid: game24, .*gridworld.*plugins: broken-env, my-env"):
         make_env("mars")
 
