@@ -223,7 +223,8 @@ def _grid_answer(
         count = "1 action" if len(route) == 1 else f"{len(route)} actions"
         thought = f"The goal is {count} away; I take them all: {', '.join(moves)}."
     else:
-        thought = f"I head for {target} along the shortest route; the next {len(moves)} actions: {', '.join(moves)}."
+        names = ", ".join(moves)
+        thought = f"I head for {target} along the shortest route; the next {len(moves)} actions: {names}."
     if buggy and error is None:
         code = _with_bug(code, rng)
     return f"Thought: {thought}\n<execute>\n{code}"

@@ -62,7 +62,7 @@ CODEACT_LABEL = "<execute>"  # the demo model recognises a CodeAct system prompt
 STOP = "</execute>"
 LEVEL_CHOICES = ("auto", "bwrap", "process")
 NOTE_CHARS = 2000  # stdout/stderr kept in info["code"]
-FORMAT_HELP = """At each turn, first write one or two sentences of reasoning (`Thought: ...`), then exactly one of:
+FORMAT_HELP = """At each turn, first write one or two sentences of reasoning (`Thought: ...`), then one of:
 
 1. Python code to run, inside <execute> and </execute>:
 Thought: I compute the sum first.
@@ -294,7 +294,7 @@ class CodeAct(Strategy):
     # --- prompt --------------------------------------------------------------------------------------
     def system_prompt(self, session: Any) -> str:
         parts = [
-            "You are an agent that acts by writing Python code. Your code runs in a sandboxed IPython kernel.",
+            "You are an agent that acts by writing Python code, which runs in a sandboxed IPython kernel.",
             f"Task: {session.tree.task}",
         ]
         instructions = getattr(session.env, "instructions", "")
