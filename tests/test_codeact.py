@@ -114,7 +114,7 @@ def test_scripted_code_runs_in_another_process_with_state_and_a_budget() -> None
         "Thought: done\n<solution>answer: 1</solution>",
     ]
     model = ScriptedModel(answers)
-    s = Session(env="game24", model=model, strategy=CodeAct(max_steps=3))  # Session(max_steps=) is the budget
+    s = Session(env="game24", model=model, strategy="codeact", max_steps=3, max_solutions=1)
     try:
         first = s.step()
         assert first.info["kind"] == "code" and first.action == "import os\npid = os.getpid()\nprint(pid)"
@@ -123,7 +123,7 @@ def test_scripted_code_runs_in_another_process_with_state_and_a_budget() -> None
         assert first.info["code"]["level"] == s.tree.config["sandbox"] == s.strategy.sandbox.level
         assert first.info["env_actions"] == [] and first.executed
         assert (
-            "You have 3 steps left and 3 chances to propose solution left."
+            "You have 3 steps left and 1 chances to propose solution left."
             in model.requests[0][-1]["content"]
         )
         second = s.step()
@@ -133,7 +133,7 @@ def test_scripted_code_runs_in_another_process_with_state_and_a_budget() -> None
         third = s.step()  # "answer: 1" is sent to game24 as an action: invalid, one chance used
         assert third.info["kind"] == "solution" and third.action == "solution: answer: 1"
         assert "Invalid action" in third.observation and third.info["env_actions"] == ["answer: 1"]
-        assert s.done and s.tree.outcome == "failure"  # max_steps=3 used up
+        assert s.done and s.tree.outcome == "failure"  # the only chance was used
     finally:
         s.close()
 

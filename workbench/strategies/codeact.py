@@ -26,9 +26,10 @@ Functions pre-defined in the kernel (listed in the system prompt with their sign
 `<solution>X</solution>` is `final_answer(X)` on a ToolEnv without an inner env, and otherwise X is
 sent to the env as one text action (game24: `<solution>answer: (4 + 8) * (6 - 4)</solution>`).
 
-Options: `sandbox` ("auto" | "bwrap" | "process"), `timeout` (seconds per cell), `max_steps` and
-`max_solutions` (the budget in the note; the run ends as a failure when either is used up),
-`workdir` (the kernel's work directory; a temporary one when None), `max_output_chars`.
+Options: `sandbox` ("auto" | "bwrap" | "process"), `timeout` (seconds per cell), `max_solutions`
+(chances to propose a solution: the run ends as a failure when they are used up), `workdir` (the
+kernel's work directory; a temporary one when None), `max_output_chars`. The steps in the note are
+the session's own step budget (`Session(max_steps=...)`, which stops the run when used up).
 Safety rule (`choose_level`): the `process` level has no file or network isolation, so "auto" falls
 back to it only for the simulated demo model; with a real model "auto" needs bwrap, else a
 `ConfigError` asks for an explicit `sandbox="process"`. The level used is `tree.config["sandbox"]`.
@@ -240,7 +241,6 @@ class CodeAct(Strategy):
     options: dict[str, Any] = {
         "sandbox": "auto",
         "timeout": 30.0,
-        "max_steps": None,
         "max_solutions": 3,
         "workdir": None,
         "max_output_chars": 2000,
@@ -253,10 +253,9 @@ class CodeAct(Strategy):
             raise ConfigError(
                 f"sandbox must be one of {', '.join(map(repr, LEVEL_CHOICES))}, not {cfg['sandbox']!r}"
             )
-        for key in ("max_steps", "max_solutions"):
-            value = cfg[key]
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise ConfigError(f"{key} must be a whole number >= 1 or None, not {value!r}")
+        value = cfg["max_solutions"]
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ConfigError(f"max_solutions must be a whole number >= 1 or None, not {value!r}")
         if not isinstance(cfg["timeout"], (int, float)) or cfg["timeout"] <= 0:
             raise ConfigError(f"timeout must be a positive number of seconds, not {cfg['timeout']!r}")
         self.sandbox: Any = None  # the Sandbox, made on the first step
@@ -335,8 +334,6 @@ class CodeAct(Strategy):
         return f"You have {steps} steps left and {chances} chances to propose solution left."
 
     def _steps_left(self, session: Any, node: Node) -> int | None:
-        if self.config["max_steps"] is not None:
-            return max(0, self.config["max_steps"] - node.depth)
         budget = (getattr(session, "budgets", None) or {}).get("max_steps")
         return None if budget is None else max(0, budget - session.tree.steps)
 
@@ -359,8 +356,7 @@ class CodeAct(Strategy):
         return node.terminal or self._used_up(session, node)
 
     def _used_up(self, session: Any, node: Node) -> bool:
-        out_of_steps = self.config["max_steps"] is not None and self._steps_left(session, node) == 0
-        return out_of_steps or self._solutions_left(session, node) == 0
+        return self._solutions_left(session, node) == 0
 
     # --- a step --------------------------------------------------------------------------------------
     async def astep(self, session: Any) -> Node:
