@@ -48,8 +48,8 @@ class EnvMixin:
                 obs = None
                 for action in actions:
                     obs = self.env.step(action)[0]
-                if actions and obs is not None and not node.info.get("tool_calls"):
-                    self._check_replay(node, obs)
+                if obs is not None and "env_actions" not in node.info and not node.info.get("tool_calls"):
+                    self._check_replay(node, obs)  # the node's observation is that one env step's
             if can_snapshot(self.env):
                 self._snapshots[node_id] = self.env.snapshot()
         self._env_node = node_id

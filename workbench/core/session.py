@@ -352,7 +352,8 @@ class Session(EnvMixin, SteeringMixin):
 
         `step` replaces the env step for this action (CodeAct runs code with it): it is awaited with
         the action after the env was brought to `parent`'s state, and returns what `env.step` would;
-        `info["env_actions"]` in its result lists the text actions it took in the env (for replay)."""
+        `info["env_actions"]` in its result lists the text actions it took in the env (for replay), and
+        `info["node_kind"]` names the node's kind (e.g. "code")."""
         raw = calls[-1].response if calls else ""
         info: dict[str, Any] = {}
         if used_edits:
@@ -384,7 +385,9 @@ class Session(EnvMixin, SteeringMixin):
                 for key in PROMOTED_INFO:
                     if key in env_info:
                         info[key] = env_info.pop(key)
-                if "tool_calls" in info:
+                if "node_kind" in env_info:  # a `step=` executor names its node's kind ("code")
+                    info["kind"] = env_info.pop("node_kind")
+                elif "tool_calls" in info:
                     info["kind"] = "tool"
                     info["tool_format"] = "native" if calls and calls[-1].tool_calls else "text"
                 fields.update(

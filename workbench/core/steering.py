@@ -22,7 +22,7 @@ from ..tools.base import result_text
 from . import events as ev
 from .tree import LLMCall, Node
 
-PROMOTED_INFO = ("tool_calls", "env_actions", "answer", "checked")  # env info kept on the node itself
+PROMOTED_INFO = ("tool_calls", "env_actions", "answer", "checked", "code")  # env info kept on the node
 
 if TYPE_CHECKING:
     from .session import Session

@@ -24,7 +24,7 @@ import re
 from fractions import Fraction
 
 from ..envs import game24, gridworld
-from ..strategies.codeact import CODEACT_LABEL
+from ..strategies.labels import CODEACT_LABEL
 from .reading import Conversation
 
 _FOUND = re.compile(r"(?m)^(?P<expr>[\d\s()+\-*/]+?) = 24(?:\.0+)?\s*$")

@@ -303,8 +303,12 @@ class AgentMagics(Magics):
             agent.session.stop()
         agent.session.close()  # MCP servers and the CodeAct kernel end with the agent's run
         if not running:
-            return render.small(f"{agent.name} is not running ({agent.session.status}); closed its tools and kernel")
-        return render.small(f"{agent.name}: stopping now (the step in flight is dropped); tools and kernel closed")
+            return render.small(
+                f"{agent.name} is not running ({agent.session.status}); closed its tools and kernel"
+            )
+        return render.small(
+            f"{agent.name}: stopping now (the step in flight is dropped); tools and kernel closed"
+        )
 
     # --- views ------------------------------------------------------------------------------------
     @staticmethod
