@@ -325,3 +325,14 @@ def test_plugin_env_and_strategy_by_name_and_envs_lists_plugins(plugins, tmp_pat
     assert "step 2 [node 2]" in capsys.readouterr().out
     assert cli.main(["run", "--env", "mars", *args]) == 2
     assert "'my-env' (plugin)" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_codeact_runs_from_the_cli_in_a_sandbox_and_leaves_no_kernel(tmp_path: Path):
+    done = workbench(
+        "run", "--env", "game24", "--strategy", "codeact", "--sandbox", "process", "--seed", "12",
+        "--max-steps", "6", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "outcome: success" in done.stdout and "strategy: codeact" in done.stdout
+    assert "from itertools import permutations" in done.stdout  # the code cell the model wrote

@@ -713,3 +713,14 @@ def test_stop_closes_what_the_agent_holds(shell):
     assert Server.closed == 1  # the MCP connection (here a stand-in) is closed with the agent
     shell.run_line_magic("agent", "stop")
     assert Server.closed == 1  # closing twice is harmless
+
+
+def test_sandbox_is_a_codeact_option(shell):
+    with pytest.raises(UsageError, match="react does not take sandbox"):
+        shell.run_line_magic("agent", "new --sandbox process")
+    with pytest.raises(UsageError, match="invalid choice: 'docker'"):
+        shell.run_line_magic("agent", "new --strategy codeact --sandbox docker")
+    shell.run_line_magic("agent", "new --name coder --env game24 --strategy codeact --sandbox process")
+    s = agents(shell).get().session
+    assert s.strategy.config["sandbox"] == "process"
+    s.close()

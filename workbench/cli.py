@@ -116,7 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--strategy",
         default="react",
         metavar="STRATEGY",
-        help="react, bfs, dfs, best-first, astar, mcts, a plugin, or module:Class",
+        help="react, codeact, bfs, dfs, best-first, astar, mcts, a plugin, or module:Class",
+    )
+    run.add_argument(
+        "--sandbox",
+        choices=["auto", "bwrap", "process"],
+        default=None,
+        help="codeact: where code runs (process = no file/network isolation; opt in for real models)",
     )
     run.add_argument(
         "--memory",
@@ -310,6 +316,8 @@ def _drive(session: Any, store: Any, quiet: bool) -> int:
     except KeyboardInterrupt:
         out(f"interrupted; `workbench resume {session.run_id}` continues from the last finished step")
         return 130
+    finally:
+        session.close()  # MCP servers and the CodeAct kernel
     if not quiet:
         out()
     print_summary(session.tree, str(store.path), printer.reason)
@@ -335,6 +343,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         max_tokens=args.max_tokens,
         max_cost=args.max_cost,
         memory_options=memory_options,
+        **({"sandbox": args.sandbox} if args.sandbox else {}),
     )
     with session.store as store:
         if not args.quiet:

@@ -81,6 +81,7 @@ NEW_OPTIONS = [
     _opt("--branching", type=whole(1), metavar="N", help="search: children per expansion"),
     _opt("--value", choices=["judge", "score", "reward"], help="search: value function"),
     _opt("--concurrency", type=whole(1), metavar="N", help="model calls at once (search)"),
+    _opt("--sandbox", choices=["auto", "bwrap", "process"], help="codeact: where the code runs"),
     _opt("--store", metavar="PATH", help="SQLite run store the run is written to as it goes"),
     _opt("--name", metavar="NAME", help="name of the agent (default agent1, agent2, ...)"),
 ]
@@ -118,7 +119,7 @@ COMMANDS: dict[str, Command] = {
         _c("new", "new [--name NAME] [--env ENV] [--model MODEL] [--strategy S] [--memory M] [--window N]"
            " [--tools TOOLS] [--seed N] [--task TEXT] [--max-steps N] [--max-tokens N] [--max-cost X]"
            " [--store PATH] [--max-expansions N] [--max-depth N] [--branching N] [--value judge|score|reward]"
-           " [--concurrency N]",
+           " [--concurrency N] [--sandbox auto|bwrap|process]",
            "make a new agent, make it current and show its panel; ENV, S, M: a name, module:attr, $var or"
            " {expr}", *NEW_OPTIONS),
         _c("adopt", "adopt SESSION [--name NAME]",
