@@ -56,13 +56,18 @@ class EnvMixin:
 
     def _check_replay(self: Session, node: Node, observation: str) -> None:
         """Flag a node whose observation differs when its action is replayed from `reset()`."""
-        if observation == node.observation or node.info.get("diverged"):
+        if observation != node.observation:
+            self.mark_diverged(node, observation, "the env answered differently than recorded")
+
+    def mark_diverged(self: Session, node: Node, replayed: str, why: str) -> None:
+        """Record on `node` that replaying it gave `replayed` instead of what was recorded (once)."""
+        if node.info.get("diverged"):
             return
-        self.update_node(node, info={**node.info, "diverged": {"replayed": observation[:2000]}})
+        self.update_node(node, info={**node.info, "diverged": {"replayed": replayed[:2000]}})
         self.events.publish(
             ev.Error(
                 self.run_id,
-                message=f"node {node.id} diverged on replay: the env answered differently than recorded",
+                message=f"node {node.id} diverged on replay: {why}",
                 node_id=node.id,
                 error_type="ReplayDiverged",
             )

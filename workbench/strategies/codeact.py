@@ -67,6 +67,7 @@ from .codeact_format import (
 
 if TYPE_CHECKING:
     from ..core.tree import Node
+    from .context import StepContext
 
 
 class _Live:
@@ -118,7 +119,7 @@ class CodeAct(Strategy):
             raise ConfigError(f"timeout must be a positive number of seconds, not {cfg['timeout']!r}")
         self.sandbox: Any = None  # the Sandbox, made on the first step
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._session: Any = None
+        self._session: StepContext = None
         self._cells: list[int] = []  # ids of the nodes whose code the kernel has run, in order
         self._names: dict[str, str] = {}  # kernel function name -> ToolEnv tool name
         self._live: _Live | None = None
@@ -127,16 +128,16 @@ class CodeAct(Strategy):
 
     # --- the env's shape ---------------------------------------------------------------------------
     @staticmethod
-    def _tools(session: Any) -> dict[str, Any]:
+    def _tools(session: StepContext) -> dict[str, Any]:
         env = session.env
         tools = getattr(env, "tools", None)
         return tools if isinstance(tools, dict) and callable(getattr(env, "tool_specs", None)) else {}
 
-    def _pure_tools(self, session: Any) -> bool:
+    def _pure_tools(self, session: StepContext) -> bool:
         """A ToolEnv without an inner env: no `act`, and a solution is `final_answer`."""
         return bool(self._tools(session)) and getattr(session.env, "inner", None) is None
 
-    def _specs(self, session: Any) -> list[dict[str, Any]]:
+    def _specs(self, session: StepContext) -> list[dict[str, Any]]:
         specs, self._names = [], {}
         for t in self._tools(session).values():
             py = t.name.replace("-", "_")
@@ -149,7 +150,7 @@ class CodeAct(Strategy):
         return specs
 
     # --- prompt --------------------------------------------------------------------------------------
-    def system_prompt(self, session: Any) -> str:
+    def system_prompt(self, session: StepContext) -> str:
         parts = [
             "You are an agent that acts by writing Python code, which runs in a sandboxed IPython kernel.",
             f"Task: {session.tree.task}",
@@ -181,7 +182,7 @@ class CodeAct(Strategy):
             parts.append("Plan:\n" + session.plan.render())
         return "\n\n".join(parts)
 
-    def budget_note(self, session: Any, node: Node) -> str:
+    def budget_note(self, session: StepContext, node: Node) -> str:
         """The paper's `You have N steps left and M chances to propose solution left.`, when known."""
         steps = self._steps_left(session, node)
         chances = self._solutions_left(session, node)
@@ -191,17 +192,17 @@ class CodeAct(Strategy):
             return f"You have {steps} steps left."
         return f"You have {steps} steps left and {chances} chances to propose solution left."
 
-    def _steps_left(self, session: Any, node: Node) -> int | None:
+    def _steps_left(self, session: StepContext, node: Node) -> int | None:
         budget = (getattr(session, "budgets", None) or {}).get("max_steps")
         return None if budget is None else max(0, budget - session.tree.steps)
 
-    def _solutions_left(self, session: Any, node: Node) -> int | None:
+    def _solutions_left(self, session: StepContext, node: Node) -> int | None:
         if self.config["max_solutions"] is None:
             return None
         used = sum(1 for n in session.tree.path(node.id) if n.info.get("kind") == "solution")
         return max(0, self.config["max_solutions"] - used)
 
-    def messages(self, session: Any, path: list[Node]) -> list[dict[str, Any]]:
+    def messages(self, session: StepContext, path: list[Node]) -> list[dict[str, Any]]:
         history = session.memory.render(session.tree, path)
         out = [{"role": "system", "content": self.system_prompt(session)}, *history]
         note = self.budget_note(session, path[-1])
@@ -209,15 +210,15 @@ class CodeAct(Strategy):
             out.append({"role": "user", "content": note})
         return out
 
-    def finished(self, session: Any) -> bool:
+    def finished(self, session: StepContext) -> bool:
         node = session.tree.current
         return node.terminal or self._used_up(session, node)
 
-    def _used_up(self, session: Any, node: Node) -> bool:
+    def _used_up(self, session: StepContext, node: Node) -> bool:
         return self._solutions_left(session, node) == 0
 
     # --- a step --------------------------------------------------------------------------------------
-    async def astep(self, session: Any) -> Node:
+    async def astep(self, session: StepContext) -> Node:
         parent = session.tree.current
         path = session.tree.path()
         messages = self.messages(session, path)
@@ -250,7 +251,7 @@ class CodeAct(Strategy):
         return node
 
     async def _run_code(
-        self, session: Any, parent: Node, path: list[Node], answer: CodeAnswer, call: Any, used_edits: Any
+        self, session: StepContext, parent: Node, path: list[Node], answer: CodeAnswer, call: Any, used_edits: Any
     ) -> Node:
         code = answer.code or ""
         sandbox = await self._ensure(session)
@@ -298,7 +299,7 @@ class CodeAct(Strategy):
             "duration": round(res.duration, 6),
         }
 
-    def _solution_step(self, session: Any, solution: str) -> Any:
+    def _solution_step(self, session: StepContext, solution: str) -> Any:
         async def step(_action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
             env = session.env
             if self._pure_tools(session):
@@ -322,7 +323,7 @@ class CodeAct(Strategy):
         return env.step(action)
 
     # --- the kernel ---------------------------------------------------------------------------------
-    async def _ensure(self, session: Any) -> Any:
+    async def _ensure(self, session: StepContext) -> Any:
         """The sandbox, made and started on first use; its level follows the safety rule."""
         if self.sandbox is None:
             from ..sandbox import Sandbox
@@ -369,7 +370,7 @@ class CodeAct(Strategy):
             cells = [] if (node.info.get("code") or {}).get("restarted") else [*cells, node]
         return cells
 
-    async def _bring_kernel_to(self, session: Any, path: list[Node]) -> None:
+    async def _bring_kernel_to(self, session: StepContext, path: list[Node]) -> None:
         """Restart the kernel and replay `path`'s cells when it ran other cells (see the docstring)."""
         wanted = self._wanted(path)
         ids = [n.id for n in wanted]
@@ -383,7 +384,7 @@ class CodeAct(Strategy):
         for node in todo:
             await self._replay_cell(session, node)
 
-    async def _replay_cell(self, session: Any, node: Node) -> None:
+    async def _replay_cell(self, session: StepContext, node: Node) -> None:
         self._replay = deque(node.info.get("tool_calls") or ())
         self._replay_mismatch = False
         try:
@@ -394,19 +395,7 @@ class CodeAct(Strategy):
         observation = res.observation()
         if observation == node.observation and not left and not self._replay_mismatch:
             return
-        if node.info.get("diverged"):
-            return
-        from ..core import events as ev
-
-        session.update_node(node, info={**node.info, "diverged": {"replayed": observation[:2000]}})
-        session.events.publish(
-            ev.Error(
-                session.run_id,
-                message=f"node {node.id} diverged on replay: its cell's output differs from the recorded one",
-                node_id=node.id,
-                error_type="ReplayDiverged",
-            )
-        )
+        session.mark_diverged(node, observation, "its cell's output differs from the recorded one")
 
     # --- calls from the kernel ----------------------------------------------------------------------
     async def _host_call(self, name: str, arguments: dict[str, Any]) -> str:
@@ -431,7 +420,7 @@ class CodeAct(Strategy):
             _raise_recorded(str(record["error"]))
         return str(record["result"])
 
-    async def _act(self, session: Any, live: _Live, arguments: dict[str, Any]) -> str:
+    async def _act(self, session: StepContext, live: _Live, arguments: dict[str, Any]) -> str:
         action = str(arguments.get("action", ""))
         record: dict[str, Any] = {
             "id": f"call_{len(live.records)}",
@@ -458,7 +447,7 @@ class CodeAct(Strategy):
         live.records.append(record)
         return record["result"]
 
-    async def _tool(self, session: Any, live: _Live, name: str, arguments: dict[str, Any]) -> str:
+    async def _tool(self, session: StepContext, live: _Live, name: str, arguments: dict[str, Any]) -> str:
         from ..tools.env import ToolCall
 
         call_id = f"call_{len(live.records)}"
