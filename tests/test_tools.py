@@ -344,3 +344,21 @@ def test_run_store_keeps_tool_calls(tmp_path):
     s.step()
     run = RunStore(tmp_path / "r.sqlite").load_run(s.run_id)
     assert run.nodes[1].info["tool_calls"][0]["result"] == "4"
+
+
+def test_a_run_with_tools_on_a_named_env_resumes_with_both(tmp_path):
+    from toys import react
+
+    answers = [react("go east"), 'Thought: t\nAction: add\nAction Input: {"a": 1, "b": 2}']
+    s = Session(
+        env="gridworld",
+        tools=[add],
+        model=ScriptedModel(answers),
+        tool_calling="text",
+        store=tmp_path / "r.sqlite",
+    )
+    s.run(max_steps=2)
+    resumed = Session.resume(s.run_id, store=tmp_path / "r.sqlite", tools=[add], model=ScriptedModel(answers))
+    assert type(resumed.env.inner).__name__ == "GridWorld" and "add" in resumed.env.tools
+    with pytest.raises(ConfigError, match="used an env object"):
+        Session.resume(s.run_id, store=tmp_path / "r.sqlite", model=ScriptedModel(answers))

@@ -128,6 +128,8 @@ class Session(EnvMixin, SteeringMixin):
             task = task or getattr(self.env, "task", "") or "solve the environment"
             self.tree = Run(task=task, config=self._config(env_name))
             self.tree.config["env_object"] = not isinstance(env, str) or tools is not None
+            if isinstance(env, str) and tools is not None:
+                self.tree.config["env_spec"] = env  # the text env under the tools, rebuilt on resume
         else:
             self.tree = _run
         self.events.publish(
@@ -203,7 +205,7 @@ class Session(EnvMixin, SteeringMixin):
                     f"run {run.id} used an env object ({cfg.get('env')}); pass env=... (and tools=...) to "
                     "resume it, or register the env as a plugin (entry point group workbench.envs)"
                 )
-            kwargs["env"] = None
+            kwargs["env"] = cfg.get("env_spec")
         kwargs.update(overrides)
         session = cls(store=store, _run=run, **kwargs)
         session.plan.load(state.get("plan") or run.current.plan)
