@@ -362,3 +362,11 @@ def test_a_run_with_tools_on_a_named_env_resumes_with_both(tmp_path):
     assert type(resumed.env.inner).__name__ == "GridWorld" and "add" in resumed.env.tools
     with pytest.raises(ConfigError, match="used an env object"):
         Session.resume(s.run_id, store=tmp_path / "r.sqlite", model=ScriptedModel(answers))
+
+
+def test_a_failing_checker_keeps_the_answer_and_says_why():
+    env = ToolEnv([add], check=lambda answer: 1 / 0)
+    env.reset()
+    _, reward, done, _, info = env.step(ToolCall(FINAL_ANSWER, '{"answer": "5"}'))
+    assert (reward, done, info["checked"], info["answer"]) == (0.0, True, False, "5")
+    assert info["check_error"] == "ZeroDivisionError: division by zero"

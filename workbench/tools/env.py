@@ -185,7 +185,7 @@ class ToolEnv:
         final = next((r for r in records if r["name"] == FINAL_ANSWER and r["error"] is None), None)
         if final is not None:
             outcome["terminated"], self._done = True, True
-            outcome["reward"], checked = self._score(str(final["args"].get("answer", "")))
+            outcome["reward"], checked = self._score(str(final["args"].get("answer", "")), info)
             info["checked"] = checked
             info["answer"] = final["args"].get("answer", "")
         done = bool(outcome["terminated"] or outcome["truncated"])
@@ -254,13 +254,15 @@ class ToolEnv:
         cut = len(text) - self.max_result_chars
         return text[: self.max_result_chars] + f"\n[... {cut} more characters not shown]"
 
-    def _score(self, answer: str) -> tuple[float, bool]:
+    def _score(self, answer: str, info: dict[str, Any]) -> tuple[float, bool]:
+        """(reward, checked) of a final answer; a checker that raises scores 0 and says why."""
         if self.check is None:
             return 1.0, False
         try:
             return float(self.check(answer)), True
-        except Exception as exc:  # a broken checker must not lose the run: record it as unchecked
-            raise ConfigError(f"the ToolEnv check function failed on {answer!r}: {exc}") from exc
+        except Exception as exc:  # the user's checker failed: keep the answer, record the failure
+            info["check_error"] = f"{type(exc).__name__}: {exc}"
+            return 0.0, False
 
     # --- snapshots (bound in __init__ when the inner env has them, or there is none) ----------------
     def _snapshot(self) -> dict[str, Any]:
