@@ -26,6 +26,13 @@ def test_parse_judgement_follows_koh_et_al():
     assert parse_judgement("I think it went well") is None
 
 
+def test_parse_judgement_reads_koh_et_als_own_wording():
+    koh = 'Thoughts: the cart holds the item.\nStatus: "failure"\nOn the right track to success: "yes"'
+    assert parse_judgement(koh) == 0.5
+    assert parse_judgement('Status: "success"\nOn the right track to success: "no"') == 1.0
+    assert parse_judgement('Status: "failure"\nOn the right track to success: "no"') == 0.0
+
+
 def test_parse_score_maps_one_to_ten_onto_a_tenth_to_one():
     assert parse_score("Thoughts: close.\nScore: 7") == 0.7
     assert parse_score("score: 10/10") == 1.0
@@ -48,7 +55,7 @@ def one_step(answer, value, **kw) -> Session:
     return s
 
 
-def test_the_score_is_averaged_over_sampled_calls_and_unreadable_answers_are_left_out():
+def test_the_score_is_averaged_over_sampled_calls_and_unreadable_answers_count_as_zero():
     def answer(messages, sample):
         if "Score:" in messages[0]["content"]:
             return ["Score: 8", "Score: 4", "no idea", "Score: 6"][sample]
@@ -56,8 +63,8 @@ def test_the_score_is_averaged_over_sampled_calls_and_unreadable_answers_are_lef
 
     s = one_step(answer, "score", value_samples=4)
     node = s.tree.nodes[1]
-    assert node.value == pytest.approx(0.6) and node.info["value_by"] == "score"
-    assert node.info["value_detail"] == {"value_fn": "score", "samples": [0.8, 0.4, 0.6]}
+    assert node.value == pytest.approx(0.45) and node.info["value_by"] == "score"
+    assert node.info["value_detail"] == {"value_fn": "score", "samples": [0.8, 0.4, 0.6], "unreadable": 1}
     calls = [c for c in node.llm_calls if c.purpose == "value"]
     assert len(calls) == 4 and "1-10" in calls[0].messages[0]["content"]
     assert calls[0].messages[-1]["content"].endswith("Observation:\nat: b")  # the state judged comes last
@@ -70,6 +77,29 @@ def test_an_unreadable_judge_gives_zero_and_says_so():
     )
     node = s.tree.nodes[1]
     assert node.value == 0.0 and node.info["value_detail"]["unreadable"] == 2
+
+
+def one_success_among_unreadable(messages, sample):
+    if "right track" in messages[0]["content"]:
+        return "Status: success\nOn the right track: yes" if sample == 0 else "I cannot tell."
+    return react("b")
+
+
+def test_one_readable_vote_among_unreadable_ones_does_not_reach_the_threshold():
+    s = one_step(one_success_among_unreadable, "judge", value_samples=20)
+    node = s.tree.nodes[1]
+    assert node.value == pytest.approx(0.05)  # Koh et al.: an unreadable answer scores 0
+    assert node.info["value_detail"]["unreadable"] == 19
+    assert s.tree.root.info["search"]["reason"] != "threshold"
+
+
+def test_unreadable_votes_can_be_left_out_or_given_another_value():
+    s = one_step(one_success_among_unreadable, JudgeValue(unreadable=None), value_samples=20)
+    assert s.tree.nodes[1].value == 1.0 and s.tree.nodes[1].info["value_detail"]["unreadable"] == 19
+    s = one_step(one_success_among_unreadable, JudgeValue(unreadable=0.5), value_samples=4)
+    assert s.tree.nodes[1].value == pytest.approx((1.0 + 3 * 0.5) / 4)
+    with pytest.raises(ConfigError, match="unreadable must be a number"):
+        JudgeValue(unreadable="zero")
 
 
 def test_reward_and_callable_values():

@@ -8,8 +8,14 @@
 - a Python callable `(node, session) -> float` (or an awaitable float), for your own heuristics.
 
 Model-based values run their calls through the strategy's batch (see `common.gather`), with purpose
-`value`; the strategy records them on the node they judge. Answers that cannot be read are left out
-of the average; if none can be read the value is 0.0 and `detail["unreadable"]` says so.
+`value`; the strategy records them on the node they judge. An answer that cannot be read counts as
+`unreadable` (default 0.0, as in Koh et al.'s code: one "success" among 19 unreadable answers scores
+0.05, not 1.0); `unreadable=None` leaves such answers out of the average instead (0.0 if none can
+be read). Either way `detail["unreadable"]` on the node (`info["value_detail"]`) holds how many
+answers could not be read. Pass the choice as `value=JudgeValue(unreadable=None)`.
+
+The judge reads both our wording (`On the right track: yes`) and Koh et al.'s (`On the right track
+to success: "yes"`), with or without quotes and markdown.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ Thoughts: <one or two sentences>
 Score: <a whole number from 1 to 10>"""
 
 _STATUS = re.compile(r"status\W*:\W*(success|failure|failed|fail)", re.I)
-_TRACK = re.compile(r"on the right track\W*:\W*(yes|no)", re.I)
+_TRACK = re.compile(r"on the right track(?:\s+to\s+success)?\W*:\W*(yes|no)", re.I)
 _SCORE = re.compile(r"score\W*:\W*(\d+(?:\.\d+)?)", re.I)
 
 
@@ -91,6 +97,16 @@ class ValueFunction:
 class _ModelValue(ValueFunction):
     system = ""
 
+    def __init__(self, unreadable: float | None = 0.0) -> None:
+        if unreadable is not None and (
+            isinstance(unreadable, bool) or not isinstance(unreadable, (int, float))
+        ):
+            raise ConfigError(
+                f"{self.name}: unreadable must be a number (the vote an unreadable answer counts as) "
+                f"or None (leave it out), got {unreadable!r}"
+            )
+        self.unreadable = None if unreadable is None else float(unreadable)
+
     def parse(self, text: str) -> float | None:
         raise NotImplementedError
 
@@ -103,12 +119,17 @@ class _ModelValue(ValueFunction):
     async def score(
         self, session: StepContext, node: Node, calls: list[LLMCall]
     ) -> tuple[float, dict[str, Any]]:
-        read = [v for v in (self.parse(c.response) for c in calls) if v is not None]
-        detail: dict[str, Any] = {"value_fn": self.name, "samples": [round(v, 4) for v in read]}
-        if not read:
-            detail["unreadable"] = len(calls)
-            return 0.0, detail
-        return sum(read) / len(read), detail
+        votes = [self.parse(c.response) for c in calls]
+        read = [v for v in votes if v is not None]
+        detail: dict[str, Any] = {
+            "value_fn": self.name,
+            "samples": [round(v, 4) for v in read],
+            "unreadable": len(votes) - len(read),
+        }
+        if self.unreadable is not None:
+            counted = [self.unreadable if v is None else v for v in votes]
+            return (sum(counted) / len(counted) if counted else 0.0), detail
+        return (sum(read) / len(read) if read else 0.0), detail
 
 
 class JudgeValue(_ModelValue):
