@@ -9,6 +9,7 @@ import pytest
 from search_toys import LETTERS, Letters, Sampled, cycle, react, shape, word_of
 
 from workbench.core.session import Session
+from workbench.errors import ConfigError
 from workbench.strategies.search.astar import lcs, memory_match, parse_remaining
 from workbench.strategies.search.engine import View
 
@@ -118,9 +119,11 @@ def table_value(node, session) -> float:
 
 
 def mcts(backup: str = "mean", **kw) -> Session:
+    # the cheaper rollout (one sample a step, no scoring, the leaf's value at the depth cap), so
+    # the backup arithmetic below stays small; the reference rollout has its own tests
     options = dict(
         branching=2, n_samples=2, max_depth=2, value=table_value, value_mix=1.0, reflections=0,
-        backup=backup, max_expansions=10,
+        backup=backup, max_expansions=10, rollout_select="count", rollout_samples=1, depth_penalty=None,
     )  # fmt: skip
     options.update(kw)
     return Session(env=Letters(goal="zzz"), model=Sampled(cycle("a", "b")), strategy="mcts", **options)
@@ -222,3 +225,45 @@ def test_mcts_resumes_from_the_store(tmp_path):
     )  # fmt: skip
     resumed.run()
     assert shape(resumed) == shape(whole)
+
+
+# --- the LATS reference rollout ---------------------------------------------------------------------
+def rollout_session(goal: str = "zzz", **kw) -> Session:
+    """Expansion at the root samples one answer ("a"); each rollout step samples a, a, a, b, b."""
+    options = dict(branching=1, n_samples=1, max_depth=2, value=table_value, value_mix=1.0, reflections=0)
+    options.update(kw)
+    model = Sampled(lambda messages, sample: react("aaabb"[sample % 5]))
+    return Session(env=Letters(goal=goal, length=len(goal)), model=model, strategy="mcts", **options)
+
+
+def test_mcts_rollout_scores_five_samples_takes_the_best_and_backs_up_a_penalty_at_the_depth_cap():
+    s = rollout_session()
+    s.step()
+    a, aa, ab = by_word(s, "a"), by_word(s, "aa"), by_word(s, "ab")
+    # the rollout from a sampled 5 answers (a x3, b x2), executed both actions and scored them
+    assert [len([c for c in n.llm_calls if c.purpose == "act"]) for n in (aa, ab)] == [3, 2]
+    assert aa.info["rollout"] and ab.info["rollout"] and (aa.value, ab.info["lm_value"]) == (0.2, 0.9)
+    # the best (ab, not the most frequent aa) was taken; it sits at max_depth: the penalty -1 is backed up
+    assert ab.visits == 1 and aa.visits == 0 and ab.info["depth_capped"] is True
+    assert (a.value, s.tree.root.value) == (-1.0, -1.0)
+
+
+def test_mcts_rollout_stops_on_a_successful_sample_and_the_penalty_is_configurable():
+    s = rollout_session(goal="ab", max_depth=3)
+    s.step()
+    assert s.done and s.tree.outcome == "success" and path_word(s, s.cursor) == "ab"
+    s = rollout_session(depth_penalty=-0.5)
+    s.step()
+    assert s.tree.root.value == -0.5
+
+
+def test_mcts_rollout_can_switch_back_to_the_most_frequent_action_and_the_leaf_value():
+    s = rollout_session(rollout_select="count", depth_penalty=None)
+    s.step()
+    aa = by_word(s, "aa")
+    assert [n for n in s.tree.nodes.values() if path_word(s, n) == "ab"] == []
+    assert aa.visits == 1 and s.tree.root.value == 0.2 and "depth_capped" not in aa.info
+    with pytest.raises(ConfigError, match="rollout_select must be 'value' or 'count'"):
+        rollout_session(rollout_select="best")
+    with pytest.raises(ConfigError, match="depth_penalty must be a number or None"):
+        rollout_session(depth_penalty="low")

@@ -11,10 +11,16 @@ One step = one iteration:
 3. Evaluation: V = lambda * LM + (1 - lambda) * SC, with LM the value function (`value`, default
    the 1-10 LM score) and SC the action's self-consistency (count / samples); lambda = `value_mix`.
    A terminal child is not sent to the LM: V = its reward on success, `failure_value` on failure.
-4. Simulation: from the best new child, a greedy rollout (`rollout_samples` samples per step, the
-   most frequent action) until a terminal or `max_depth`; its nodes join the tree (`info.rollout`).
-   The rollout leaf's return: reward on success, `failure_value` (LATS: -1) on failure, else its
-   LM value (no self-consistency term).
+4. Simulation, as in the LATS reference code: from the best new child, each rollout step samples
+   `rollout_samples` (n = 5) answers, executes every distinct action as a child (`info.rollout`),
+   stops at once on a successful terminal among them, else scores them with the value function
+   (LM value only; a failed terminal gets `failure_value`) and continues from the best, until a
+   terminal or `max_depth`. The return backed up: reward on success, `failure_value` (LATS: -1)
+   on failure, `depth_penalty` (default -1, LATS's HotpotQA code; its WebShop code uses -0.5)
+   when the rollout stops at `max_depth` without a terminal (the leaf gets `info.depth_capped`).
+   Switches back to the cheaper variant we had before: `rollout_select="count"` takes the most
+   frequent sampled action with no scoring (set `rollout_samples=1` for one sample a step), and
+   `depth_penalty=None` backs up the depth-capped leaf's LM value instead of a penalty.
 5. Backpropagation from the rollout leaf up to the scope: N += 1 and, with `backup="mean"`, V is the
    running mean of the returns (V += (r - V) / N); with `backup="max"` (WebPilot), V = max(V, r).
    The first visit replaces the evaluation prior (V = r). A value set by the user is kept.
@@ -61,7 +67,9 @@ class MCTS(SearchStrategy):
         "exploration": 1.0,  # w in UCT
         "backup": "mean",  # mean (LATS) | max (WebPilot)
         "failure_value": -1.0,  # the return of a failed terminal
-        "rollout_samples": 1,
+        "rollout_samples": 5,  # n sampled per rollout step (LATS reference: 5)
+        "rollout_select": "value",  # value: score the samples, take the best | count: most frequent
+        "depth_penalty": -1.0,  # the return of a rollout capped by max_depth (None: the leaf's value)
         "reflections": 3,  # reflections shown in prompts (0: no reflection calls)
     }
 
@@ -72,6 +80,13 @@ class MCTS(SearchStrategy):
             raise ConfigError(f"mcts: backup must be 'mean' or 'max', got {cfg['backup']!r}")
         if not isinstance(cfg["value_mix"], (int, float)) or not 0 <= cfg["value_mix"] <= 1:
             raise ConfigError(f"mcts: value_mix must be a number from 0 to 1, got {cfg['value_mix']!r}")
+        if cfg["rollout_select"] not in ("value", "count"):
+            raise ConfigError(
+                f"mcts: rollout_select must be 'value' or 'count', got {cfg['rollout_select']!r}"
+            )
+        penalty = cfg["depth_penalty"]
+        if penalty is not None and (isinstance(penalty, bool) or not isinstance(penalty, (int, float))):
+            raise ConfigError(f"mcts: depth_penalty must be a number or None, got {penalty!r}")
         for key in ("rollout_samples", "reflections"):
             if not isinstance(cfg[key], int) or cfg[key] < (1 if key == "rollout_samples" else 0):
                 raise ConfigError(f"mcts: {key} must be a whole number, got {cfg[key]!r}")
@@ -176,7 +191,7 @@ class MCTS(SearchStrategy):
             if best.terminal or state.get("found") is not None
             else await self._rollout(session, state, best)
         )
-        await self._backup(session, state, end)
+        await self._backup(session, state, end, self._capped_return(session, state, end))
         return end
 
     async def _expand_leaf(self, session: StepContext, state: dict[str, Any], leaf: Node) -> list[Node]:
@@ -233,7 +248,40 @@ class MCTS(SearchStrategy):
             if node.terminal and value >= threshold:
                 state.setdefault("found", node.id)
 
+    def _capped_return(self, session: StepContext, state: dict[str, Any], end: Node) -> float | None:
+        """`depth_penalty` when the simulation ended at `max_depth` without a terminal, else None."""
+        penalty = self.config["depth_penalty"]
+        view = View(session, state["scope"])
+        if penalty is None or end.terminal or view.depth(end) < int(self.config["max_depth"]):
+            return None
+        session.update_node(end, info={**end.info, "depth_capped": True})
+        return float(penalty)
+
     async def _rollout(self, session: StepContext, state: dict[str, Any], start: Node) -> Node:
+        if self.config["rollout_select"] == "count":
+            return await self._rollout_count(session, state, start)
+        node, cap = start, int(self.config["max_depth"])
+        view = View(session, state["scope"])
+        while not node.terminal and view.depth(node) < cap and state.get("found") is None:
+            (calls,) = await gather(
+                session, [self.act_request(session, node, int(self.config["rollout_samples"]))]
+            )
+            keys = {cand.key for cand in group(calls)[0]}
+            existing = {action_key(c.action): c for c in session.tree.children(node.id) if c.action}
+            made = propose_top(session, node, calls, None, skip=set(existing), info={"rollout": True})
+            for child in made:
+                await session.arealize(child)
+            options = [c for k, c in existing.items() if k in keys] + made
+            options = [c for c in options if c.status in ("expanded", "terminal")]
+            if not options:
+                break
+            await self._evaluate(session, state, [c for c in options if c.value is None], {})
+            won = [c for c in options if c.terminal and c.reward > 0]
+            node = won[0] if won else max(options, key=lambda c: (_value(c), -c.id))
+        return node
+
+    async def _rollout_count(self, session: StepContext, state: dict[str, Any], start: Node) -> Node:
+        """The cheaper rollout: the most frequent sampled action each step, no scoring on the way."""
         node, cap = start, int(self.config["max_depth"])
         view = View(session, state["scope"])
         while not node.terminal and view.depth(node) < cap:
@@ -258,8 +306,12 @@ class MCTS(SearchStrategy):
             await self._evaluate(session, state, [node], {})
         return node
 
-    async def _backup(self, session: StepContext, state: dict[str, Any], leaf: Node) -> None:
-        if leaf.terminal:
+    async def _backup(
+        self, session: StepContext, state: dict[str, Any], leaf: Node, ret: float | None = None
+    ) -> None:
+        if ret is not None:
+            pass
+        elif leaf.terminal:
             ret = self.terminal_value(leaf)
         else:
             ret = float(leaf.value) if leaf.value is not None else 0.0
@@ -277,3 +329,7 @@ class MCTS(SearchStrategy):
             session.update_node(node, visits=visits, value=value)
             if node.id == scope:
                 break
+
+
+def _value(node: Node) -> float:
+    return float(node.value) if node.value is not None else -math.inf
