@@ -74,3 +74,25 @@ def test_tool_calling_must_be_a_known_mode(value):
 
     with pytest.raises(ConfigError, match="tool_calling must be one of"):
         Session(env=Counter(), model=ScriptedModel([react("inc")]), tool_calling=value)
+
+
+def test_no_env_resync_after_a_malformed_answer():
+    env = Counter(goal=10, snapshots=False)  # a resync would have to reset and replay the path
+    answers = [react("inc"), react("inc"), "I think I should increment.", "no action again", react("inc")]
+    model = ScriptedModel(answers)
+    s = Session(env=env, model=model)
+    s.run(max_steps=5)
+    assert [n.info.get("kind") for n in s.path()[1:]] == [None, None, "malformed", "malformed", None]
+    assert s.cursor.observation == "n=3" and not s.cursor.info.get("diverged")
+    assert env.resets == 1 and env.steps == 3  # the reset that made the root, no replay
+
+
+def test_a_rewind_past_a_malformed_answer_still_resyncs_to_its_state():
+    env = Counter(goal=10, snapshots=False)
+    s = Session(env=env, model=ScriptedModel([react("inc"), react("inc"), "garbled", react("inc")]))
+    s.run(max_steps=4)  # n=1, n=2, malformed (state n=2), n=3
+    s.rewind(3)  # the malformed node: its env state is its parent's, n=2
+    assert s.step().observation == "n=3"
+    assert env.resets == 2  # one replay, to node 2
+    s.rewind(1)
+    assert s.step().observation == "n=2"

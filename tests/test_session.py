@@ -258,3 +258,26 @@ def test_run_tree_round_trips_through_json():
     again = Run.from_dict(data)
     assert again.to_dict() == s.tree.to_dict()
     assert again.tokens == s.tree.tokens and again.cost == s.tree.cost
+
+
+def test_paths_follow_steps_rewinds_and_branches():
+    s = session([react("inc")], env=Counter(goal=50))
+    s.run(max_steps=5)
+
+    def walked(node_id):
+        out, node = [], s.tree.nodes[node_id]
+        while node is not None:
+            out.append(node.id)
+            node = s.tree.nodes[node.parent_id] if node.parent_id is not None else None
+        return out[::-1]
+
+    assert [n.id for n in s.path()] == walked(5)
+    s.rewind(2)
+    assert [n.id for n in s.path()] == [0, 1, 2]
+    s.run(max_steps=2)  # a branch from 2
+    assert [n.id for n in s.path()] == walked(7) == [0, 1, 2, 6, 7]
+    for node_id in (5, 3, 7, 0, 4, 6, 1):  # jumping between branches in any order
+        assert [n.id for n in s.tree.path(node_id)] == walked(node_id)
+    got = s.path()
+    got.append(s.tree.nodes[5])  # a caller's list is its own: changing it changes no later path
+    assert [n.id for n in s.path()] == [0, 1, 2, 6, 7]

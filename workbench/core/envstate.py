@@ -32,8 +32,20 @@ class EnvMixin:
             return None
         return self.seed
 
+    def env_state_of(self: Session, node_id: int) -> int:
+        """The node whose env state `node_id` has: itself if its action was executed (or it is the
+        root), else its nearest such ancestor (a malformed answer, a memory action, a provider error
+        leaves the env as its parent had it; a frontier candidate has no state yet and is its own)."""
+        node = self.tree.nodes[node_id]
+        while not node.executed and node.status != "frontier" and node.parent_id is not None:
+            node = self.tree.nodes[node.parent_id]
+        return node.id
+
     def _sync_env(self: Session, node_id: int) -> None:
         """Bring the env to the state of `node_id`: restore a snapshot or replay from reset."""
+        if self._env_node == node_id:
+            return
+        node_id = self.env_state_of(node_id)
         if self._env_node == node_id:
             return
         snapshot = self._snapshots.get(node_id)
@@ -89,10 +101,11 @@ class EnvMixin:
         brought, in that state: snapshots; never a replay just to list actions)."""
         if node.terminal:
             return None
-        if self._env_node != node.id:
-            if node.id not in self._snapshots:
+        state = self.env_state_of(node.id)
+        if self._env_node != state:
+            if state not in self._snapshots:
                 return None
-            self._sync_env(node.id)
+            self._sync_env(state)
         try:
             actions = getattr(self.env, "actions", None)
         except Exception:  # an env property that fails is no reason to lose the step

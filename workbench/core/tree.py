@@ -107,6 +107,8 @@ class Run:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float = 0.0
+    # the last path handed out, root first: most calls ask for it or for a child of its end
+    _path_cache: list[Node] = field(default_factory=list, init=False, repr=False, compare=False)
 
     def new_node(self, parent_id: int | None, **fields: Any) -> Node:
         """Create a node under `parent_id` with the next free id and add it to the tree."""
@@ -126,14 +128,34 @@ class Run:
         return self.nodes[self.cursor]
 
     def path(self, node_id: int | None = None) -> list[Node]:
-        """The nodes from the root to `node_id` (default: the cursor), both included."""
+        """The nodes from the root to `node_id` (default: the cursor), both included.
+
+        The last path built is kept: asking for it, a prefix of it (a rewind) or a node just below
+        it (a step) costs a copy of the list, not a walk to the root. The walk up stops at the first
+        node found in the kept path, so a new branch costs its own length. Nodes never change their
+        parent once made, which is what makes the kept path safe to reuse."""
         node = self.nodes[self.cursor if node_id is None else node_id]
-        out = [node]
-        while node.parent_id is not None:
-            node = self.nodes[node.parent_id]
-            out.append(node)
-        out.reverse()
-        return out
+        cached = self._path_cache
+        tail: list[Node] = []
+        current = node
+        while True:
+            depth = current.depth
+            if depth < len(cached) and cached[depth] is current:
+                break
+            tail.append(current)
+            if current.parent_id is None:
+                depth = -1
+                break
+            current = self.nodes[current.parent_id]
+        if not tail:
+            return cached[: node.depth + 1]
+        if depth + 1 == len(cached):
+            cached.extend(reversed(tail))
+        else:
+            cached = cached[: depth + 1]
+            cached.extend(reversed(tail))
+            self._path_cache = cached
+        return list(cached)
 
     def children(self, node_id: int) -> list[Node]:
         return [n for n in self.nodes.values() if n.parent_id == node_id]
