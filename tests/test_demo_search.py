@@ -164,3 +164,24 @@ def test_search_prompts_with_arbitrary_content_never_raise(
         assert parse_remaining(answer) is not None
     if anchor == FINAL_OBSERVATION and system == REFLECT_SYSTEM:
         assert answer.startswith("Reflection: ")
+
+
+@pytest.mark.parametrize("env", ["gridworld", "game24"])
+def test_the_demo_model_answers_astars_candidate_list_with_a_good_move_first(env: str) -> None:
+    model = Model("workbench/demo", seed=3, error_rate=0)
+    session = Session(env=env, model=model, seed=14, strategy="astar", branching=4, max_expansions=2)
+    session.run()
+    root = session.tree.root
+    assert [c.purpose for c in root.llm_calls] == ["propose"]  # one call proposed the root's children
+    kids = sorted(session.tree.children(root.id), key=lambda n: n.info["rank"])
+    assert len(kids) >= 2 and len({k.action for k in kids}) == len(kids)
+    first = str(kids[0].action)
+    if env == "game24":
+        numbers, _ = game24.parse_observation(root.observation) or ([], [])
+        assert all(game24.apply_move(numbers, str(k.action)) is not None for k in kids)
+        assert game24.solve24(game24.apply_move(numbers, first) or []) is not None
+    else:
+        state = gridworld.parse_observation(root.observation)[0]  # type: ignore[index]
+        assert all(gridworld.transition(state, str(k.action))[2] for k in kids)
+        after = gridworld.transition(state, first)[0]
+        assert len(gridworld.route(after) or []) < len(gridworld.route(state) or [])

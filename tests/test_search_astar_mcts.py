@@ -10,10 +10,10 @@ from search_toys import LETTERS, Letters, Sampled, cycle, react, shape, word_of
 
 from workbench.core.session import Session
 from workbench.errors import ConfigError
-from workbench.strategies.search.astar import lcs, memory_match, parse_remaining
+from workbench.strategies.search.astar import lcs, memory_match, parse_candidates, parse_remaining
 from workbench.strategies.search.engine import View
 
-TOY = dict(branching=3, n_samples=6, max_depth=3)
+TOY = dict(branching=3, n_samples=6, max_depth=3, proposals="sample")  # the cost arithmetic needs counts
 
 
 def path_word(session: Session, node) -> str:
@@ -108,6 +108,60 @@ def test_astar_pinned_and_user_values():
     s.set_value(ba.id, -1.0)  # step cost 2: f = 1/3 + 2 + 1/3
     assert s.strategy.f(a, view) == pytest.approx(5 / 3) and s.strategy.f(ba, view) == pytest.approx(8 / 3)
     assert s.step() is a  # next best: bb and bc at f = 7/6 + 7/12 = 1.75
+
+
+def listing(goal: str = "bac"):
+    """A list answer: the right letter first, then the others; imagination as in `consistent`."""
+
+    def answer(messages, sample):
+        if "Remaining steps" in messages[0]["content"]:
+            done = len(re.findall(r"^\d+\. ", messages[1]["content"], re.M))
+            return f"Action: ...\nRemaining steps: {3 - done}"
+        word = word_of(messages)
+        right = goal[len(word)] if len(word) < len(goal) else "a"
+        items = [right, *[x for x in LETTERS if x != right]]
+        body = "\n".join(f"{i}. {x}" for i, x in enumerate(items, 1))
+        return f"Thought: {right} comes next.\nCandidate actions:\n{body}"
+
+    return answer
+
+
+def test_astar_proposes_its_candidates_in_one_model_call():
+    model = Sampled(listing())
+    s = Session(env=Letters(), model=model, strategy="astar", branching=3, max_depth=3, max_expansions=10)
+    s.run()
+    assert s.tree.outcome == "success" and path_word(s, s.cursor) == "bac"
+    expanded = [n for n in s.tree.nodes.values() if "expanded_at" in n.info and not n.terminal]
+    for node in expanded:  # one proposal call per expansion, recorded on the expanded node
+        assert [c.purpose for c in node.llm_calls if c.purpose != "imagine"] == ["propose"]
+    asked = [m for m in model.requests if "Candidate actions:" in m[0]["content"]]
+    assert len(asked) == len(expanded) and "Propose up to 3 different" in asked[0][0]["content"]
+    b, a, c = by_word(s, "b"), by_word(s, "a"), by_word(s, "c")
+    # ranks 0, 1, 2 of 3 weigh 3, 2, 1 (of 6): the model's ranking stands in for sample counts
+    assert (b.info["rank"], b.info["sc"]) == (0, pytest.approx(3 / 6)) and a.info["sc"] == pytest.approx(2 / 6)
+    assert c.info["sc"] == pytest.approx(1 / 6) and b.info["step_cost"] == pytest.approx(0.5)
+    assert b.raw == "Thought: b comes next.\nAction: b" and not b.llm_calls[:0]
+    later = asked[-1]  # the history shows each chosen step's action like any answer
+    assert any(m["role"] == "assistant" and m["content"].endswith("Action: b") for m in later)
+    calls = sum(len(n.llm_calls) for n in s.tree.nodes.values())
+    assert calls == len(expanded) + len([n for n in s.tree.nodes.values() if n.info.get("imagined_remaining") is not None])
+
+
+def test_astar_list_answers_parse_and_sampling_stays_an_option():
+    thought, actions = parse_candidates(
+        "Thought: two ways.\n**Candidate actions:**\n1. go north\n2) `pick up key`\n3. Action: go north\n\nPlan: x"
+    )
+    assert thought == "two ways." and actions == ["go north", "pick up key"]
+    assert parse_candidates("Thought: x\nAction: go north") == ("", [])
+    s = Session(env=Letters(), model=Sampled(consistent()), strategy="astar", **TOY, max_expansions=1)
+    s.step()  # proposals="sample": 6 one-action answers at the root and 6 at b, grouped into 3 each
+    assert len([c for c in s.tree.nodes.values() if c.parent_id == 0]) == 3
+    assert [c.purpose for n in s.tree.nodes.values() for c in n.llm_calls].count("act") == 12
+    one = Session(env=Letters(), model=Sampled(consistent()), strategy="astar", branching=3, max_expansions=1)
+    one.step()  # the one-action answer to a list prompt: a single candidate, not an error
+    assert [n.action for n in one.tree.nodes.values() if n.parent_id == 0] == ["b"]
+    with pytest.raises(ConfigError, match="proposals must be 'list' or 'sample'"):
+        Session(env=Letters(), model=Sampled(consistent()), strategy="astar", proposals="all")
 
 
 # --- MCTS --------------------------------------------------------------------------------------------

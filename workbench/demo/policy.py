@@ -18,6 +18,9 @@ follows the first open plan item that names something it knows (key, door, goal,
 corner"; a game24 move such as "4 + 8"), and errs at `error_rate`: mostly a valid but wrong move,
 sometimes a malformed answer. A system prompt with `Status:` and `On the right track:` gets a
 judgement, one with `Score:` and a 1-10 scale a score (A* imagination, MCTS reflection: `search`).
+A system prompt with A*'s `Candidate actions:` list format (`Propose up to k different ...`) gets
+a numbered list: its good moves first, then worse valid ones, up to k; at `error_rate` a worse
+move leads the list or (a quarter of those times) the model slips into the one-action format.
 Everything is deterministic given (seed, sample, conversation); `sample` picks among equally good
 moves, so candidates differ.
 """
@@ -26,11 +29,13 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..envs import game24, gridworld
+from ..strategies.labels import CANDIDATES_LABEL
 from .codeact import codeact_answer
 from .reading import Conversation, own_subgoal, parse_plan, read_conversation, render_plan
 from .search import search_answer
@@ -94,6 +99,8 @@ def _respond(messages: list[dict[str, Any]], *, seed: int, error_rate: float, sa
         return _judge(conv, rng, error_rate, numeric=False)
     if "Score:" in text and ("1-10" in text or "1 to 10" in text):
         return _judge(conv, rng, error_rate, numeric=True)
+    if CANDIDATES_LABEL.lower() in text.lower():
+        return _candidates(conv, rng, error_rate, seed)
     decision = _decide(conv)
     good = list(decision.good)
     _rng("order", seed, conv.fingerprint).shuffle(good)  # the same order for every sample
@@ -111,6 +118,26 @@ def _respond(messages: list[dict[str, Any]], *, seed: int, error_rate: float, sa
     if plan:
         lines += ["Plan:", render_plan(plan)]
     return "\n".join(lines)
+
+
+_UP_TO = re.compile(r"up to (\d+) different", re.I)
+
+
+def _candidates(conv: Conversation, rng: random.Random, error_rate: float, seed: int) -> str:
+    """A numbered list of up to k distinct actions, the good ones first (A*'s proposal format)."""
+    found = _UP_TO.search(conv.instructions)
+    k = max(1, int(found.group(1))) if found else 5
+    decision = _decide(conv)
+    good, bad = list(decision.good), list(decision.bad)
+    _rng("order", seed, conv.fingerprint).shuffle(good)
+    rng.shuffle(bad)
+    if rng.random() < error_rate:
+        if not bad or rng.random() < 0.25:
+            return f"Thought: {good[0].thought}\nAction: {good[0].action}"
+        good.insert(0, bad.pop(0))
+    items = (good + bad)[:k]
+    listing = "\n".join(f"{i}. {c.action}" for i, c in enumerate(items, 1))
+    return f"Thought: {items[0].thought}\n{CANDIDATES_LABEL}\n{listing}"
 
 
 def _malformed(choice: Choice, rng: random.Random) -> str:

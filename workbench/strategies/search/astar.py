@@ -1,13 +1,27 @@
 """A* over the agent's actions, after ToolChain* (Zhuang et al., ICLR 2024; papers.md section 4).
 
 Each step pops the frontier node with the lowest f = g + h (pinned nodes first), realizes it and,
-unless it is terminal or at `max_depth`, samples `n_samples` answers for its next action and
-proposes the top-`branching` distinct actions as children with their g, h and f.
+unless it is terminal or at `max_depth`, proposes up to `branching` next actions as children with
+their g, h and f. As in ToolChain*, ONE model call proposes them (`proposals="list"`, default):
+the prompt asks for a numbered list, most promising first, in this format
+
+    Thought: <one or two sentences>
+    Candidate actions:
+    1. <an action>
+    2. <an action>
+
+(an answer without the list but with an `Action:` line gives one candidate). `proposals="sample"`
+instead samples `n_samples` answers in the usual one-action format (one call each) and groups
+them; with tools offered (text or native tool calls) A* always samples. Each child's raw answer
+is `Thought: ...` / `Action: <its action>`, so later prompts show it like any step; the list call
+itself is recorded on the expanded node (purpose `propose`).
 
 The paper's exact aggregation is unverified (no public code): everything below is OUR choice,
 and every term is pluggable (`cost=`, `heuristic=`, `alpha`, `beta`, `imagination`).
 
-- Self-consistency `sc(a)` = how often action a appears among the samples (count / samples).
+- Self-consistency `sc(a)`: with sampled proposals, how often action a appears among the samples
+  (count / samples); with a list, the model's ranking stands in for the counts: the item at rank r
+  (0-based) of m distinct items weighs m - r, normalised to sum to 1 (m = 5: 1/3, 4/15, ... 1/15).
 - Long-term memory = successful action sequences: the option `plans=[[...], ...]` plus the paths
   of every successful terminal node of this run. `ltm` = the best LCS match of the path so far
   (with a) against a stored plan, as a fraction of the path's length.
@@ -35,8 +49,17 @@ from typing import TYPE_CHECKING, Any
 
 from ...core.tree import LLMCall, Node
 from ...errors import ConfigError
-from ..labels import IMAGINE_STATE, REMAINING_LABEL  # noqa: F401 (re-exported)
-from .common import Request, action_key, actions_so_far, gather, propose_top, trajectory_text
+from ..labels import CANDIDATES_LABEL, IMAGINE_STATE, REMAINING_LABEL  # noqa: F401 (re-exported)
+from ..parsing import Parsed, parse_react
+from .common import (
+    Request,
+    action_key,
+    actions_so_far,
+    gather,
+    propose_top,
+    record_calls,
+    trajectory_text,
+)
 from .engine import SEARCH_OPTIONS, View, user_valued
 from .tree_search import FrontierSearch
 
@@ -47,6 +70,15 @@ IMAGINE_SYSTEM = f"""You plan ahead for an agent working on a task. Its last lis
 Imagine the rest of the plan: list the actions still needed after it, one per line as `Action: <action>`,
 then end with a line `{REMAINING_LABEL} <number>` (0 if the last action already finishes the task)."""
 
+LIST_HELP = f"""Propose up to {{k}} different next actions, the most promising first. Answer in exactly this format:
+Thought: <one or two sentences of reasoning>
+{CANDIDATES_LABEL}
+1. <exactly one action>
+2. <exactly one action>
+(and so on, one action per numbered line, at most {{k}})"""
+
+_CANDIDATES = re.compile(r"^\s*(?:[*_#>]+\s*)?candidate actions\s*[*_]*\s*:", re.I | re.M)
+_ITEM = re.compile(r"^\s*(?:[*_]+\s*)?\d+\s*[.)]\s*(?:[*_]+\s*)?(?:action\s*[*_]*\s*:\s*)?(.+?)\s*$", re.I)
 _REMAINING = re.compile(r"remaining steps\W*:\W*(\d+)", re.I)
 _ACTION_LINE = re.compile(r"^\s*(?:[*_-]+\s*)?(?:action|step\s*\d*)\s*[*_]*\s*:", re.I | re.M)
 _MIN_RATIO = 0.05
@@ -85,6 +117,28 @@ def parse_remaining(text: str) -> int | None:
     return len(lines) if lines else None
 
 
+def parse_candidates(text: str) -> tuple[str, list[str]]:
+    """(thought, the listed actions in order, duplicates dropped) of a list answer; no list: []."""
+    text = (text or "").replace("\r\n", "\n")
+    found = _CANDIDATES.search(text)
+    if found is None:
+        return "", []
+    thought = parse_react(text[: found.start()] + "\nAction: -").thought
+    actions: list[str] = []
+    seen: set[str] = set()
+    for line in text[found.end() :].split("\n")[1:]:  # the header line's rest is markup
+        if line.strip().startswith("```") or not line.strip():
+            continue
+        item = _ITEM.match(line)
+        if item is None:
+            break  # the list ended
+        action = item.group(1).strip().strip("`").strip()
+        if action and action_key(action) not in seen:
+            seen.add(action_key(action))
+            actions.append(action)
+    return thought, actions
+
+
 async def _maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
@@ -97,7 +151,8 @@ class AStar(FrontierSearch):
             for k in ("max_expansions", "max_depth", "branching", "temperature", "threshold")
         },
         "max_seconds": None,
-        "n_samples": 10,  # k samples per expansion (self-consistency is count / k)
+        "proposals": "list",  # list: one call proposes `branching` actions | sample: n_samples calls
+        "n_samples": 10,  # k samples per expansion with proposals="sample" (sc = count / k)
         "alpha": 0.5,  # weight of long-term memory vs self-consistency in the step cost
         "beta": 0.5,  # weight of the memory heuristic vs imagination in h
         "plans": [],  # successful action sequences (long-term memory)
@@ -112,6 +167,8 @@ class AStar(FrontierSearch):
         for key in ("alpha", "beta"):
             if not isinstance(cfg[key], (int, float)) or not 0 <= cfg[key] <= 1:
                 raise ConfigError(f"astar: {key} must be a number from 0 to 1, got {cfg[key]!r}")
+        if cfg["proposals"] not in ("list", "sample"):
+            raise ConfigError(f"astar: proposals must be 'list' or 'sample', got {cfg['proposals']!r}")
         for key in ("cost", "heuristic"):
             if cfg[key] is not None and not callable(cfg[key]):
                 raise ConfigError(f"astar: {key} must be a function (node, session) -> float, or None")
@@ -155,9 +212,12 @@ class AStar(FrontierSearch):
         self, session: StepContext, state: dict[str, Any], node: Node, calls: list[LLMCall]
     ) -> list[Node]:
         cfg = self.config
-        children = propose_top(
-            session, node, calls, int(cfg["branching"]), info={"batch": self.next_batch(state)}
-        )
+        batch = self.next_batch(state)
+        listed = self._listed(calls)
+        if listed is not None:
+            children = self._propose_listed(session, node, calls, *listed, batch=batch)
+        else:
+            children = propose_top(session, node, calls, int(cfg["branching"]), info={"batch": batch})
         plans = self.plans(session)
         g0 = float(node.info.get("g", 0.0))
         for child in children:
@@ -178,6 +238,68 @@ class AStar(FrontierSearch):
             value = max(0.0, min(1.0, 1.0 - g / max(1, child.depth)))
             info = {**child.info, "f": g + h, "value_by": self.name}
             session.update_node(child, value=value, info=info, llm_calls=child.llm_calls)
+        return children
+
+    # --- proposals --------------------------------------------------------------------------------
+    def _list_mode(self, session: StepContext) -> bool:
+        return self.config["proposals"] == "list" and session.tool_mode() is None
+
+    def format_help(self, session: StepContext) -> str:
+        if self._list_mode(session):
+            return LIST_HELP.format(k=int(self.config["branching"]))
+        return super().format_help(session)
+
+    def act_request(self, session: StepContext, node: Node, n: int) -> Request:
+        if not self._list_mode(session):
+            return super().act_request(session, node, n)
+        messages = self.messages(session, session.tree.path(node.id))
+        return Request(messages, 1, node, "propose", self.sampling())
+
+    def _listed(self, calls: list[LLMCall]) -> tuple[str, list[str]] | None:
+        """(thought, actions) when the calls are one list answer, else None (sampled answers)."""
+        if len(calls) != 1 or calls[0].purpose != "propose":
+            return None
+        thought, actions = parse_candidates(calls[0].response)
+        return (thought, actions) if actions else None
+
+    def _propose_listed(
+        self,
+        session: StepContext,
+        node: Node,
+        calls: list[LLMCall],
+        thought: str,
+        actions: list[str],
+        *,
+        batch: int,
+    ) -> list[Node]:
+        """Children for the listed actions; the list call is recorded on `node` (not per child)."""
+        record_calls(session, node, calls)
+        session.update_node(node, llm_calls=node.llm_calls)
+        used_edits = session.take_used_edits()
+        kept = actions[: int(self.config["branching"])]
+        total = len(kept) * (len(kept) + 1) / 2
+        children: list[Node] = []
+        for rank, action in enumerate(kept):
+            info: dict[str, Any] = {
+                "rank": rank,
+                "count": 1,
+                "probability": (len(kept) - rank) / total,
+                "batch": batch,
+                "proposed_by": "list",
+            }
+            if used_edits:
+                info["used_user_edits"] = used_edits
+            child = session.propose(node, Parsed(thought=thought, action=action), [], **info)
+            raw = f"Thought: {thought}\nAction: {action}" if thought else f"Action: {action}"
+            session.update_node(child, raw=raw)
+            if session.is_destructive(action):
+                session.update_node(
+                    child,
+                    status="pruned",
+                    observation="(not executed: the action matches a destructive pattern)",
+                )
+                continue
+            children.append(child)
         return children
 
     async def _heuristics(self, session: StepContext, children: list[Node]) -> None:
