@@ -19,11 +19,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+# Both patterns run on one stripped line and have no two adjacent quantifiers that can trade the same
+# characters, so a match attempt is linear in the line (no `\s*X?\s*`, no `.+?\s*$`, no `[*_]+$`).
 _MARKER = re.compile(
-    r"^\s*(?:[*_#>]+\s*)?(thought|action input|action|subgoal|plan)\s*(?:[*_]+)?\s*:\s*(?:[*_]+\s*)?(.*)$",
-    re.I,
+    r"(?:[*_#>]+\s*)?(thought|action input|action|subgoal|plan)\s*(?:[*_]+\s*)?:\s*(?:[*_]+\s*)?(.*)",
+    re.I | re.S,
 )
-_PLAN_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s*(?:\[(.?)\]\s*)?(.+?)\s*$")
+_PLAN_ITEM = re.compile(r"(?:\d+[.)]|[-*•])\s*(?:\[(.?)\]\s*)?(.+)", re.S)
 _STATUS_MARKS = {
     " ": "todo",
     "": "todo",
@@ -70,9 +72,7 @@ class Parsed:
 
 
 def _clean_action(text: str) -> str:
-    text = text.strip().strip("`").strip()
-    text = re.sub(r"^[*_]+|[*_]+$", "", text).strip()
-    return text
+    return text.strip().strip("`").strip().strip("*_").strip()
 
 
 def parse_react(text: Any) -> Parsed:
@@ -85,9 +85,10 @@ def parse_react(text: Any) -> Parsed:
     plan_items: list[dict[str, Any]] | None = None
     section = None
     for line in text.replace("\r\n", "\n").split("\n"):
-        if line.strip().startswith("```"):
+        stripped = line.strip()
+        if stripped.startswith("```"):
             continue
-        marker = _MARKER.match(line)
+        marker = _MARKER.match(stripped)
         if marker:
             section, rest = marker.group(1).lower(), marker.group(2).strip()
             if section == "thought":
@@ -116,7 +117,7 @@ def parse_react(text: Any) -> Parsed:
         elif section == "action input" and input_lines is not None:
             input_lines.append(line)
         elif section == "plan" and plan_items is not None:
-            item = _PLAN_ITEM.match(line)
+            item = _PLAN_ITEM.match(stripped)
             if item and item.group(2).strip():
                 status = _STATUS_MARKS.get(item.group(1) if item.group(1) is not None else "", "todo")
                 plan_items.append({"text": item.group(2).strip(), "status": status, "provenance": "agent"})

@@ -325,7 +325,8 @@ def _as_calls(action: Any) -> list[ToolCall] | None:
     return None
 
 
-_INLINE = re.compile(r"^\s*([A-Za-z_][\w-]*)\s*(?:\((.*)\)|(\{.*\}))?\s*$", re.S)
+# matched against the stripped action: no `\s*X?\s*$` whose two quantifiers could trade spaces
+_INLINE = re.compile(r"([A-Za-z_][\w-]*)\s*(?:\((.*)\)|(\{.*\}))?", re.S)
 
 
 def calls_from_text(
@@ -336,7 +337,7 @@ def calls_from_text(
     Action: get_weather                      Action: get_weather({"city": "Paris"})
     Action Input: {"city": "Paris"}          Action: get_weather {"city": "Paris"}
     """
-    match = _INLINE.match(action or "")
+    match = _INLINE.fullmatch((action or "").strip())
     if not match or match.group(1) not in tools:
         return None
     inline = match.group(2) if match.group(2) is not None else match.group(3)
