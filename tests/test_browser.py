@@ -196,6 +196,9 @@ def test_diff_view_switches_to_full_text(notebook: Notebook) -> None:
     view = page.locator(".jp-OutputArea-output .wb-dv")
     expect(view.locator(".wb-dv-diff .wb-dv-del").first).to_be_visible()
     expect(view.locator(".wb-dv-report")).to_contain_text("tokens with full observations")
+    expect(view.locator(".wb-dv-step")).to_contain_text("This step:")  # the shown step's own saving
+    expect(view.locator(".wb-dv-chip").first).to_be_visible()  # one chip per step
+    screenshot(view, "browser-diffview-steps.png")
     toggle = view.get_by_role("button", name="Full text")
     toggle.click()
     expect(toggle).to_have_attribute("aria-pressed", "true")

@@ -209,7 +209,7 @@ def test_observation_diff_format_byte_for_byte():
 
 def test_diff_history_renders_full_first_observation_then_diffs():
     run = build(["a\nb", "a\nc", "a\nc", "z\nc", "z\nc\nd"])
-    mem = DiffMemory(window=2)
+    mem = DiffMemory(window=2, fallback=False)  # toy texts: every diff is longer than its text
     assert mem.render(run, run.path()) == [
         obs("a\nc"),
         asst("A3"),
@@ -217,7 +217,7 @@ def test_diff_history_renders_full_first_observation_then_diffs():
         asst("A4"),
         user("Observation diff:\n@@ -2,0 +3 @@\n+d"),
     ]
-    assert DiffMemory(window=None).render(run, run.path(2)) == [
+    assert DiffMemory(window=None, fallback=False).render(run, run.path(2)) == [
         obs("a\nb"),
         asst("A1"),
         user("Observation diff:\n@@ -2 +2 @@\n-b\n+c"),
@@ -229,7 +229,7 @@ def test_diff_history_renders_full_first_observation_then_diffs():
 
 def test_diff_history_with_user_edits_keeps_the_state_rebuildable():
     run = build(["a", "b", "c", "d"])
-    mem = DiffMemory(window=None)
+    mem = DiffMemory(window=None, fallback=False)
     mem.edit("obs:1", "B")
     mem.forget("obs:2")
     assert mem.render(run, run.path()) == [
@@ -247,7 +247,7 @@ def test_diff_history_with_user_edits_keeps_the_state_rebuildable():
     assert mem.last_used_edits == ["obs:1"]
     entries = {e.id: e for e in mem.entries(run, run.path())}
     assert entries["obs:1"].extra["shown_as"] == "full"
-    assert entries["obs:2"].extra == {"shown_as": "diff", "diff": "@@ -1 +1 @@\n-B\n+c"}
+    assert entries["obs:2"].extra["shown_as"] == "diff" and entries["obs:2"].extra["diff"] == "@@ -1 +1 @@\n-B\n+c"
     assert mem.diff_for(run.path(), 1) == "@@ -1 +1 @@\n-a\n+B"
 
 
@@ -298,11 +298,13 @@ def test_diff_window_shrinks_to_fit_and_reports_full_equivalent():
 
 def test_diff_entries_mark_how_each_observation_is_shown():
     run = build(["a", "b", "c", "d"])
-    mem = DiffMemory(window=2)
+    mem = DiffMemory(window=2, fallback=False)
     entries = {e.id: e for e in mem.entries(run, run.path())}
     assert not entries["obs:0"].shown and not entries["act:1"].shown
     assert entries["obs:1"].shown and entries["obs:1"].extra == {"shown_as": "full"}  # window start
-    assert entries["obs:3"].extra == {"shown_as": "diff", "diff": "@@ -1 +1 @@\n-c\n+d"}
+    extra = entries["obs:3"].extra
+    assert extra["shown_as"] == "diff" and extra["diff"] == "@@ -1 +1 @@\n-c\n+d"
+    assert extra["saved"] == extra["full_tokens"] - extra["diff_tokens"] < 0  # shown as a diff anyway
 
 
 def test_long_path_renders_correctly(monkeypatch):
@@ -319,7 +321,7 @@ def test_long_path_renders_correctly(monkeypatch):
     assert len(path) == 1001
     full = FullMemory().render(run, path)
     assert len(full) == 2001 and full[-1] == obs("step 1000\nstatic line") and full[1] == asst("A1")
-    mem = DiffMemory(window=4)
+    mem = DiffMemory(window=4, fallback=False)
     for node in path[1:]:
         messages = mem.render(run, path[: node.depth + 1])
     assert len(calls) == 1000  # one diff per step over the whole run, however long
@@ -334,7 +336,7 @@ def test_long_path_renders_correctly(monkeypatch):
         asst("A1000"),
         user("Observation diff:\n@@ -1 +1 @@\n-step 999\n+step 1000"),
     ]
-    everything = DiffMemory(window=None).render(run, path)
+    everything = DiffMemory(window=None, fallback=False).render(run, path)
     assert len(everything) == 2001 and everything[1000] == user(
         "Observation diff:\n@@ -1 +1 @@\n-step 499\n+step 500"
     )
@@ -499,7 +501,7 @@ def test_diff_history_shows_error_texts_and_the_next_observation_in_full():
     run.new_node(1, raw="junk", observation="The answer had no `Action:` line", status="error")
     run.new_node(2, raw="A3", action="a3", observation="a\nd", executed=True)
     run.new_node(3, raw="A4", action="a4", observation="e\nd", executed=True)
-    users = [m["content"] for m in make_memory("diff", window=None).render(run, run.path(4)) if m["role"] == "user"]
+    users = [m["content"] for m in make_memory("diff", window=None, fallback=False).render(run, run.path(4)) if m["role"] == "user"]
     assert users == [
         "Observation:\na\nb",
         "Observation diff:\n@@ -2 +2 @@\n-b\n+c",
@@ -507,3 +509,88 @@ def test_diff_history_shows_error_texts_and_the_next_observation_in_full():
         "Observation:\na\nd",
         "Observation diff:\n@@ -1 +1 @@\n-a\n+e",
     ]
+
+
+# --- diff history: the window fits the prompt, the full text when a diff does not pay ---------------
+def rooms(n: int, lines: int = 12) -> list[str]:
+    """Room descriptions of which one line changes per step (diffs pay) ."""
+    base = [f"line {r}: the wall is made of old red bricks and ivy" for r in range(lines)]
+    out = []
+    for i in range(n):
+        text = list(base)
+        text[i % lines] = f"line {i % lines}: you moved here on step {i}"
+        out.append("\n".join(text))
+    return out
+
+
+def test_diff_window_shrinks_down_to_zero_steps():
+    run = build(rooms(6))
+    mem = DiffMemory(window=4, token_counter=approx_tokens)
+    current = mem.count_tokens([obs(run.current.observation)])
+    tight = DiffMemory(window=4, max_tokens=current + 5, token_counter=approx_tokens)
+    assert tight.render(run, run.path()) == [obs(run.current.observation)]  # no step fits: none
+    assert tight.token_report(run, run.path())["window"] == 0
+
+
+def test_diff_window_fits_the_whole_prompt_into_the_context_without_max_tokens():
+    run = build(rooms(8))
+    mem = DiffMemory(window=None, context_tokens=900, reply_tokens=200)
+    wide = DiffMemory(window=None).render(run, run.path())
+    frame = ["You are an agent. " * 60]  # a system prompt of a few hundred tokens
+    mem.set_frame(frame)
+    history = mem.render(run, run.path())
+    system = {"role": "system", "content": frame[0]}
+    assert len(history) < len(wide) and history[0]["content"].startswith("Observation:\n")
+    assert mem.count_tokens([system, *history]) <= 900 - 200  # the prompt, not just the history
+    mem.set_frame(["x"])
+    assert len(mem.render(run, run.path())) > len(history)  # a smaller frame leaves room for more
+    assert DiffMemory(context_tokens="model").context_limit() is None  # no model known: no limit
+    with pytest.raises(ConfigError, match="context_tokens must be 'model'"):
+        DiffMemory(context_tokens=-3)
+
+
+def test_diff_history_fits_the_models_context_window_over_http(server):
+    from workbench.core.session import Session
+    from workbench.llm.model import Model
+
+    class Rooms:
+        task = "look around"
+
+        def reset(self, seed=None):
+            self.i = 0
+            return rooms(1)[0], {}
+
+        def step(self, action):
+            self.i += 1
+            return rooms(self.i + 1)[-1], 0.0, False, False, {}
+
+    assert Model("openai/gpt-4o-mini").context_window == 128000  # litellm's local model map
+    model = Model(
+        "openai/gpt-4o-mini", api_base=server.url, api_key=server.api_key, max_retries=0,
+        context_window=1200,
+    )  # fmt: skip
+    s = Session(env=Rooms(), model=model, memory="diff", memory_options={"window": None})
+    s.run(max_steps=10)
+    counted = [s.memory.count_tokens(body["messages"]) for body in server.requests]
+    assert len(counted) == 10 and max(counted) <= 1200 - 512
+    users = [m for m in server.requests[-1]["messages"] if m["role"] == "user"]
+    assert users[0]["content"].startswith("Observation:\n") and len(users) < 10  # the window shrank
+
+
+def test_an_observation_is_shown_in_full_when_its_diff_is_not_shorter():
+    # a room-based game rewrites most of the text on every move: the diff is longer than the text
+    kitchen = "\n".join(f"Kitchen: shelf {i} holds a jar of spice number {i}." for i in range(6))
+    hall = "\n".join(f"Hall: hook {i} holds a coat with {i} buttons." for i in range(6))
+    run = build([kitchen, hall, hall.replace("hook 5 holds a coat", "hook 5 holds a hat")])
+    mem = DiffMemory(window=None)
+    messages = mem.render(run, run.path())
+    assert messages[2] == obs(hall)  # full: its diff (every line out, every line in) was longer
+    assert messages[4]["content"].startswith("Observation diff:\n")  # this diff is shorter
+    entries = {e.id: e for e in mem.entries(run, run.path())}
+    one, two = entries["obs:1"].extra, entries["obs:2"].extra
+    assert one["shown_as"] == "full" and one["fallback"] is True and one["saved"] < 0
+    assert two["shown_as"] == "diff" and two["saved"] == two["full_tokens"] - two["diff_tokens"] > 0
+    assert mem.step_tokens(run.path(), 1)["fallback"] is True
+    assert DiffMemory(window=None, fallback=False).render(run, run.path())[2]["content"].startswith(
+        "Observation diff:\n"
+    )

@@ -422,6 +422,23 @@ def test_diff_view_toggle_and_token_report():
     run(main)
 
 
+def test_diff_view_shows_each_steps_saving_and_when_the_model_saw_the_full_text():
+    async def main() -> None:
+        s, _ = make(memory="diff")
+        for _ in range(3):
+            await s.astep()
+        dv = DiffView(s)
+        tokens = dv.data["tokens"]  # "n=2" -> "n=3": the diff is longer than the text itself
+        assert tokens["shown_as"] == "full" and tokens["saved"] < 0
+        assert tokens == s.memory.step_tokens(s.path(), 3)
+        assert [t["depth"] for t in dv.report["per_step"]] == [1, 2, 3]
+        assert all(t["shown_as"] == "full" for t in dv.report["per_step"])
+        html = dv._repr_mimebundle_()[0]["text/html"]
+        assert "is not shorter than the full text" in html and "so the model sees the full text" in html
+
+    run(main)
+
+
 def test_diff_view_estimates_diff_history_for_other_policies():
     async def main() -> None:
         s, _ = make(memory="full")

@@ -122,6 +122,7 @@ class Session(EnvMixin, SteeringMixin):
 
         self.plan = Plan(on_change=self._plan_changed)
         self.memory.on_change = self._memory_changed
+        self.memory.use_model(self.model)
         resumed = _run is not None
         if _run is None:
             env_name = env if isinstance(env, str) and tools is None else label_of(self.env)
@@ -268,6 +269,7 @@ class Session(EnvMixin, SteeringMixin):
         old = self.memory.state()
         new.load_state({k: old[k] for k in ("edits", "pinned", "forgotten", "notes") if k in old})
         new.on_change = self._memory_changed
+        new.use_model(self.model)
         self.memory, self.memory_options = new, dict(options)
         self.tree.config["memory"] = new.name
         self.tree.config["memory_options"] = {k: v for k, v in options.items() if _jsonable(v)}

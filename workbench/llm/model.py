@@ -101,6 +101,7 @@ class Model:
         self.max_backoff = float(max_backoff)
         self.kwargs = dict(litellm_kwargs)
         self.function_calling: bool | None = self.kwargs.pop("function_calling", None)
+        self._context_window: int | None = self.kwargs.pop("context_window", None)
         if self.kwargs.get("cassette") is not None:
             self.kwargs["cassette"] = str(self.kwargs["cassette"])
         self.record_path = Path(record) if record is not None else None
@@ -148,6 +149,23 @@ class Model:
             return bool(load_litellm().supports_function_calling(model=self.name))
         except Exception:  # litellm does not know the model: fall back to the text format
             return False
+
+    @property
+    def context_window(self) -> int | None:
+        """The model's input context in tokens, as litellm's local model map knows it (None: unknown;
+        the offline models have none). `context_window=` given to the Model wins."""
+        if self._context_window is not None:
+            return int(self._context_window)
+        if self.offline:
+            return None
+        from .providers import load_litellm
+
+        try:
+            info = load_litellm().get_model_info(model=self.name)
+        except Exception:  # litellm does not know the model
+            return None
+        found = info.get("max_input_tokens") or info.get("max_tokens")
+        return int(found) if found else None
 
     @property
     def label(self) -> str:

@@ -69,6 +69,12 @@ class Memory:
         """The history messages for a prompt whose last node is `path[-1]`."""
         raise NotImplementedError
 
+    def use_model(self, model: Any) -> None:
+        """The session's model (diff history fits its prompts into the model's context window)."""
+
+    def set_frame(self, texts: list[str]) -> None:
+        """The rest of the next prompt (system prompt, trailing notes), told before `render`."""
+
     def handle_action(self, action: str, run: Run, path: list[Node]) -> str | None:
         """An observation for a memory action (HiAgent's `retrieve`), or None for env actions."""
         return None

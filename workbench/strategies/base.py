@@ -73,9 +73,11 @@ class Strategy:
 
     def messages(self, session: StepContext, path: list[Node]) -> list[dict[str, Any]]:
         """The prompt for a step from `path[-1]`: system prompt, history, and the valid actions now."""
-        history = session.memory.render(session.tree, path)
-        out = [{"role": "system", "content": self.system_prompt(session)}, *history]
+        system = self.system_prompt(session)
         valid = valid_actions_note(session, path[-1])
+        session.memory.set_frame([system, valid])
+        history = session.memory.render(session.tree, path)
+        out = [{"role": "system", "content": system}, *history]
         if valid:
             out.append({"role": "user", "content": valid})
         return out

@@ -203,9 +203,11 @@ class CodeAct(Strategy):
         return max(0, self.config["max_solutions"] - used)
 
     def messages(self, session: StepContext, path: list[Node]) -> list[dict[str, Any]]:
-        history = session.memory.render(session.tree, path)
-        out = [{"role": "system", "content": self.system_prompt(session)}, *history]
+        system = self.system_prompt(session)
         note = self.budget_note(session, path[-1])
+        session.memory.set_frame([system, note])
+        history = session.memory.render(session.tree, path)
+        out = [{"role": "system", "content": system}, *history]
         if note:
             out.append({"role": "user", "content": note})
         return out

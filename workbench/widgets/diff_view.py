@@ -2,9 +2,12 @@
 
 Shows the observation of `node_id` (None: follow the cursor) as a unified diff against the previous
 observation on its path (n=0, as diff history shows it to the model), a toggle to the full text,
-and the prompt tokens this run's history takes with full observations vs as diff history
-(`token_report` of the diff memory: the number that says whether diff history pays here). For a
-run under another memory policy the diff figure is what diff history would take for the same path.
+the step's own saving (its diff vs its full text in tokens; a step whose diff is not shorter is
+shown to the model in full, and the view says so), the saving of each of the last `STEPS_SHOWN`
+steps as a strip of chips, and the prompt tokens this run's history takes with full observations
+vs as diff history (`token_report` of the diff memory: the number that says whether diff history
+pays here). For a run under another memory policy the diff figures are what diff history would
+take for the same path.
 
 Intents: `on_toggle_clicked()` (diff <-> full; `mode` is also a two-way trait) and
 `on_node_selected(node_id)` (None: follow the cursor again).
@@ -23,6 +26,7 @@ from ..memory.diff import DiffMemory, observation_diff
 from .base import STATIC, SessionWidget, safe, static_module
 from .cards import clip
 
+STEPS_SHOWN = 40  # steps in the per-step saving strip (the newest ones)
 STATIC_FONT = "font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:13px;line-height:1.35"
 
 
@@ -73,6 +77,14 @@ class DiffView(SessionWidget):
             raise ConfigError(f"no node {node_id} in run {run.id}; valid ids: 0..{len(run.nodes) - 1}")
         return run.path(node_id)
 
+    def _diff_memory(self) -> DiffMemory:
+        memory = self.session.memory
+        if isinstance(memory, DiffMemory):
+            return memory
+        if self._scratch is None:
+            self._scratch = DiffMemory(window=getattr(memory, "window", None))
+        return self._scratch
+
     def _data(self, node_id: int | None) -> dict[str, Any]:
         path = self._path_to(node_id)
         node = path[-1]
@@ -98,6 +110,7 @@ class DiffView(SessionWidget):
                 "following": node_id is None,
                 "last_depth": self.session.tree.current.depth,
                 "path_ids": [n.id for n in path] if node_id is not None else [],
+                "tokens": self._diff_memory().step_tokens(path, len(path) - 1) if prev is not None else {},
             }
         )
 
@@ -105,15 +118,17 @@ class DiffView(SessionWidget):
         """Prompt tokens of this run's history with full observations vs as diff history."""
         memory, run = self.session.memory, self.session.tree
         path = run.path()
-        if isinstance(memory, DiffMemory):
-            report = memory.token_report(run, path)
-            actual = True
-        else:
-            if self._scratch is None:
-                self._scratch = DiffMemory(window=getattr(memory, "window", None))
-            report = self._scratch.token_report(run, path)
-            actual = False
+        actual = isinstance(memory, DiffMemory)
+        scorer = self._diff_memory()
+        report = scorer.token_report(run, path)
         full, diff = int(report["full_tokens"]), int(report["tokens"])
+        per_step = []
+        for i in range(max(1, len(path) - STEPS_SHOWN), len(path)):
+            t = scorer.step_tokens(path, i)
+            if "saved" in t:
+                per_step.append(
+                    {k: t[k] for k in ("node_id", "depth", "shown_as", "saved", "diff_tokens", "full_tokens")}
+                )
         return {
             "policy": memory.name,
             "actual": actual,  # False: what diff history WOULD take for this path
@@ -123,6 +138,7 @@ class DiffView(SessionWidget):
             "saved": full - diff,
             "percent": round(100.0 * (full - diff) / full, 1) if full else 0.0,
             "steps": len(path) - 1,
+            "per_step": per_step,
         }
 
     def parts_for(self, event: ev.Event) -> set[str]:
@@ -163,14 +179,31 @@ class DiffView(SessionWidget):
         else:
             title += f" as a diff against step {data['prev_depth']}"
             body = diff_lines_html(data["diff"])
+        step = step_line(data.get("tokens") or {})
+        step_html = f'<p style="margin:2px 0">{html.escape(step)}</p>' if step else ""
         return (
             f'<div class="wb-static-diff" style="{STATIC_FONT}"><b>{html.escape(title)}</b>{body}'
-            f'<p style="margin:2px 0">{html.escape(report_line(report))}</p></div>'
+            f'{step_html}<p style="margin:2px 0">{html.escape(report_line(report))}</p></div>'
         )
 
     def summary(self) -> str:
         data = self._data(self.node_id)
         return f"DiffView · step {data['depth']} · {report_line(self._report())}"
+
+
+def step_line(tokens: dict[str, Any]) -> str:
+    """One sentence on the shown step: what its diff saves, or why the model saw the full text."""
+    if "saved" not in tokens:
+        return ""
+    diff, full, saved = tokens["diff_tokens"], tokens["full_tokens"], tokens["saved"]
+    if tokens.get("shown_as") == "full":
+        return (
+            f"This step: the diff ({diff:,} tokens) is not shorter than the full text ({full:,}), "
+            "so the model sees the full text."
+        )
+    if saved >= 0:
+        return f"This step: {diff:,} tokens as a diff vs {full:,} in full, saves {saved:,}."
+    return f"This step: {diff:,} tokens as a diff vs {full:,} in full, costs {-saved:,} more."
 
 
 def report_line(report: dict[str, Any]) -> str:

@@ -12,15 +12,44 @@ function reportText(r) {
   return `History prompt: ${num(r.full_tokens)} tokens with full observations vs ${num(r.diff_tokens)} as diffs${window}: ${verdict}.`;
 }
 
+function stepText(t) {
+  if (!t || t.saved === undefined) return "";
+  if (t.shown_as === "full")
+    return `This step: the diff (${num(t.diff_tokens)} tokens) is not shorter than the full text (${num(t.full_tokens)}), so the model sees the full text.`;
+  if (t.saved >= 0) return `This step: ${num(t.diff_tokens)} tokens as a diff vs ${num(t.full_tokens)} in full, saves ${num(t.saved)}.`;
+  return `This step: ${num(t.diff_tokens)} tokens as a diff vs ${num(t.full_tokens)} in full, costs ${num(-t.saved)} more.`;
+}
+
+// One chip per step: the tokens its diff saves (+) or would cost (full: the model saw the text).
+function stepChips(model, r) {
+  const steps = (r && r.per_step) || [];
+  if (!steps.length) return [];
+  const chips = steps.map((t) => {
+    const full = t.shown_as === "full";
+    const label = full ? "full" : (t.saved >= 0 ? `+${num(t.saved)}` : `−${num(-t.saved)}`);
+    const chip = h("button", {
+      type: "button",
+      class: "wb-dv-chip" + (full ? " wb-dv-chip-full" : t.saved >= 0 ? " wb-dv-chip-save" : " wb-dv-chip-cost"),
+      title: `Step ${t.depth}: ${stepText(t).replace(/^This step: /, "")}`,
+      "aria-label": `Step ${t.depth}: ${full ? "shown in full" : (t.saved >= 0 ? "saves " : "costs ") + num(Math.abs(t.saved)) + " tokens"}`,
+    }, label);
+    chip.addEventListener("click", () => model.send({ event: "show", node_id: t.node_id }));
+    return chip;
+  });
+  return [h("span", { class: "wb-dv-steps-label" }, "Per step:"), ...chips];
+}
+
 function render({ model, el }) {
   const title = h("span", { class: "wb-dv-title" });
   const prev = h("button", { type: "button", class: "wb-dv-btn wb-dv-prev", "aria-label": "Previous step" }, "‹");
   const next = h("button", { type: "button", class: "wb-dv-btn wb-dv-next", "aria-label": "Next step" }, "›");
   const toggle = h("button", { type: "button", class: "wb-dv-btn wb-dv-toggle", title: "Switch between the diff and the full observation" }, "Full text");
   const body = h("div", { class: "wb-dv-body", tabindex: 0, role: "region", "aria-label": "Observation" });
+  const stepLine = h("p", { class: "wb-dv-step" });
+  const strip = h("div", { class: "wb-dv-steps", role: "group", "aria-label": "Tokens saved per step" });
   const report = h("p", { class: "wb-dv-report" });
   const notice = h("div", { class: "wb-dv-notice", role: "status", "aria-live": "polite" });
-  el.append(h("div", { class: "wb-dv" }, h("div", { class: "wb-dv-head" }, prev, title, next, toggle), body, report, notice));
+  el.append(h("div", { class: "wb-dv" }, h("div", { class: "wb-dv-head" }, prev, title, next, toggle), body, stepLine, strip, report, notice));
 
   const step = (delta) => {
     const d = model.get("data") || {};
@@ -50,6 +79,9 @@ function render({ model, el }) {
     body.replaceChildren(full ? h("pre", { class: "wb-dv-full" }, d.full || "") : diffElement(d.diff, "wb-dv-"));
     prev.disabled = d.first;
     next.disabled = Boolean(d.following);
+    stepLine.textContent = stepText(d.tokens);
+    stepLine.classList.toggle("wb-dv-step-full", Boolean(d.tokens && d.tokens.shown_as === "full"));
+    strip.replaceChildren(...stepChips(model, model.get("report")));
     report.textContent = reportText(model.get("report"));
     notice.textContent = model.get("notice") || "";
   }
