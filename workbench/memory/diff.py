@@ -96,7 +96,7 @@ class DiffMemory(WindowMemory):
         self.fallback = bool(fallback)
         self._model: Any = None
         self._model_context: tuple[Any, int | None] | None = None  # (model, its context window)
-        self._frame_tokens = 0
+        self._frame: list[str] = []
         # node id -> (node, text the diff was taken against, diff message, message shown)
         self._diff_cache: dict[int, tuple[Node, str, str, str]] = {}
 
@@ -107,7 +107,7 @@ class DiffMemory(WindowMemory):
 
     def set_frame(self, texts: list[str]) -> None:
         """The rest of the next prompt (system prompt, valid actions): its tokens count in the budget."""
-        self._frame_tokens = sum(self._tokens(t) for t in texts if t)
+        self._frame = [t for t in texts if t]  # counted only when a context limit applies
 
     def context_limit(self) -> int | None:
         """The prompt budget in tokens: `context_tokens`, or the model's context window."""
@@ -129,7 +129,8 @@ class DiffMemory(WindowMemory):
         limits = [] if self.max_tokens is None else [self.max_tokens]
         context = self.context_limit()
         if context is not None:
-            limits.append(context - self.reply_tokens - self._frame_tokens)
+            frame = sum(self._tokens(t) for t in self._frame)
+            limits.append(context - self.reply_tokens - frame)
         return min(limits) if limits else None
 
     def _window_for(self, run: Run, path: list[Node], touched: set[int], diff: bool) -> int:
