@@ -102,7 +102,7 @@ def test_prepare_environment_makes_litellm_use_its_bundled_data():
 
 @given(st.text(max_size=200))
 def test_streamed_pieces_rebuild_the_text(text):
-    assert "".join(providers._pieces(text)) == text
+    assert "".join(providers.stream_pieces(text)) == text
 
 
 @pytest.mark.parametrize(

@@ -594,3 +594,71 @@ def test_an_observation_is_shown_in_full_when_its_diff_is_not_shorter():
     assert DiffMemory(window=None, fallback=False).render(run, run.path())[2]["content"].startswith(
         "Observation diff:\n"
     )
+
+
+# --- shared messages ---------------------------------------------------------------------------
+def _reference(mem, run, path):
+    """The messages built afresh, message by message (the path taken when the user touched entries)."""
+    return mem._render(run, path, track=False).messages
+
+
+@pytest.mark.parametrize(
+    "make",
+    [FullMemory, lambda: WindowMemory(window=3), lambda: DiffMemory(window=None), lambda: DiffMemory(window=2)],
+)
+def test_shared_rendering_matches_fresh_rendering_on_every_branch(make):
+    import random
+
+    rng = random.Random(7)
+    run = Run(task="t")
+    run.new_node(None, observation="row 0\nfixed")
+    mem = make()
+    for _ in range(120):  # grow a tree: mostly from the newest node, sometimes from an older one
+        parent = len(run.nodes) - 1 if rng.random() < 0.8 else rng.randrange(len(run.nodes))
+        kind = rng.random()
+        raw = "" if kind < 0.05 else f"A{len(run.nodes)}"
+        executed = kind > 0.15  # some malformed answers: their error text is shown in full
+        run.new_node(parent, raw=raw, observation=f"row {rng.randrange(5)}\nfixed", executed=executed)
+        path = run.path(rng.randrange(len(run.nodes)) if rng.random() < 0.2 else len(run.nodes) - 1)
+        shared = mem.render(run, path)
+        assert shared == _reference(mem, run, path)
+        assert mem.last_used_edits == []
+    mem.add_note("mind the door")
+    path = run.path(len(run.nodes) - 1)
+    assert mem.render(run, path) == _reference(mem, run, path) and mem.last_used_edits == ["note:1"]
+
+
+def test_a_steps_prompt_reuses_the_previous_steps_messages_and_stays_what_was_sent(server, server_model, tmp_path):
+    from toys import Counter
+
+    from workbench.core.prompt import Prompt
+    from workbench.core.session import Session
+    from workbench.export.json import export_run
+    from workbench.store.sqlite import RunStore
+
+    server.responder = lambda body: "Thought: up.\nAction: inc"
+    store = RunStore(tmp_path / "runs.sqlite")
+    s = Session(env=Counter(goal=10_000), model=server_model, memory="full", store=store)
+    s.run(max_steps=12)
+    calls = [n.llm_calls[0] for n in s.path()[1:]]
+    for prev, cur in zip(calls, calls[1:], strict=False):
+        assert isinstance(cur.messages, Prompt) and cur.messages.parts <= 4  # not one per step
+        history = len(prev.messages) - 2  # all but the system prompt and the valid-actions note
+        assert all(a is b for a, b in zip(prev.messages[1:-1], cur.messages[1 : 1 + history], strict=True))
+        assert cur.messages.shares_with(prev.messages) >= len(prev.messages) - 1
+    s.rewind(4)
+    s.set_memory("window", window=2)
+    s.run(max_steps=3)
+    s.memory.edit("obs:2", "n=2 (edited)")  # a user edit: this prompt is built afresh
+    s.rewind(s.cursor.id)
+    s.memory.edit("obs:2", "n=2 (edited)")
+    s.step()
+    sent = [body["messages"] for body in server.requests]
+    recorded = [c.messages for n in s.tree.nodes.values() for c in n.llm_calls]
+    assert len(sent) == len(recorded) == 16
+    assert [list(m) for m in recorded] == sent  # exactly what went over the wire, branches and all
+    store.close()
+    loaded = RunStore(tmp_path / "runs.sqlite").load_run(s.run_id)
+    assert [c.messages for n in loaded.nodes.values() for c in n.llm_calls] == sent
+    exported = export_run(s.tree)
+    assert [c["messages"] for n in exported["nodes"] for c in n["llm_calls"]] == sent

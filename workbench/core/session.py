@@ -104,6 +104,9 @@ class Session(EnvMixin, SteeringMixin):
         self.memory = make_memory(memory, **(memory_options or {}))
         self.memory_options = dict(memory_options or {})
         self.model = _make_model(model, seed, record)
+        warm_up = getattr(self.model, "warm_up", None)
+        if callable(warm_up):
+            warm_up()  # a real model's client library imports while the rest is set up
         self.budgets = {"max_steps": max_steps, "max_tokens": max_tokens, "max_cost": max_cost}
         self.events = ev.EventBus()
         self.breakpoints: list[Breakpoint] = []

@@ -7,9 +7,11 @@ sibling branch, and a search grows many children per node.
 
 from __future__ import annotations
 
+import copy
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 NODE_STATUSES = ("frontier", "expanded", "pruned", "terminal", "error")
@@ -21,7 +23,7 @@ class LLMCall:
     """One model call behind a node (after retries: `attempts` counts them)."""
 
     model: str
-    messages: list[dict[str, Any]]
+    messages: Sequence[dict[str, Any]]  # a list, or a `Prompt` sharing messages with other calls
     response: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -38,7 +40,9 @@ class LLMCall:
         return self.prompt_tokens + self.completion_tokens
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """A plain, JSON-ready deep copy (the messages as a list of new dicts)."""
+        out = {f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self) if f.name != "messages"}
+        return {"model": self.model, "messages": copy.deepcopy(list(self.messages)), **out}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LLMCall:
@@ -84,7 +88,13 @@ class Node:
         return sum(c.cost for c in self.llm_calls)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """A plain, JSON-ready deep copy, calls included."""
+        return {
+            f.name: [c.to_dict() for c in self.llm_calls]
+            if f.name == "llm_calls"
+            else copy.deepcopy(getattr(self, f.name))
+            for f in fields(self)
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Node:

@@ -166,11 +166,30 @@ def _views(conv: Conversation) -> list[tuple[str, Any]]:
     observation) does not make the model lose track."""
     out: list[tuple[str, Any]] = []
     for obs in conv.observations:
-        if (grid := gridworld.parse_observation(obs)) is not None:
-            out.append(("gridworld", grid))
-        elif (numbers := game24.parse_observation(obs)) is not None:
-            out.append(("game24", numbers))
+        view = _read_view(obs)
+        if view is not None:
+            kind, parsed = view
+            out.append((kind, parsed if kind == "gridworld" else (list(parsed[0]), list(parsed[1]))))
     return out
+
+
+_VIEWS: dict[str, tuple[str, Any] | None] = {}  # observation text -> its view; a prompt repeats them
+_VIEWS_MAX = 20_000
+
+
+def _read_view(obs: str) -> tuple[str, Any] | None:
+    """(env name, parsed observation) or None, read once per text (game24's lists kept as tuples)."""
+    if obs in _VIEWS:
+        return _VIEWS[obs]
+    view: tuple[str, Any] | None = None
+    if (grid := gridworld.parse_observation(obs)) is not None:
+        view = ("gridworld", grid)  # (frozen GridState, message)
+    elif (numbers := game24.parse_observation(obs)) is not None:
+        view = ("game24", (tuple(numbers[0]), tuple(numbers[1])))
+    if len(_VIEWS) >= _VIEWS_MAX:
+        _VIEWS.clear()
+    _VIEWS[obs] = view
+    return view
 
 
 def _decide(conv: Conversation) -> Decision:

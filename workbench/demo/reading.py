@@ -164,20 +164,16 @@ def read_conversation(messages: Any) -> Conversation:
             conv.observations.append(current)
             continue
         first_user, last_user = first_user or text, text
-        markers = list(_MARKER.finditer(text))
-        for k, marker in enumerate(markers):
-            end = markers[k + 1].start() if k + 1 < len(markers) else len(text)
-            body = text[marker.end() : end]
-            kind = marker.group(1).lower()
+        for kind, body in _sections(text):
             if kind == "observation diff":
-                new = apply_diff(current, body) if current is not None else None
+                new = _applied(current, body) if current is not None else None
                 if new is None:
                     continue
                 current = new
             elif kind == "observation":
-                current = body.strip()
+                current = body
             else:
-                conv.events.append(("subgoal", body.strip().splitlines()[0] if body.strip() else ""))
+                conv.events.append(("subgoal", body))
                 continue
             conv.observations.append(current)
     if not conv.observations and last_user.strip():
@@ -186,3 +182,43 @@ def read_conversation(messages: Any) -> Conversation:
     conv.instructions = conv.system or first_user
     conv.fingerprint = json.dumps(seen, ensure_ascii=False)
     return conv
+
+
+# A prompt repeats the messages of the prompts before it, so each message text is read once and each
+# diff applied once (per base text); the caches are cleared when they grow past their bound.
+_CACHE_MAX = 20_000
+_SECTIONS: dict[str, tuple[tuple[str, str], ...]] = {}
+_APPLIED: dict[tuple[str, str], str | None] = {}
+
+
+def _sections(text: str) -> tuple[tuple[str, str], ...]:
+    """(kind, body) of each marked section of a user message, in order: "observation" (body
+    stripped), "observation diff" (body as written) or a subgoal header (its first line)."""
+    hit = _SECTIONS.get(text)
+    if hit is not None:
+        return hit
+    markers = list(_MARKER.finditer(text))
+    out = []
+    for k, marker in enumerate(markers):
+        end = markers[k + 1].start() if k + 1 < len(markers) else len(text)
+        body = text[marker.end() : end]
+        kind = marker.group(1).lower()
+        if kind == "observation":
+            body = body.strip()
+        elif kind != "observation diff":
+            body = body.strip().splitlines()[0] if body.strip() else ""
+        out.append((kind, body))
+    if len(_SECTIONS) >= _CACHE_MAX:
+        _SECTIONS.clear()
+    _SECTIONS[text] = hit = tuple(out)
+    return hit
+
+
+def _applied(old: str, diff: str) -> str | None:
+    key = (old, diff)
+    if key in _APPLIED:
+        return _APPLIED[key]
+    if len(_APPLIED) >= _CACHE_MAX:
+        _APPLIED.clear()
+    _APPLIED[key] = new = apply_diff(old, diff)
+    return new

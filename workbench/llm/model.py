@@ -3,8 +3,10 @@
     model = Model("openai/gpt-4o-mini", temperature=0.2)      # key from OPENAI_API_KEY
     call = await model.acomplete(messages)                      # -> LLMCall (text, tokens, cost)
 
-Importing this module does not import litellm; the first call does (offline-first, see
-`workbench.llm.providers.load_litellm`). Each call runs `litellm.acompletion` with litellm's and
+Importing this module does not import litellm. A `Session` with a real model starts importing it in a
+background thread (`warm_up`), and the first call waits for that import if it is still running
+(offline-first, see `workbench.llm.providers.load_litellm`). The offline models (`workbench/demo`,
+`workbench/replay`) never import it: they are answered in this process (`providers.answer`). Each call runs `litellm.acompletion` with litellm's and
 the SDK's retries turned off (`num_retries=0, max_retries=0`) and retries itself, with exponential
 backoff, on rate limits, server errors, timeouts, connection errors and malformed responses, so
 every attempt is counted in `LLMCall.attempts`. A failure raises a `workbench.errors.ModelError`
@@ -21,10 +23,11 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..core.prompt import Prompt, as_list
 from ..core.tree import LLMCall
 from ..errors import ConfigError, WorkbenchError
 from ..safety.redact import is_secret_kwarg, public_kwargs, redact, redact_obj
@@ -34,10 +37,11 @@ from .providers import (
     REPLAY,
     Malformed,
     aload_litellm,
+    answer,
     is_workbench_model,
-    local_bug,
     map_error,
     retry_after,
+    stream_pieces,
     workbench_cause,
 )
 from .tokens import count_tokens
@@ -122,6 +126,13 @@ class Model:
             self._player = Player(self.kwargs["cassette"])
             self._replay_id = uuid.uuid4().hex
             register_player(self._replay_id, self._player)
+
+    def warm_up(self) -> None:
+        """Start importing litellm in the background for a real model (no-op for demo and replay)."""
+        if not self.offline:
+            from .providers import import_in_background
+
+            import_in_background()
 
     # ------------------------------------------------------------------ description
     @property
@@ -257,6 +268,8 @@ class Model:
         one process mixing the kernel's loop and blocking calls must show it only one loop.
         `on_delta` is therefore called from that loop's thread.
         """
+        if self.offline:
+            return self._complete_offline(messages, purpose, sample, on_delta, overrides)
         from ..core.sync import background_loop
 
         home = background_loop()
@@ -266,25 +279,23 @@ class Model:
         litellm = await aload_litellm()
         params = self._params(sample, overrides)
         stream = bool(params.pop("stream", False)) or on_delta is not None
-        messages = [dict(m) for m in messages]
+        sent = [dict(m) for m in messages]  # litellm gets its own dicts
+        stored = messages if isinstance(messages, Prompt) else sent  # a Prompt shares, read-only
         started, clock = time.time(), time.perf_counter()
         attempt = 0
         while True:
             attempt += 1
             try:
                 text, prompt, completion, response, tool_calls = await self._attempt(
-                    litellm, messages, params, stream, on_delta
+                    litellm, sent, params, stream, on_delta
                 )
                 break
             except WorkbenchError as exc:  # raised on purpose below us, e.g. ReplayMissError
-                raise self._fail(exc, messages, purpose, attempt, started, clock) from None
+                raise self._fail(exc, stored, purpose, attempt, started, clock) from None
             except Exception as exc:
                 own = workbench_cause(exc)
                 if own is not None:
-                    raise self._fail(own, messages, purpose, attempt, started, clock) from None
-                bug = local_bug(exc) if self.offline else None
-                if bug is not None:  # our own provider failed: a bug, raised with its traceback
-                    raise bug from None
+                    raise self._fail(own, stored, purpose, attempt, started, clock) from None
                 mapped = map_error(
                     litellm, exc, model=self.name, timeout=self.timeout, attempt=attempt, kwargs=self.kwargs
                 )
@@ -292,11 +303,11 @@ class Model:
                     raise
                 error, retry = mapped
                 if not retry or attempt > self.max_retries:
-                    raise self._fail(error, messages, purpose, attempt, started, clock) from exc
+                    raise self._fail(error, stored, purpose, attempt, started, clock) from exc
                 await asyncio.sleep(self._delay(attempt, exc))
         call = LLMCall(
             model=self.name,
-            messages=messages,
+            messages=stored,
             response=text,
             prompt_tokens=prompt,
             completion_tokens=completion,
@@ -307,18 +318,75 @@ class Model:
             started_at=started,
             tool_calls=tool_calls,
         )
-        if self._recorder is not None:
-            recorded = {k: v for k, v in params.items() if k not in ("sample", "replay_id", "api_base")}
-            self._recorder.append(
-                model=self.name,
-                messages=messages,
-                params=self._scrub_obj(recorded),
-                text=text,
-                prompt_tokens=prompt,
-                completion_tokens=completion,
-                tool_calls=tool_calls,
-            )
+        self._record(params, sent, text, prompt, completion, tool_calls)
         return call
+
+    def _complete_offline(
+        self,
+        messages: Sequence[dict[str, Any]],
+        purpose: str,
+        sample: int,
+        on_delta: Callable[[str], None] | None,
+        overrides: dict[str, Any],
+    ) -> LLMCall:
+        """A demo or replay call: answered in this process, without litellm (nothing to retry).
+
+        Runs on the caller's loop; `on_delta` gets the answer in small pieces as a stream would."""
+        params = self._params(sample, overrides)
+        stream = bool(params.pop("stream", False)) or on_delta is not None
+        stored = messages if isinstance(messages, Prompt) else [dict(m) for m in messages]
+        started, clock = time.time(), time.perf_counter()
+        try:
+            text, prompt, completion, calls = answer(self.name, as_list(stored), params)
+        except WorkbenchError as exc:  # e.g. a replay that has no recorded answer for this prompt
+            raise self._fail(exc, stored, purpose, 1, started, clock) from None
+        tool_calls = [
+            {
+                "id": str(c.get("id") or f"call_{i}"),
+                "name": str(c.get("name") or ""),
+                "arguments": a if isinstance(a := c.get("arguments", ""), str) else json.dumps(a),
+            }
+            for i, c in enumerate(calls or ())
+        ] or None
+        if stream and on_delta is not None:
+            for piece in stream_pieces(text):
+                if piece:
+                    on_delta(piece)
+        call = LLMCall(
+            model=self.name,
+            messages=stored,
+            response=text,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            latency=time.perf_counter() - clock,
+            purpose=purpose,
+            started_at=started,
+            tool_calls=tool_calls,
+        )
+        self._record(params, stored, text, prompt, completion, tool_calls)
+        return call
+
+    def _record(
+        self,
+        params: dict[str, Any],
+        messages: Sequence[dict[str, Any]],
+        text: str,
+        prompt: int,
+        completion: int,
+        tool_calls: list[dict[str, Any]] | None,
+    ) -> None:
+        if self._recorder is None:
+            return
+        recorded = {k: v for k, v in params.items() if k not in ("sample", "replay_id", "api_base")}
+        self._recorder.append(
+            model=self.name,
+            messages=as_list(messages),
+            params=self._scrub_obj(recorded),
+            text=text,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            tool_calls=tool_calls,
+        )
 
     def complete(self, messages: list[dict[str, Any]], **kwargs: Any) -> LLMCall:
         """Blocking `acomplete` for scripts (runs on the workbench's background loop)."""

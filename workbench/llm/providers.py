@@ -27,6 +27,7 @@ The `workbench` provider serves two models:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import json
 import os
@@ -61,6 +62,8 @@ _STREAM_PIECE = 4  # words per streamed chunk of a simulated answer
 _lock = threading.RLock()
 _handler: Any = None
 _loaded: Any = None  # the litellm module once load_litellm() has finished
+_start_lock = threading.Lock()
+_import_thread: threading.Thread | None = None
 
 
 def prepare_environment(environ: MutableMapping[str, str] | None = None) -> None:
@@ -90,10 +93,29 @@ def load_litellm() -> Any:
 
 
 async def aload_litellm() -> Any:
-    """`load_litellm()` without blocking the event loop: the first import (~3 s) runs in a thread."""
+    """`load_litellm()` without blocking the event loop: the first import (~3 s) runs in a thread
+    (and waits there for an import `import_in_background` started)."""
     if _loaded is not None:
         return load_litellm()  # cheap now: re-checks the registration only
     return await asyncio.to_thread(load_litellm)
+
+
+def import_in_background() -> None:
+    """Start importing litellm in a daemon thread, once, so that the first call finds it loaded.
+
+    A call made while the import is still running waits for it (`load_litellm` holds the lock for
+    the whole import); an import that fails is left for that call to report."""
+    global _import_thread
+    with _start_lock:
+        if _loaded is not None or _import_thread is not None:
+            return
+        _import_thread = threading.Thread(target=_import_quietly, name="workbench-litellm-import", daemon=True)
+        _import_thread.start()
+
+
+def _import_quietly() -> None:
+    with contextlib.suppress(BaseException):  # the first call imports again and reports the failure
+        load_litellm()
 
 
 def _get_handler(litellm: Any) -> Any:
@@ -157,7 +179,7 @@ def answer(
     raise ConfigError(f"unknown workbench model {model!r}; valid: {', '.join(MODELS)}")
 
 
-def _pieces(text: str) -> list[str]:
+def stream_pieces(text: str) -> list[str]:
     """`text` cut into small chunks that concatenate back to exactly `text`."""
     words = text.split(" ")
     out = []
@@ -191,7 +213,7 @@ def _handler_class(litellm: Any) -> type:
         )
 
     def chunks(text: str, prompt: int, completion: int, calls: Any = None) -> Iterator[Any]:
-        pieces = _pieces(text)
+        pieces = stream_pieces(text)
         tool_chunks = native(calls) or []
         for i, call in enumerate(tool_chunks):  # one chunk per call, before the text's last piece
             yield GenericStreamingChunk(
@@ -364,19 +386,6 @@ def workbench_cause(exc: BaseException) -> WorkbenchError | None:
         if isinstance(current, WorkbenchError):
             return current
         seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
-
-
-def local_bug(exc: BaseException) -> BaseException | None:
-    """The original exception under litellm's wrapper when it came from our own (offline) code."""
-    current: BaseException | None = exc
-    seen: set[int] = set()
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        module = type(current).__module__.split(".")[0]
-        if module not in ("litellm", "openai", "httpx", "httpcore", "aiohttp"):
-            return current if current is not exc else None
         current = current.__cause__ or current.__context__
     return None
 

@@ -3,7 +3,8 @@
 `count_tokens` uses tiktoken's `cl100k_base` encoding read from the copy litellm ships in
 `litellm/litellm_core_utils/tokenizers`, so it never downloads anything (tiktoken's default is to
 fetch the encoding from the internet on first use). The package is located with `find_spec`, which
-does not import litellm. The encoding is loaded once per process and cached.
+does not import litellm. The encoding is loaded once per process and cached, and so is the count of
+each text seen (up to 100,000 texts), so a prompt that repeats earlier messages costs lookups.
 
 Counts are the same for every model: they are a realistic estimate for the simulated and replayed
 models and for usage displays, not a billing figure (real calls report the provider's own usage).
@@ -33,6 +34,11 @@ PER_REPLY = 3
 _lock = threading.Lock()
 _encoding: Any = None
 _loaded = False
+# text -> tokens: a prompt repeats the texts of earlier prompts (its history), so each text is encoded
+# once; the texts of a run are shared objects, whose hash Python keeps, so a hit costs a lookup.
+_counted: dict[str, int] = {}
+_COUNTED_MAX = 100_000
+_counted_for: list[Any] = [None]  # the encoding the counts were made with
 
 
 def bundled_tokenizer_dir() -> Path | None:
@@ -93,9 +99,17 @@ def _count_text(text: str) -> int:
     if not text:
         return 0
     encoding = get_encoding()
-    if encoding is None:
-        return max(1, len(text) // 4)
-    return len(encoding.encode(text, disallowed_special=()))
+    if encoding is not _counted_for[0]:  # counts made with another encoding (or none) are stale
+        _counted.clear()
+        _counted_for[0] = encoding
+    count = _counted.get(text)
+    if count is not None:
+        return count
+    count = max(1, len(text) // 4) if encoding is None else len(encoding.encode(text, disallowed_special=()))
+    if len(_counted) >= _COUNTED_MAX:
+        _counted.clear()
+    _counted[text] = count
+    return count
 
 
 def _content_text(content: Any) -> str:

@@ -19,8 +19,14 @@ of the edited or pinned entries whose text made it into the messages.
 
 Token counts use `token_counter` (a `str -> int` callable) or `workbench.llm.tokens.count_tokens`,
 plus `MESSAGE_OVERHEAD` tokens per message; counts are cached per message text. Rendered
-observation texts are cached per node (nodes never change their observation once made), so a
-step's cost does not grow with the run except for building the list of messages itself.
+observation texts are cached per node (nodes never change their observation once made).
+
+Sharing. When no observation or answer is edited, pinned or forgotten (the common case), `render`
+returns a `workbench.core.prompt.Prompt` instead of a new list: each step's messages (its answer and
+its observation) are made once, appended to one list per branch of the tree (the "spine"), and
+every prompt on that branch views a slice of it. So a step costs the same at step 10,000 as at
+step 10 under window or diff memory, and each call's prompt costs only its new messages in memory
+under any policy. With user changes in play the messages are built afresh, as a plain list.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..core.prompt import Prompt
 from ..core.tree import Node, Run
 from ..errors import ConfigError
 from .base import ChangeHook, Memory, MemoryEntry
@@ -138,9 +145,17 @@ class StepMemory(Memory):
         self._token_cache: dict[str, int] = {}
         self._default_counter: TokenCounter | None = None
         self._counted_with: TokenCounter | None = None
+        # node id -> (node, branch list of step messages, ends): see `_spine`
+        self._spines: dict[int, tuple[Node, list[dict[str, Any]], list[int]]] = {}
+        self._spines_for: tuple[Any, ...] = ()
+        self._first: dict[int, tuple[Node, str, list[dict[str, Any]]]] = {}  # node id -> [full obs message]
+        self._notes_shown: tuple[tuple[str, ...], list[dict[str, Any]]] = ((), [])
 
     # --- public API ------------------------------------------------------------------------------
-    def render(self, run: Run, path: list[Node]) -> list[dict[str, str]]:
+    def render(self, run: Run, path: list[Node]) -> list[dict[str, str]] | Prompt:
+        """The history for a prompt from `path[-1]`: a shared `Prompt` when nothing is user-touched."""
+        if type(self)._render is StepMemory._render and not self._touched():
+            return self._shared_render(run, path)
         out = self._render(run, path, track=False)
         self.last_used_edits = out.used
         return out.messages
@@ -206,6 +221,76 @@ class StepMemory(Memory):
         return self.edits.get(f"obs:{node.id}", node.observation)
 
     # --- rendering -----------------------------------------------------------------------------
+    def _shared_render(self, run: Run, path: list[Node]) -> Prompt:
+        """What `_render` gives when nothing is touched, as views on the branch's shared messages."""
+        n = len(path) - 1
+        start = n - self._window_for(run, path, set(), self.diff)
+        backing, ends = self._spine(path)
+        items = self._note_items()
+        self.last_used_edits = [entry_id for entry_id, _, _ in items]
+        return Prompt(
+            (
+                (first := self._first_message(path[start]), 0, len(first)),
+                (notes := self._note_messages(items), 0, len(notes)),
+                (backing, ends[start], ends[n]),
+            )
+        )
+
+    def _spine(self, path: list[Node]) -> tuple[list[dict[str, Any]], list[int]]:
+        """(messages, ends) of the branch through `path[-1]`: the messages of the steps at depth
+        1..d are `messages[:ends[d]]`, each step's (its answer, its observation) made once.
+
+        A step extends its parent's lists in place when they end at the parent (the usual case); a
+        new branch copies the prefix it shares. Lists are only ever appended to, so every prompt made
+        earlier still views what it was made of."""
+        key = self._spine_key()
+        if key != self._spines_for:  # a setting that changes how steps render: start again
+            self._spines.clear()
+            self._spines_for = key
+        n = len(path) - 1
+        i, hit = n, None
+        while i > 0:
+            hit = self._spines.get(path[i].id)
+            if hit is not None and hit[0] is path[i]:
+                break
+            i -= 1
+        backing, ends = (hit[1], hit[2]) if i > 0 and hit is not None else ([], [0])
+        for j in range(i + 1, n + 1):
+            if len(ends) != j or len(backing) != ends[j - 1]:  # another branch grew these lists
+                backing, ends = backing[: ends[j - 1]], ends[:j]
+            backing.extend(self._step_messages(path, j))
+            ends.append(len(backing))
+            self._spines[path[j].id] = (path[j], backing, ends)
+        return backing, ends
+
+    def _spine_key(self) -> tuple[Any, ...]:
+        """The settings a step's messages depend on (beyond the nodes): kept spines match them."""
+        return (self.diff, getattr(self, "fallback", None), self._counter())
+
+    def _step_messages(self, path: list[Node], i: int) -> list[dict[str, Any]]:
+        """Step `i`'s answer and observation as `_build` emits them when nothing is touched."""
+        out = Out(diff=self.diff)
+        self._emit_act(path[i], set(), out)
+        self._emit_obs(path, i, False, set(), out)
+        out.settle()
+        return out.messages
+
+    def _first_message(self, node: Node) -> list[dict[str, Any]]:
+        """[the window's first observation in full], one shared list per node."""
+        content = self._full_obs(node)
+        hit = self._first.get(node.id)
+        if hit is not None and hit[0] is node and hit[1] is content:
+            return hit[2]
+        first = [{"role": "user", "content": content}]
+        self._first[node.id] = (node, content, first)
+        return first
+
+    def _note_messages(self, items: list[tuple[str, str, bool]]) -> list[dict[str, Any]]:
+        texts = tuple(text for _, text, _ in items)
+        if texts != self._notes_shown[0]:
+            self._notes_shown = (texts, [{"role": "user", "content": NOTE_PREFIX + t} for t in texts])
+        return self._notes_shown[1]
+
     def _render(self, run: Run, path: list[Node], *, track: bool) -> Out:
         touched = self._touched()
         out = Out(track=track, diff=self.diff)

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
+from ..core.prompt import Prompt, as_list
 from ..core.tree import LLMCall, Node
 from ..safety.redact import secret_values
 
@@ -45,7 +46,12 @@ def scrub(text: str, secrets: Secrets) -> str:
 
 def dumps(obj: Any, secrets: Secrets) -> str:
     """Compact JSON of `obj` (unknown objects as their repr), secrets redacted."""
-    return scrub(json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=repr), secrets)
+    return scrub(json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=_plain), secrets)
+
+
+def _plain(obj: Any) -> Any:
+    """What JSON gets for an object it does not know: a prompt's messages, or the object's repr."""
+    return obj.to_list() if isinstance(obj, Prompt) else repr(obj)
 
 
 def node_json(node: Node, secrets: Secrets) -> str:
@@ -58,6 +64,7 @@ def message_ops(messages: list[Any], base: list[Any]) -> list[Any] | None:
 
     Position alignment fits how prompts grow: a changed system message (the plan lives there) and an
     appended tail cost literals; the unchanged history in between is one copy op."""
+    messages, base = as_list(messages), as_list(base)  # plain lists: indexing a `Prompt` is slower
     ops: list[Any] = []
     shared = 0
     i, n, limit = 0, len(messages), min(len(messages), len(base))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..core.prompt import Prompt
 from ..errors import ConfigError
 from ..registry import build
 from .parsing import FORMAT_HELP, TOOL_FORMAT_HELP
@@ -71,16 +72,28 @@ class Strategy:
             "\n\n\n", "\n\n"
         )
 
-    def messages(self, session: StepContext, path: list[Node]) -> list[dict[str, Any]]:
-        """The prompt for a step from `path[-1]`: system prompt, history, and the valid actions now."""
+    def messages(self, session: StepContext, path: list[Node]) -> Prompt:
+        """The prompt for a step from `path[-1]`: system prompt, history, and the valid actions now.
+
+        A `Prompt` that shares the history's messages with earlier calls (see `core/prompt.py`); the
+        system and valid-actions messages are reused while their text stays the same."""
         system = self.system_prompt(session)
         valid = valid_actions_note(session, path[-1])
         session.memory.set_frame([system, valid])
         history = session.memory.render(session.tree, path)
-        out = [{"role": "system", "content": system}, *history]
-        if valid:
-            out.append({"role": "user", "content": valid})
-        return out
+        return Prompt.of(
+            self._message("system", "system", system),
+            history,
+            self._message("valid", "user", valid) if valid else [],
+        )
+
+    def _message(self, slot: str, role: str, content: str) -> list[dict[str, Any]]:
+        """[{"role": role, "content": content}], the same list as last time for the same text."""
+        cache = self.__dict__.setdefault("_last_messages", {})
+        hit = cache.get(slot)
+        if hit is None or hit[0]["content"] != content or hit[0]["role"] != role:
+            hit = cache[slot] = [{"role": role, "content": content}]
+        return hit
 
     def tools_for(self, session: StepContext) -> list[dict[str, Any]] | None:
         """The `tools=` of a model call (native tool calling), or None."""
