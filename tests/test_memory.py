@@ -604,7 +604,12 @@ def _reference(mem, run, path):
 
 @pytest.mark.parametrize(
     "make",
-    [FullMemory, lambda: WindowMemory(window=3), lambda: DiffMemory(window=None), lambda: DiffMemory(window=2)],
+    [
+        FullMemory,
+        lambda: WindowMemory(window=3),
+        lambda: DiffMemory(window=None),
+        lambda: DiffMemory(window=2),
+    ],
 )
 def test_shared_rendering_matches_fresh_rendering_on_every_branch(make):
     import random
@@ -628,7 +633,9 @@ def test_shared_rendering_matches_fresh_rendering_on_every_branch(make):
     assert mem.render(run, path) == _reference(mem, run, path) and mem.last_used_edits == ["note:1"]
 
 
-def test_a_steps_prompt_reuses_the_previous_steps_messages_and_stays_what_was_sent(server, server_model, tmp_path):
+def test_a_steps_prompt_reuses_the_previous_steps_messages_and_stays_what_was_sent(
+    server, server_model, tmp_path
+):
     from toys import Counter
 
     from workbench.core.prompt import Prompt

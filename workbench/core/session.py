@@ -375,7 +375,7 @@ class Session(EnvMixin, SteeringMixin):
             if parsed.plan is not None:
                 self.plan.replace(parsed.plan, provenance="agent")
             fields.update(action=parsed.action, tool=parsed.tool)
-            path = self.tree.path(parent.id)
+            path = self.tree.path(parent.id, copy=False)
             memory_obs = None
             if not parsed.tool_calls:
                 memory_obs = self.memory.handle_action(parsed.action or "", self.tree, path)

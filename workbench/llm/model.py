@@ -426,8 +426,16 @@ class Model:
         return text, prompt, completion, response, tool_calls
 
     def _cost(self, litellm: Any, response: Any) -> float:
+        """The call's cost: litellm's own figure from the response when it made one (None: a model
+        without a price), else computed once here (a streamed answer rebuilt from its chunks)."""
         if self.offline or response is None:
             return 0.0
+        hidden = getattr(response, "_hidden_params", None) or {}
+        if "response_cost" in hidden:
+            try:
+                return float(hidden["response_cost"] or 0.0)
+            except (TypeError, ValueError):
+                return 0.0
         try:
             return float(litellm.completion_cost(completion_response=response, model=self.name) or 0.0)
         except Exception:  # an unknown price is not an error: the local cost map lacks many models

@@ -109,7 +109,9 @@ def import_in_background() -> None:
     with _start_lock:
         if _loaded is not None or _import_thread is not None:
             return
-        _import_thread = threading.Thread(target=_import_quietly, name="workbench-litellm-import", daemon=True)
+        _import_thread = threading.Thread(
+            target=_import_quietly, name="workbench-litellm-import", daemon=True
+        )
         _import_thread.start()
 
 

@@ -50,6 +50,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from ..core.prompt import Prompt
 from ..errors import ConfigError
 from .base import Strategy
 from .codeact_format import (
@@ -202,15 +203,17 @@ class CodeAct(Strategy):
         used = sum(1 for n in session.tree.path(node.id) if n.info.get("kind") == "solution")
         return max(0, self.config["max_solutions"] - used)
 
-    def messages(self, session: StepContext, path: list[Node]) -> list[dict[str, Any]]:
+    def messages(self, session: StepContext, path: list[Node]) -> Prompt:
+        """System prompt, history (shared with earlier calls, see `core/prompt.py`), budget note."""
         system = self.system_prompt(session)
         note = self.budget_note(session, path[-1])
         session.memory.set_frame([system, note])
         history = session.memory.render(session.tree, path)
-        out = [{"role": "system", "content": system}, *history]
-        if note:
-            out.append({"role": "user", "content": note})
-        return out
+        return Prompt.of(
+            self._message("system", "system", system),
+            history,
+            self._message("budget", "user", note) if note else [],
+        )
 
     def finished(self, session: StepContext) -> bool:
         node = session.tree.current
@@ -222,7 +225,7 @@ class CodeAct(Strategy):
     # --- a step --------------------------------------------------------------------------------------
     async def astep(self, session: StepContext) -> Node:
         parent = session.tree.current
-        path = session.tree.path()
+        path = session.tree.path(copy=False)  # read at once, never changed
         messages = self.messages(session, path)
         used_edits = session.take_used_edits()
         call = await session.call_model(messages, parent, stop=[STOP])

@@ -17,7 +17,7 @@ class ReAct(Strategy):
 
     async def astep(self, session: StepContext) -> Node:
         parent = session.tree.current
-        path = session.tree.path()
+        path = session.tree.path(copy=False)  # read at once, never changed
         messages = self.messages(session, path)
         used_edits = session.take_used_edits()
         tools = self.tools_for(session)
