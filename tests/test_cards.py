@@ -28,7 +28,8 @@ def test_a_tool_step_card_lists_its_calls_and_failures():
         "Thought: b\nAction: wipe\nAction Input: {}",
     ]
     s = Session(tools=[lookup, wipe], model=ScriptedModel(answers), tool_calling="text")
-    first, second = s.step(), s.step()
+    first, _proposed = s.step(), s.step()  # wipe is destructive: the default gate asks first
+    second = s.approve()
     c1 = card(first, s.tree)
     assert [t["name"] for t in c1["tools"]] == ["lookup"] and c1["tools"][0]["error"] == "KeyError: 'bad'"
     assert card(second, s.tree)["tools"][0]["destructive"] is True

@@ -232,7 +232,10 @@ def test_tool_env_tools_are_kernel_functions_recorded_and_never_rerun_on_replay(
     ]
     s = Session(env=env, model=ScriptedModel(answers), strategy="codeact")
     try:
-        first = s.step()
+        proposed = s.step()  # the cell calls send_email, a destructive tool: the default gate asks
+        assert not proposed.executed and s.pending_approval.proposal.kind == "code" and not emails
+        first = s.approve()
+        assert first is proposed and first.executed
         assert first.observation == "18 C in Paris 24 C in Rome"
         records = first.info["tool_calls"]
         assert [r["name"] for r in records] == ["get_weather", "get_weather", "send_email"]
@@ -252,6 +255,9 @@ def test_tool_env_tools_are_kernel_functions_recorded_and_never_rerun_on_replay(
         assert second.observation == "ToolError RuntimeError: boom: now"
         assert second.info["tool_calls"][0]["error"] == "RuntimeError: boom: now"
         s.rewind(1)  # the kernel ran cells 1 and 2: it restarts and replays cell 1 only
+        asked = s.step()  # cell 1 was approved once: replaying it asks again first
+        assert asked.id == 1 and s.pending_approval.replay == [1] and s.status == "waiting"
+        assert s.approve() is None and s.pending_approval is None
         third = s.step()
         assert third.parent_id == 1 and third.observation == "24 C IN ROME"  # r came back by replay
         assert weather_calls == ["Paris", "Rome"] and emails == ["me@x.org"]  # nothing ran twice

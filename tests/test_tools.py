@@ -254,7 +254,9 @@ def test_rewind_replays_recorded_results_and_never_reruns_tools(tmp_path):
         tool_calling="text",
         store=tmp_path / "runs.sqlite",
     )
-    s.run(max_steps=2)
+    s.run(max_steps=2)  # send_email is destructive: the default gate asks first
+    assert calls == [("get_weather", "Paris")] and s.pending_approval.node_id == 2
+    s.approve()
     assert calls == [("get_weather", "Paris"), ("send_email", "x@y")]
     s.rewind(1)
     node = s.step()  # a sibling of node 2, from node 1's state

@@ -52,8 +52,11 @@ class EnvMixin:
         if snapshot is not None:
             self.env.restore(snapshot)
         else:
+            path = self.tree.path(node_id)
+            replayed = [n for n in path[1:] if n.executed and replay_actions(n)]
+            self.approved_for_replay(replayed, node_id, consume=True)  # approved gated actions: with consent
             self.env.reset(seed=self.env_seed)
-            for node in self.tree.path(node_id)[1:]:
+            for node in path[1:]:
                 if not node.executed:
                     continue
                 actions = replay_actions(node)

@@ -75,7 +75,7 @@ class CursorMoved(Event):
 
 @dataclass
 class Paused(Event):
-    reason: str  # user | breakpoint | budget | error | max_steps | until | stopped
+    reason: str  # user | breakpoint | budget | error | max_steps | until | stopped | approval
 
 
 @dataclass
@@ -97,6 +97,29 @@ class Error(Event):
     message: str
     node_id: int | None = None
     error_type: str = ""
+
+
+@dataclass
+class ApprovalNeeded(Event):
+    """A gated action was proposed and waits for a person (see `workbench.oversight`).
+
+    `node_id` is the proposed node (None when a replay of approved actions is what waits);
+    `approval` is what the approval card shows: the action, its calls or code, the rule and why."""
+
+    node_id: int | None
+    approval: dict[str, Any]
+
+
+@dataclass
+class ApprovalDecided(Event):
+    """A person (or a rule) decided on a proposal: approved | edited | rejected | dropped."""
+
+    node_id: int | None
+    decision: str
+    by: str = "user"
+    reason: str = ""
+    edited: Any = None
+    provenance: str = "user"
 
 
 @dataclass

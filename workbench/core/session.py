@@ -21,6 +21,7 @@ from typing import Any
 from ..envs.base import can_snapshot, make_env
 from ..errors import BudgetExhausted, ConfigError, ModelError, StepInProgress
 from ..memory.base import Memory, make_memory
+from ..oversight.approval import ApprovalMixin, ReplayNeedsApproval
 from ..strategies.base import Strategy, make_strategy
 from ..strategies.parsing import Parsed
 from . import events as ev
@@ -57,7 +58,7 @@ def _make_store(store: Any) -> Any:
     raise ConfigError("store must be a RunStore, a path to a SQLite file, or None")
 
 
-class Session(EnvMixin, SteeringMixin):
+class Session(EnvMixin, SteeringMixin, ApprovalMixin):
     """One agent run you can step, run, pause, rewind, edit and steer."""
 
     def __init__(
@@ -79,6 +80,7 @@ class Session(EnvMixin, SteeringMixin):
         concurrency: int = 4,
         tools: Any = None,
         tool_calling: str = "auto",
+        gates: Any = "default",
         _run: Run | None = None,
         **strategy_options: Any,
     ) -> None:
@@ -111,6 +113,7 @@ class Session(EnvMixin, SteeringMixin):
         self.events = ev.EventBus()
         self.breakpoints: list[Breakpoint] = []
         self.destructive = []
+        self._init_approvals(gates)  # approval gates: see workbench.oversight
         self.concurrency = concurrency
         self.status = "idle"
         self.store = _make_store(store)
@@ -383,43 +386,71 @@ class Session(EnvMixin, SteeringMixin):
                 fields.update(observation=memory_obs)
                 info["kind"] = "memory"
             else:
-                self._sync_env(parent.id)
-                self._env_node = None  # the env is about to hold the new node's state; set below
-                obs, reward, terminated, truncated, env_info = await (step or self._env_step)(
-                    parsed.tool_calls or parsed.action
-                )
-                env_info = dict(env_info or {})
-                for key in PROMOTED_INFO:
-                    if key in env_info:
-                        info[key] = env_info.pop(key)
-                if "node_kind" in env_info:  # a `step=` executor names its node's kind ("code")
-                    info["kind"] = env_info.pop("node_kind")
-                elif "tool_calls" in info:
-                    info["kind"] = "tool"
-                    info["tool_format"] = "native" if calls and calls[-1].tool_calls else "text"
-                fields.update(
-                    observation=obs,
-                    reward=float(reward),
-                    terminal=bool(terminated or truncated),
-                    executed=True,
-                    status="terminal" if terminated or truncated else "expanded",
-                )
-                if truncated and not terminated:
-                    info["truncated"] = True
-                if env_info:
-                    info["env_info"] = _plain(env_info)
+                proposed = self.intercept(parent, parsed, calls, fields, step, move_cursor)
+                if proposed is not None:  # a gate holds the action for a person (or rejected it)
+                    return proposed
+                native = bool(calls and calls[-1].tool_calls)
+                fields.update(await self._execute_action(parent, parsed, step, info, native))
         node = self.tree.new_node(parent.id, plan=self.plan.to_list(), **fields)
         for call in calls:
             self.tree.record_call(node, call)
+        return self._settle_node(node, parent, parsed, move_cursor)
+
+    async def _execute_action(
+        self,
+        parent: Node,
+        parsed: Parsed,
+        step: Callable[[Any], Awaitable[StepResult]] | None,
+        info: dict[str, Any],
+        native: bool = False,
+    ) -> dict[str, Any]:
+        """Run `parsed`'s action from `parent`'s state; the node fields it gives (`info` is filled in).
+
+        `native`: the model asked for the tools by native function calling (else in the text format)."""
+        self._sync_env(parent.id)
+        self._env_node = None  # the env is about to hold the new node's state; set by _settle_node
+        obs, reward, terminated, truncated, env_info = await (step or self._env_step)(
+            parsed.tool_calls or parsed.action
+        )
+        env_info = dict(env_info or {})
+        for key in PROMOTED_INFO:
+            if key in env_info:
+                info[key] = env_info.pop(key)
+        if "node_kind" in env_info:  # a `step=` executor names its node's kind ("code")
+            info["kind"] = env_info.pop("node_kind")
+        elif "tool_calls" in info:
+            info["kind"] = "tool"
+            info["tool_format"] = "native" if native else "text"
+        if truncated and not terminated:
+            info["truncated"] = True
+        if env_info:
+            info["env_info"] = _plain(env_info)
+        return {
+            "observation": obs,
+            "reward": float(reward),
+            "terminal": bool(terminated or truncated),
+            "executed": True,
+            "status": "terminal" if terminated or truncated else "expanded",
+        }
+
+    def _settle_node(
+        self, node: Node, parent: Node, parsed: Parsed | None, move_cursor: bool, *, added: bool = True
+    ) -> Node:
+        """Record a node that was just made (`added`) or decided: env state, memory, events, cursor."""
         if node.executed:
             self._env_node = node.id
             if can_snapshot(self.env):
                 self._snapshots[node.id] = self.env.snapshot()
         elif self._env_node is None:
             self._env_node = parent.id
-        self.memory.on_step(node, parsed, self.tree)
+        if parsed is not None:
+            self.memory.on_step(node, parsed, self.tree)
         node.memory = self.memory.state()
-        self.events.publish(ev.NodeAdded(self.run_id, node=node))
+        if added:
+            self.events.publish(ev.NodeAdded(self.run_id, node=node))
+        else:
+            fields = ("action", "observation", "reward", "terminal", "executed", "status", "info", "memory")
+            self.events.publish(ev.NodeUpdated(self.run_id, node=node, fields=fields, provenance="user"))
         if move_cursor:
             self.tree.cursor = node.id
             self.events.publish(ev.CursorMoved(self.run_id, node_id=node.id, provenance="agent"))
@@ -457,13 +488,22 @@ class Session(EnvMixin, SteeringMixin):
                 f"the run is finished at node {self.tree.cursor} ({self.tree.outcome}); "
                 "rewind to an earlier node to branch"
             )
+        if self.pending_approval is not None:
+            what = self.pending_approval.proposal.action
+            raise ConfigError(
+                f"an action awaits your approval ({what[:80]!r}); approve() or reject('reason') it first"
+            )
         self._check_budget()
         self._stepping = True
         parent = self.tree.current
         self.events.publish(ev.StepStarted(self.run_id, parent_id=parent.id))
         try:
             try:
+                self.check_replay_consent(parent.id)
                 node = await self.strategy.astep(self)
+            except ReplayNeedsApproval as exc:
+                self._ask_replay(exc)
+                return parent
             except ModelError as exc:
                 node = self._record_model_error(parent, exc)
                 self.status = "error"
@@ -478,6 +518,8 @@ class Session(EnvMixin, SteeringMixin):
                 raise
             if self.done:
                 self.status = "done"
+            elif self.pending_approval is not None:
+                self.status = "waiting"
             elif self.status != "running":
                 self.status = "idle"
             self.events.publish(ev.StepFinished(self.run_id, node=node))
@@ -512,11 +554,20 @@ class Session(EnvMixin, SteeringMixin):
                 if self.done:
                     reason = "done"
                     break
+                if self.pending_approval is not None:
+                    reason = "approval"
+                    break
                 try:
                     node = await self.astep()
                 except BudgetExhausted as exc:
                     reason = "budget"
                     self.events.publish(ev.Error(self.run_id, message=str(exc), error_type="BudgetExhausted"))
+                    break
+                if self.pending_approval is not None:
+                    self.pending_approval.from_run = True
+                    if self.pending_approval.node is node:
+                        added.append(node)
+                    reason = "approval"
                     break
                 added.append(node)
                 if node.info.get("kind") == "provider":
@@ -537,7 +588,9 @@ class Session(EnvMixin, SteeringMixin):
                     break
         finally:
             self._pause.clear()
-            if self.status == "running":
+            if self.pending_approval is not None:
+                self.status = "waiting"
+            elif self.status == "running":
                 self.status = "done" if self.done else "paused"
         if reason != "done":
             self.events.publish(ev.Paused(self.run_id, reason=reason))
@@ -576,6 +629,7 @@ class Session(EnvMixin, SteeringMixin):
             )
         if self._stepping:
             raise StepInProgress("cannot rewind while a step is running; pause() first")
+        self.drop_pending(f"rewound to node {node_id}")
         self.tree.cursor = node_id
         self.plan.load(node.plan)
         self.memory.load_state(node.memory)

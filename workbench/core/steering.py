@@ -84,6 +84,11 @@ class SteeringMixin:
             return self.update_node(
                 node, status="pruned", observation="(not executed: the action matches a destructive pattern)"
             )
+        gated = self.search_gate(node)
+        if gated is not None:  # a search never asks a person mid-expansion: the action is not run
+            return self.update_node(
+                node, status="pruned", observation=f"(not executed: approval gate {gated})"
+            )
         parent = self.tree.nodes[node.parent_id]
         memory_obs = self.memory.handle_action(node.action or "", self.tree, self.tree.path(parent.id))
         if memory_obs is not None:

@@ -25,7 +25,7 @@ from .. import registry
 from ..core.session import Session
 from ..envs.base import BUILTIN_ENVS, env_names
 from ..errors import BudgetExhausted, ConfigError, StepInProgress, StoreError
-from . import edits, objects, render
+from . import edits, objects, oversight, render
 from .agents import NAME, Agent, Agents, BackgroundRun
 from .args import COMMANDS, TOP, VERBS, Command, one_line, parse, parse_cell, text_of
 from .expand import evaluate, expand
@@ -109,7 +109,7 @@ class AgentMagics(Magics):
             "break list": edits.breakpoints, "break clear": edits.break_clear,
             "break action": edits.break_add("action"), "break tool": edits.break_add("tool"),
             "break cost": edits.break_add("cost"), "break tokens": edits.break_add("tokens"),
-            "budget": edits.budget,
+            "budget": edits.budget, "approve": self._approve, "reject": self._reject, "gate": oversight.gate,
         }  # fmt: skip
 
     @no_var_expand
@@ -131,6 +131,8 @@ class AgentMagics(Magics):
         %agent history [--diff | --full] | tree | rewind NODE
         %agent break [action REGEX | tool NAME | cost X | tokens N | list | clear]
         %agent budget [--max-steps N] [--max-tokens N] [--max-cost X]
+        %agent approve [EDITED] | reject REASON   decide on an action that waits for approval
+        %agent gate [destructive | tool REGEX | action REGEX | code [PATTERN] | cost X | clear]
         %agent save [--store PATH] | load RUN_ID [--store PATH] [--name NAME]
         %agent models | envs | help [COMMAND]
 
@@ -310,6 +312,32 @@ class AgentMagics(Magics):
             f"{agent.name}: stopping now (the step in flight is dropped); tools and kernel closed"
         )
 
+    # --- approvals (see oversight.py) --------------------------------------------------------------
+    def _approve(self, agent: Agent, args: argparse.Namespace) -> Any:
+        pending = oversight.require_pending(agent)
+        node = agent.session.approve(oversight.edited_value(agent, args.edited))
+        return self._after_decision(agent, pending, node, "approved")
+
+    def _reject(self, agent: Agent, args: argparse.Namespace) -> Any:
+        pending = oversight.require_pending(agent)
+        reason = text_of(args.reason)
+        if not reason:
+            raise UsageError(
+                '%agent reject needs a reason the agent will read, e.g. %agent reject "keep that file"'
+            )
+        node = agent.session.reject(reason)
+        return self._after_decision(agent, pending, node, "rejected")
+
+    def _after_decision(self, agent: Agent, pending: Any, node: Any, decision: str) -> Any:
+        s = agent.session
+        if node is not None:
+            display(render.step_cards(agent.name, [node]))
+        else:
+            display(render.small(f"{agent.name}: replay {decision}"))
+        if pending.from_run and not s.done and s.pending_approval is None:
+            return self._start(agent, None, None)  # the run that paused for the decision goes on
+        return None
+
     # --- views ------------------------------------------------------------------------------------
     @staticmethod
     def _status_word(agent: Agent) -> str:
@@ -328,6 +356,7 @@ class AgentMagics(Magics):
             ("steps", f"{s.tree.steps} nodes · cursor at node {cur.id} (step {cur.depth})"),
             ("tokens", s.tree.tokens), ("cost", f"${s.tree.cost:.4f}"), ("budgets", budgets or "none"),
             ("plan", f"{len(s.plan)} items"), ("breakpoints", len(s.breakpoints)),
+            ("approval", oversight.waiting_line(s)), ("gates", len(s.gates)),
             ("run", s.run_id + (f" in {s.store.path}" if getattr(s.store, "path", None) else "")),
         ]  # fmt: skip
         return render.fields(pairs, f"agent {agent.name}")

@@ -264,6 +264,13 @@ class RunStore:
     def _on_breakpoint(self, e: ev.BreakpointHit, s: Secrets) -> None:
         self._event_row(e, s, {"breakpoint": e.breakpoint}, node_id=e.node_id)
 
+    def _on_approval_needed(self, e: ev.ApprovalNeeded, s: Secrets) -> None:
+        self._event_row(e, s, {"approval": e.approval}, node_id=e.node_id)
+
+    def _on_approval_decided(self, e: ev.ApprovalDecided, s: Secrets) -> None:
+        data = {"decision": e.decision, "by": e.by, "reason": e.reason, "edited": e.edited}
+        self._event_row(e, s, data, provenance=e.provenance, node_id=e.node_id)
+
     def _on_run_finished(self, e: ev.RunFinished, s: Secrets) -> None:
         self._touch(e.run_id, e.at, ", status = 'done', outcome = ?", (e.outcome,))
         self._event_row(e, s, {"outcome": e.outcome}, node_id=e.node_id)
@@ -401,4 +408,6 @@ _HANDLERS: dict[type, Callable[[RunStore, Any, Secrets], None]] = {
     ev.Paused: RunStore._on_paused,
     ev.BreakpointHit: RunStore._on_breakpoint,
     ev.RunFinished: RunStore._on_run_finished,
+    ev.ApprovalNeeded: RunStore._on_approval_needed,
+    ev.ApprovalDecided: RunStore._on_approval_decided,
 }

@@ -256,21 +256,30 @@ class CodeAct(Strategy):
         return node
 
     async def _run_code(
-        self, session: StepContext, parent: Node, path: list[Node], answer: CodeAnswer, call: Any, used_edits: Any
+        self,
+        session: StepContext,
+        parent: Node,
+        path: list[Node],
+        answer: CodeAnswer,
+        call: Any,
+        used_edits: Any,
     ) -> Node:
         code = answer.code or ""
         sandbox = await self._ensure(session)
         await self._bring_kernel_to(session, path)
         live = _Live()
         result: dict[str, Any] = {}
+        held: dict[str, int] = {}  # the node of a proposal that waits for approval
 
         async def step(_action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
             self._live = live
-            try:
-                res = await sandbox.arun(code)
+            try:  # the action is the code; a person may have edited it before approving
+                res = await sandbox.arun(_action if isinstance(_action, str) else code)
             finally:
                 self._live = None
             result["res"] = res
+            if "node" in held:  # approved after the step returned: the cell belongs to that node
+                self._cells = [] if res.restarted else [*self._cells, held["node"]]
             info: dict[str, Any] = {
                 "env_actions": list(live.env_actions),
                 **live.extra,
@@ -286,7 +295,8 @@ class CodeAct(Strategy):
         )
         node = await session.aexecute(parent, parsed, [call], used_edits=used_edits, step=step)
         res = result.get("res")
-        if res is None:  # nothing ran (a memory action)
+        if res is None:  # nothing ran (a memory action, or a gate holds the code for a person)
+            held["node"] = node.id
             return node
         self._cells = [] if res.restarted else [*self._cells, node.id]
         return node
@@ -375,17 +385,28 @@ class CodeAct(Strategy):
             cells = [] if (node.info.get("code") or {}).get("restarted") else [*cells, node]
         return cells
 
-    async def _bring_kernel_to(self, session: StepContext, path: list[Node]) -> None:
-        """Restart the kernel and replay `path`'s cells when it ran other cells (see the docstring)."""
+    def replay_nodes(self, path: list[Node]) -> list[Node]:
+        """The code nodes whose cells a step from `path[-1]` would re-run in the kernel."""
         wanted = self._wanted(path)
         ids = [n.id for n in wanted]
         if ids == self._cells:
-            return
+            return []
         if self._cells == ids[: len(self._cells)]:
-            todo = wanted[len(self._cells) :]
-        else:
+            return wanted[len(self._cells) :]
+        return wanted
+
+    async def _bring_kernel_to(self, session: StepContext, path: list[Node]) -> None:
+        """Restart the kernel and replay `path`'s cells when it ran other cells (see the docstring).
+
+        Cells of approved gated actions are re-run only with a person's consent (`approved_for_replay`)."""
+        todo = self.replay_nodes(path)
+        if not todo:
+            return
+        session.approved_for_replay(todo, path[-1].id, consume=True)
+        ids = [n.id for n in self._wanted(path)]
+        if self._cells != ids[: len(self._cells)]:
             await self.sandbox.arestart()
-            self._cells, todo = [], wanted
+            self._cells = []
         for node in todo:
             await self._replay_cell(session, node)
 

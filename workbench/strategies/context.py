@@ -68,6 +68,10 @@ class StepContext(Protocol):
 
     def is_destructive(self, action: str | None) -> bool: ...
 
+    def approved_for_replay(self, nodes: list[Node], target: int, *, consume: bool = False) -> None:
+        """Raise when re-running `nodes` would repeat actions a person approved, without consent."""
+        ...
+
     def mark_diverged(self, node: Node, replayed: str, why: str) -> None:
         """Record that replaying `node` gave `replayed` instead of its recorded observation."""
         ...

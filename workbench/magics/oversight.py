@@ -1,0 +1,103 @@
+"""`%agent approve` / `%agent reject` / `%agent gate`: the person's side of the approval gates.
+
+    %agent approve                       run the proposed action as it is
+    %agent approve {"path": "b.txt"}     edited: new JSON arguments (a tool call), or new code / action text
+    %agent reject "keep that file"       not run; the reason is the agent's next observation
+    %agent gate                          list the gate rules; gate tool|action REGEX, gate code [PATTERN],
+                                         gate destructive, gate cost X, gate clear
+
+A run that paused for approval goes on in the background after `approve` / `reject`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from IPython.core.error import UsageError
+
+from ..oversight.gates import CODE_PATTERNS
+from . import render
+from .agents import Agent
+
+
+def pending_card(agent: Agent) -> render.Rich:
+    """What waits: the action, its arguments or code, the rule that fired and why."""
+    pending = agent.session.pending_approval
+    if pending is None:
+        return render.small(f"{agent.name}: nothing awaits approval")
+    d = pending.to_dict()
+    pairs: list[tuple[str, Any]] = [("action", d["action"] if d["kind"] != "code" else "(code below)")]
+    for call in d["calls"]:
+        pairs.append((f"call {call['name']}", call.get("arguments") or "(called in the code)"))
+    if d["code"]:
+        pairs.append(("code", render.pre(d["code"])))
+    pairs += [("rule", d["rule"]), ("why", d["why"])]
+    if d["risk"] is not None:
+        pairs.append(("risk", f"{d['risk']:g} / 3 {d['risk_reasoning']}".strip()))
+    pairs.append(("decide", "%agent approve [EDITED]  ·  %agent reject REASON"))
+    return render.fields(pairs, f"{agent.name} waits for your approval")
+
+
+def waiting_line(session: Any) -> str:
+    """One line for `%agent status`: what waits for approval, if anything."""
+    pending = session.pending_approval
+    if pending is None:
+        return "nothing waits"
+    where = f"node {pending.node_id}" if pending.node_id is not None else "a replay"
+    return f"{where} waits ({pending.hit.rule.describe()}): %agent approve | %agent reject REASON"
+
+
+def edited_value(agent: Agent, words: list[str] | None) -> Any:
+    """The edit `%agent approve` was given: JSON arguments for a tool call, text otherwise."""
+    if not words:
+        return None
+    text = " ".join(words)
+    pending = agent.session.pending_approval
+    if pending is not None and pending.proposal.kind == "tool":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UsageError(
+                f"%agent approve: the edited arguments must be JSON ({exc.msg}); e.g. "
+                '%agent approve \'{"path": "b.txt"}\''
+            ) from None
+    return text
+
+
+def require_pending(agent: Agent) -> Any:
+    pending = agent.session.pending_approval
+    if pending is None:
+        raise UsageError(
+            f"{agent.name}: nothing awaits approval (gated actions pause the run and show a card)"
+        )
+    agent.require_idle("deciding")
+    return pending
+
+
+def gate(agent: Agent, args: Any) -> render.Rich:
+    """`%agent gate ...`: add a rule or list them."""
+    s = agent.session
+    kind, value = args.kind, args.value
+    if kind == "clear":
+        s.gates.clear()
+    elif kind in ("tool", "action"):
+        if not value:
+            raise UsageError(f"%agent gate {kind} needs a regex, e.g. %agent gate {kind} 'delete_.*'")
+        s.gate(kind, pattern=value)
+    elif kind == "code":
+        if value and value not in CODE_PATTERNS and not value.startswith("re:"):
+            valid = ", ".join(CODE_PATTERNS)
+            raise UsageError(f"%agent gate code takes {valid} or re:REGEX, not {value!r}")
+        s.gate("code", pattern=(value[3:] if value and value.startswith("re:") else value))
+    elif kind == "destructive":
+        s.gate("destructive")
+    elif kind == "cost":
+        try:
+            s.gate("cost", above=float(value))
+        except (TypeError, ValueError):
+            raise UsageError("%agent gate cost needs dollars, e.g. %agent gate cost 0.5") from None
+    rows = [(i, r.describe(), r.decision) for i, r in enumerate(s.gates, 1)]
+    if not rows:
+        return render.small(f"{agent.name}: no gate rules; every action runs without asking")
+    return render.table(["#", "rule", "decision"], rows, f"gate rules of {agent.name} (first match decides)")

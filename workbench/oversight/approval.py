@@ -1,0 +1,377 @@
+"""Approvals: a gated action is proposed, not executed, until a person decides.
+
+`ApprovalMixin` is mixed into `Session`. When a step's action matches a gate that asks (see
+`gates.py`), the engine records the action as a proposed node (status `frontier`, not executed,
+`info["approval"]["state"] == "pending"`), publishes `ApprovalNeeded` and the run pauses
+(`Paused("approval")`; the session's status is `waiting`). Nothing runs and nothing times out until
+
+    s.approve()                       # run the action as proposed
+    s.approve({"to": "me@example"})   # edited: new arguments (a tool call), code or action text
+    s.reject("never email customers") # not run; the reason is the agent's next observation
+
+Each decision is an `ApprovalDecided` event with provenance `user` and is kept on the node
+(`info["approval"]`: state, by, rule, why, reason, the original action when edited). A run that
+paused for approval goes on when the decision came from the panel or `%agent approve` (the Python
+methods only decide; call `run()` again). A rewind drops a pending proposal (recorded as `dropped`).
+
+Replays: the engine never re-executes an approved action without asking again. Bringing the env
+(or a CodeAct kernel) to a node whose path holds an approved gated action by replaying it raises
+`ReplayNeedsApproval`; the step then asks (a `replay` proposal): approving allows those nodes to be
+replayed, rejecting leaves the cursor where it was.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from ..core import events as ev
+from ..errors import ConfigError, StepInProgress, WorkbenchError
+from .gates import GateHit, GateRule, Gates, Proposal, make_gates, proposal_from
+
+if TYPE_CHECKING:
+    from ..core.session import Session
+    from ..core.tree import LLMCall, Node
+    from ..strategies.parsing import Parsed
+
+REJECTED = "Rejected by the user: "
+
+
+class ReplayNeedsApproval(WorkbenchError):
+    """Reaching a node would replay actions a person approved once; they must approve the replay."""
+
+    def __init__(self, nodes: list[int], target: int) -> None:
+        self.nodes, self.target = nodes, target
+        listed = ", ".join(str(n) for n in nodes)
+        super().__init__(
+            f"reaching node {target} replays approved action(s) of node(s) {listed}; "
+            "approve() the replay or reject() it"
+        )
+
+
+@dataclass
+class PendingApproval:
+    """The proposal waiting for a person (`Session.pending_approval`)."""
+
+    proposal: Proposal
+    hit: GateHit
+    node: Node | None  # None for a replay proposal
+    parent: Node
+    parsed: Parsed | None = None
+    step: Callable[[Any], Awaitable[Any]] | None = field(default=None, repr=False)
+    move_cursor: bool = True
+    from_run: bool = False
+    replay: list[int] = field(default_factory=list)
+
+    @property
+    def node_id(self) -> int | None:
+        return None if self.node is None else self.node.id
+
+    def to_dict(self) -> dict[str, Any]:
+        """What the approval card shows."""
+        return {
+            "node_id": -1 if self.node is None else self.node.id,
+            "parent_id": self.parent.id,
+            "depth": self.parent.depth + 1,
+            "thought": self.node.thought if self.node is not None else "",
+            **self.proposal.to_dict(),
+            "rule": self.hit.rule.describe(),
+            "why": self.hit.why,
+            "replay": list(self.replay),
+        }
+
+
+class ApprovalMixin:
+    """Mixed into `Session` (see the module docstring)."""
+
+    gates: Gates
+    pending_approval: PendingApproval | None
+
+    def _init_approvals(self: Session, gates: Any) -> None:
+        self.gates = make_gates(gates)
+        self.pending_approval = None
+        self._replay_approved: set[int] = set()  # approved nodes a person let be replayed
+
+    def gate(self: Session, rule: GateRule | dict[str, Any] | str, **options: Any) -> GateRule:
+        """Add a gate rule: a `GateRule`, a dict, or a kind with options (`s.gate("tool", pattern="rm")`)."""
+        if isinstance(rule, str):
+            rule = {"when": rule, **options}
+        return self.gates.add(rule)
+
+    # --- asking -------------------------------------------------------------------------------------
+    def intercept(
+        self: Session,
+        parent: Node,
+        parsed: Parsed,
+        calls: list[LLMCall],
+        fields: dict[str, Any],
+        step: Callable[[Any], Awaitable[Any]] | None,
+        move_cursor: bool,
+    ) -> Node | None:
+        """Called by `aexecute` before an action runs: None to run it now, else the node that holds
+        the proposal (pending) or its rejection."""
+        if not self.gates.rules:
+            return None
+        cost = self.tree.cost
+        proposal = proposal_from(parsed, self.env, cost=cost)
+        hit = self.gates.check(proposal)
+        if hit is None:
+            return None
+        info = fields["info"]
+        record = {"state": "pending", "by": "", **hit.to_dict(), "kind": proposal.kind}
+        if proposal.risk is not None:
+            record.update(risk=proposal.risk, risk_reasoning=proposal.risk_reasoning)
+        info["approval"] = record
+        if hit.decision == "approve":
+            record.update(state="approved", by=f"rule: {hit.rule.describe()}")
+            return None
+        if proposal.kind == "code":
+            info["kind"] = "code"
+        node = self.tree.new_node(
+            parent.id,
+            plan=self.plan.to_list(),
+            memory=self.memory.state(),
+            **{**fields, "status": "frontier"},
+        )
+        for call in calls:
+            self.tree.record_call(node, call)
+        proposal.node_id, proposal.parent_id = node.id, parent.id
+        pending = PendingApproval(proposal, hit, node, parent, parsed, step, move_cursor)
+        if hit.decision == "reject":
+            self.events.publish(ev.NodeAdded(self.run_id, node=node))
+            self._reject(
+                pending, hit.rule.reason or f"the rule '{hit.rule.describe()}' forbids it", by="rule"
+            )
+            return node
+        self.pending_approval = pending
+        self.status = "waiting"
+        self.events.publish(ev.NodeAdded(self.run_id, node=node))
+        self.events.publish(ev.ApprovalNeeded(self.run_id, node_id=node.id, approval=pending.to_dict()))
+        return node
+
+    def _ask_replay(self: Session, exc: ReplayNeedsApproval) -> None:
+        """A step needs to replay approved actions: ask before it does (no node is made)."""
+        parent = self.tree.nodes[exc.target]
+        actions = "; ".join(f"#{n}: {self.tree.nodes[n].action}" for n in exc.nodes)
+        proposal = Proposal("replay", f"replay {actions}", parent_id=parent.id)
+        hit = GateHit(GateRule("predicate", fn=bool, name="replay of an approved action"), str(exc))
+        self.pending_approval = PendingApproval(proposal, hit, None, parent, replay=list(exc.nodes))
+        self.status = "waiting"
+        self.events.publish(
+            ev.ApprovalNeeded(self.run_id, node_id=None, approval=self.pending_approval.to_dict())
+        )
+
+    def approved_for_replay(self: Session, nodes: list[Node], target: int, *, consume: bool = False) -> None:
+        """Raise `ReplayNeedsApproval` when replaying `nodes` (to reach `target`) would re-run
+        gated actions a person approved once and has not approved replaying. `consume`: the replay
+        happens now, so a consent given for it is used up (the next replay asks again)."""
+        gated = [
+            n
+            for n in nodes
+            if n.executed and (n.info.get("approval") or {}).get("state") in ("approved", "edited")
+        ]
+        need = [n.id for n in gated if n.id not in self._replay_approved]
+        if need:
+            raise ReplayNeedsApproval(need, target)
+        if consume:
+            self._replay_approved.difference_update(n.id for n in gated)
+
+    def _env_at(self: Session, node_id: int) -> bool:
+        """Whether the env is in `node_id`'s state or gets there without a replay (a snapshot)."""
+        return self._env_node == node_id or node_id in self._snapshots
+
+    def check_replay_consent(self: Session, node_id: int) -> None:
+        """Before a step from `node_id`: would bringing the env there replay approved actions?"""
+        from ..core.envstate import replay_actions
+
+        path = self.tree.path(node_id)
+        nodes = [n for n in path[1:] if replay_actions(n)] if not self._env_at(node_id) else []
+        replays = getattr(self.strategy, "replay_nodes", None)  # CodeAct: cells its kernel would re-run
+        if callable(replays):
+            nodes += replays(path)
+        self.approved_for_replay(nodes, node_id)
+
+    # --- deciding -----------------------------------------------------------------------------------
+    def _require_pending(self: Session) -> PendingApproval:
+        pending = self.pending_approval
+        if pending is None:
+            raise ConfigError("no action awaits approval; gated actions pause the run with ApprovalNeeded")
+        if self._stepping:
+            raise StepInProgress("a step is running; wait for it before deciding")
+        return pending
+
+    async def aapprove(self: Session, edited: Any = None) -> Node | None:
+        """Run the pending action (as proposed, or with `edited` arguments / code / action text).
+
+        Returns the node it made (None for an approved replay: the next step replays)."""
+        pending = self._require_pending()
+        if pending.node is None:  # a replay
+            self._replay_approved.update(pending.replay)
+            self.pending_approval = None
+            self.status = "idle"
+            self.events.publish(
+                ev.ApprovalDecided(self.run_id, node_id=None, decision="approved", by="user", reason="replay")
+            )
+            return None
+        parsed = self._edited(pending, edited)
+        node, record = pending.node, pending.node.info["approval"]
+        record.update(state="edited" if edited is not None else "approved", by="user")
+        if edited is not None:
+            record["proposed"] = node.action
+        self.pending_approval = None
+        self._stepping = True
+        try:
+            native = bool(node.llm_calls and node.llm_calls[-1].tool_calls)
+            fields = await self._execute_action(pending.parent, parsed, pending.step, node.info, native)
+            node.action, node.tool = parsed.action, parsed.tool
+            for name, value in fields.items():
+                setattr(node, name, value)
+            self.events.publish(
+                ev.ApprovalDecided(
+                    self.run_id,
+                    node_id=node.id,
+                    decision=record["state"],
+                    by="user",
+                    edited=None if edited is None else _plain(edited),
+                )
+            )
+            self._settle_node(node, pending.parent, parsed, pending.move_cursor, added=False)
+        except BaseException:
+            record.update(state="failed")
+            raise
+        finally:
+            self._stepping = False
+        self.status = "done" if self.done else "idle"
+        return node
+
+    def approve(self: Session, edited: Any = None) -> Node | None:
+        """Blocking form of `aapprove`."""
+        from ..core.sync import run_sync
+
+        return run_sync(self.aapprove(edited))
+
+    def reject(self: Session, reason: str = "") -> Node | None:
+        """Do not run the pending action; `reason` becomes the agent's next observation."""
+        pending = self._require_pending()
+        self.pending_approval = None
+        if pending.node is None:
+            self.status = "idle"
+            self.events.publish(
+                ev.ApprovalDecided(self.run_id, node_id=None, decision="rejected", by="user", reason=reason)
+            )
+            return None
+        self._reject(pending, reason, by="user")
+        self.status = "done" if self.done else "idle"
+        return pending.node
+
+    async def areject(self: Session, reason: str = "") -> Node | None:
+        return self.reject(reason)
+
+    def _reject(self: Session, pending: PendingApproval, reason: str, *, by: str) -> None:
+        node, parent = pending.node, pending.parent
+        assert node is not None
+        reason = str(reason or "").strip() or "no reason given"
+        text = (REJECTED if by == "user" else "Rejected by an approval rule: ") + reason
+        node.info["approval"].update(state="rejected", by=by, reason=reason)
+        node.info.setdefault("kind", "rejected")
+        if pending.parsed is not None and pending.parsed.tool_calls:
+            native = bool(node.llm_calls and node.llm_calls[-1].tool_calls)
+            node.info["tool_format"] = "native" if native else "text"
+            node.info["tool_calls"] = [
+                {
+                    "id": c.id or f"call_{i}",
+                    "name": c.name,
+                    "arguments": c.arguments,
+                    "args": None,
+                    "result": text,
+                    "error": "rejected",
+                    "duration": 0.0,
+                    "destructive": bool(
+                        getattr((getattr(self.env, "tools", None) or {}).get(c.name), "destructive", False)
+                    ),
+                    "rejected": True,
+                }
+                for i, c in enumerate(pending.parsed.tool_calls)
+            ]
+        node.observation, node.status, node.executed = text, "expanded", False
+        snapshot = self._snapshots.get(parent.id)
+        if snapshot is not None:  # the env is in the parent's state at this node
+            self._snapshots[node.id] = snapshot
+        if self._env_node == parent.id:
+            self._env_node = node.id
+        self.events.publish(
+            ev.ApprovalDecided(
+                self.run_id, node_id=node.id, decision="rejected", by=by, reason=reason,
+                provenance="user" if by == "user" else "agent",
+            )
+        )  # fmt: skip
+        self._settle_node(node, parent, pending.parsed, pending.move_cursor, added=False)
+
+    def _edited(self: Session, pending: PendingApproval, edited: Any) -> Parsed:
+        parsed = pending.parsed
+        assert parsed is not None
+        if edited is None:
+            return parsed
+        kind = pending.proposal.kind
+        if kind == "tool":
+            from ..tools.env import ToolCall
+
+            calls = list(parsed.tool_calls or ())
+            values = edited if isinstance(edited, list) else [edited]
+            if len(values) != len(calls):
+                raise ConfigError(
+                    f"the proposal has {len(calls)} tool call(s); give {'a dict' if len(calls) == 1 else 'a list'} "
+                    "of arguments for each"
+                )
+            new = []
+            for call, args in zip(calls, values, strict=True):
+                if isinstance(args, str):
+                    try:
+                        args = json.loads(args)
+                    except json.JSONDecodeError as exc:
+                        raise ConfigError(f"edited arguments of {call.name} are not JSON: {exc}") from None
+                if not isinstance(args, dict):
+                    raise ConfigError(
+                        f"edited arguments of {call.name} must be a dict, got {type(args).__name__}"
+                    )
+                new.append(ToolCall(call.name, json.dumps(args), id=call.id))
+            action = new[0].text() if len(new) == 1 else "; ".join(c.text() for c in new)
+            return replace(parsed, tool_calls=new, action=action)
+        if not isinstance(edited, str) or not edited.strip():
+            raise ConfigError(
+                f"an edited {kind} action is text (the new {'code' if kind == 'code' else 'action'})"
+            )
+        return replace(parsed, action=edited)
+
+    def drop_pending(self: Session, why: str) -> None:
+        """Forget the pending proposal (a rewind); recorded as `dropped` on its node."""
+        pending, self.pending_approval = self.pending_approval, None
+        if pending is None:
+            return
+        if pending.node is not None:
+            pending.node.info["approval"].update(state="dropped", by="user", reason=why)
+            self.update_node(pending.node, provenance="user", status="pruned", info=pending.node.info)
+        self.events.publish(
+            ev.ApprovalDecided(
+                self.run_id, node_id=pending.node_id, decision="dropped", by="user", reason=why
+            )
+        )
+
+    def search_gate(self: Session, node: Node) -> str | None:
+        """Why a search must not execute `node`'s action by itself (a gate that does not approve), or None."""
+        if not self.gates.rules or not node.action:
+            return None
+        hit = self.gates.check(Proposal("action", node.action, cost=self.tree.cost))
+        if hit is None or hit.decision == "approve":
+            return None
+        return f"{hit.rule.describe()}: {hit.why}"
+
+
+def _plain(value: Any) -> Any:
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return repr(value)
