@@ -14,7 +14,6 @@ from IPython.utils.capture import capture_output
 from workbench import tool
 from workbench.core.session import Session
 from workbench.llm.scripted import ScriptedModel
-from workbench.magics import agents
 
 removed: list[str] = []
 
@@ -24,6 +23,11 @@ def remove(path: str) -> str:
     """Remove a file."""
     removed.append(path)
     return f"removed {path}"
+
+
+def agents(sh: InteractiveShell) -> Any:
+    """The shell's agents (the package's `agents` helper is shadowed once its submodule is imported)."""
+    return sh.magics_manager.registry["AgentMagics"].agents
 
 
 @pytest.fixture

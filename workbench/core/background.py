@@ -105,6 +105,10 @@ class Runner:
         session = self.session
         return self._launch("step", session.astep)
 
+    def start_call(self, kind: str, factory: Callable[[], Coroutine[Any, Any, Any]]) -> asyncio.Task[Any]:
+        """Any coroutine of the session as its background task (an approval, then the run going on)."""
+        return self._launch(kind, factory)
+
     def stop(self) -> bool:
         """Cancel the task in flight (the step in flight is dropped). False when nothing ran."""
         task = self.task

@@ -1,4 +1,5 @@
-"""Live widgets over a `Session` (anywidget): `Workbench`, `PlanEditor`, `MemoryEditor`, `DiffView`, `TreeView`.
+"""Live widgets over a `Session` (anywidget): `Workbench`, `PlanEditor`, `MemoryEditor`, `DiffView`, `TreeView`,
+`ApprovalPrompt`.
 
     from workbench.widgets import Workbench
     Workbench(session)                 # the panel; or show the session itself after
@@ -19,6 +20,7 @@ _LAZY = {
     "MemoryEditor": "workbench.widgets.memory_editor",
     "DiffView": "workbench.widgets.diff_view",
     "TreeView": "workbench.widgets.tree_view",
+    "ApprovalPrompt": "workbench.widgets.approval",
     "SessionWidget": "workbench.widgets.base",
 }
 

@@ -57,11 +57,22 @@ def card(node: Node, run: Run) -> dict[str, Any]:
                 "error": clip(r.get("error"), 500),
                 "duration": round(float(r.get("duration") or 0.0), 4),
                 "destructive": bool(r.get("destructive")),
+                "rejected": bool(r.get("rejected")),
             }
             for r in node.info.get("tool_calls") or ()
         ],
         "diverged": bool(node.info.get("diverged")),
+        "approval": _approval(node),
     }
+
+
+def _approval(node: Node) -> dict[str, Any] | None:
+    """Who decided on a gated action of this node, under which rule (see workbench.oversight)."""
+    record = node.info.get("approval")
+    if not record:
+        return None
+    keys = ("state", "by", "rule", "why", "reason", "risk")
+    return {k: record.get(k) for k in keys if record.get(k) is not None}
 
 
 def call_details(call: LLMCall) -> dict[str, Any]:

@@ -73,7 +73,7 @@ def card_html(card: dict[str, Any], *, diff_memory: bool) -> str:
     if card["terminal"]:
         marks.append(f"terminal · reward {card['reward']:g}")
     if card.get("tools"):
-        failed = sum(1 for t in card["tools"] if t["error"])
+        failed = sum(1 for t in card["tools"] if t["error"] and not t.get("rejected"))
         marks.append(f"{len(card['tools'])} tool call(s)" + (f" · {failed} failed" if failed else ""))
     if card.get("diverged"):
         marks.append("diverged on replay")

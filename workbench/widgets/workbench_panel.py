@@ -10,7 +10,8 @@ Pause, edits and other cells work while it runs. Step cards are synced as pages 
 (traits `cards_0`, `cards_1`, ...): a new step re-sends only its page, never the whole history.
 Every control routes to a plain method: `on_step_clicked()`, `on_run_clicked(max_steps)`,
 `on_pause_clicked()`, `on_stop_clicked()`, `on_rewind_clicked(node_id)`, `on_node_selected(node_id)`,
-`on_breakpoint_toggled(enabled, pattern)`, `on_call_requested(node_id)`.
+`on_breakpoint_toggled(enabled, pattern)`, `on_call_requested(node_id)`, and on the approval card
+(a gated action waiting, see `approval.py`) `on_approve_clicked(edited)`, `on_reject_clicked(reason)`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from ..core.breakpoints import Breakpoint
 from ..errors import ConfigError
 from ..viz.usage import usage_series
 from . import cards as cards_mod
-from .base import STATIC, SessionWidget, safe, static_module
+from .approval import Decisions, approval_state
+from .base import SessionWidget, safe, static_module
 from .memory_editor import MemoryEditor
 from .plan_editor import PlanEditor, plan_items
 from .static_html import workbench_html
@@ -45,11 +47,12 @@ def _child(name: str) -> dict[str, Any]:
     return {"to_json": _child_to_json, "from_json": lambda _value, owner: getattr(owner, name)}
 
 
-class Workbench(SessionWidget):
-    """The panel for one session: header, controls, and Trajectory / Plan / Memory / Usage tabs."""
+class Workbench(Decisions, SessionWidget):
+    """The panel for one session: header, controls, the approval card when an action waits, and
+    Trajectory / Plan / Memory / Tree / Usage tabs."""
 
-    _esm = static_module("dom.js", "workbench.js")
-    _css = STATIC / "workbench.css"
+    _esm = static_module("dom.js", "approval_card.js", "workbench.js")
+    _css = static_module("workbench.css", "approval.css")
 
     header = traitlets.Dict().tag(sync=True)
     path = traitlets.List(traitlets.Int()).tag(sync=True)  # node ids, root to cursor
@@ -57,6 +60,7 @@ class Workbench(SessionWidget):
     selected = traitlets.Int(-1).tag(sync=True)  # the node Rewind goes to; the front end sets it
     tab = traitlets.Unicode("Trajectory").tag(sync=True)  # the open tab; the front end sets it
     usage = traitlets.Dict().tag(sync=True)
+    approval = traitlets.Dict().tag(sync=True)  # the action waiting for approval ({} when none)
     plan_editor = traitlets.Instance(PlanEditor).tag(sync=True, **_child("plan_editor"))
     memory_editor = traitlets.Instance(MemoryEditor).tag(sync=True, **_child("memory_editor"))
     tree_view = traitlets.Instance(TreeView).tag(sync=True, **_child("tree_view"))
@@ -71,6 +75,8 @@ class Workbench(SessionWidget):
         "select": "on_node_selected",
         "breakpoint": "on_breakpoint_toggled",
         "call": "on_call_requested",
+        "approve": "on_approve_clicked",
+        "reject": "on_reject_clicked",
     }
     immediate: ClassVar[frozenset[str]] = frozenset({"pause"})  # a threading.Event: safe anywhere
 
@@ -102,6 +108,7 @@ class Workbench(SessionWidget):
             "header": self._header(),
             "path": [n.id for n in self.session.path()],
             "card_pages": len(pages),
+            "approval": safe(approval_state(self.session)),
             **pages,
         }
 
@@ -154,14 +161,16 @@ class Workbench(SessionWidget):
                 self._pending = None
             return {"header", "usage"}
         if isinstance(event, ev.CursorMoved):
-            return {"path", "header"}
+            return {"path", "header", "approval"}
+        if isinstance(event, (ev.ApprovalNeeded, ev.ApprovalDecided)):
+            return {"approval", "header"}
         if isinstance(event, (ev.Paused, ev.RunFinished, ev.Error, ev.BreakpointHit)):
             notice = self._notice_for(event)
             if notice is not None:
                 self._next_notice = notice
             if not isinstance(event, ev.Error):
                 self._pending = None
-            return {"header", "usage"}
+            return {"header", "usage", "approval"}
         return set()
 
     def _notice_for(self, event: ev.Event) -> str | None:
@@ -178,6 +187,7 @@ class Workbench(SessionWidget):
                 "max_steps": f"Paused after the requested steps, at step {depth}.",
                 "until": f"Paused: the until condition matched at step {depth}.",
                 "stopped": "Stopped: the step in flight was dropped. Step or Run to go on.",
+                "approval": "Waiting for your approval: Approve, Edit and approve, or Reject with a reason.",
             }.get(event.reason)  # budget / error / breakpoint keep the message they came with
         return None
 
@@ -198,6 +208,8 @@ class Workbench(SessionWidget):
                 self.notice, self._next_notice = safe(self._next_notice), None
         elif part == "path":
             self.path = [n.id for n in self.session.path()]
+        elif part == "approval":
+            self.approval = safe(approval_state(self.session))
         elif part == "cards":
             with self._lock:
                 stale, self._stale = self._stale, set()
@@ -289,6 +301,15 @@ class Workbench(SessionWidget):
             self._break_pattern = pattern
         self.mark("header")
         return self._breakpoint
+
+    def on_approve_clicked(self, edited: str | None = None) -> asyncio.Task[Any] | None:
+        """Run the waiting action (`edited`: JSON arguments, or new code / action text); a run that
+        paused for it goes on. Returns the background task."""
+        return self.decide_approve(edited)
+
+    def on_reject_clicked(self, reason: str = "") -> asyncio.Task[Any] | None:
+        """Do not run the waiting action; `reason` is the agent's next observation."""
+        return self.decide_reject(reason)
 
     def on_call_requested(self, node_id: int) -> dict[str, Any]:
         """Send the LLM call details of a node to the browser (on demand: prompts can be long)."""

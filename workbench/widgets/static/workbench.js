@@ -119,6 +119,7 @@ function render({ model, el, host, signal }) {
     btn.step, btn.run, btn.pause, btn.rewind, btn.stop, h("span", { class: "wb-break" }, pattern, breakBtn));
   const notice = h("div", { class: "wb-notice", role: "status", "aria-live": "polite" });
   const detail = h("details", { class: "wb-detail" }, h("summary", {}, "Error details"), h("pre", {}));
+  const approvalSlot = h("div", { class: "wb-approval-slot" });
 
   // --- tabs ---
   const tablist = h("div", { class: "wb-tabs", role: "tablist", "aria-label": "Workbench views" });
@@ -161,7 +162,7 @@ function render({ model, el, host, signal }) {
   });
   const root = h("section", { class: "wb-panel", "aria-label": "Agent workbench" },
     h("header", { class: "wb-header" }, h("div", { class: "wb-line" }, title, config), h("div", { class: "wb-line" }, state, controls)),
-    notice, detail, tablist, ...TABS.map((t) => panels[t]));
+    notice, detail, approvalSlot, tablist, ...TABS.map((t) => panels[t]));
   el.append(root);
 
   // --- drawing ---
@@ -183,11 +184,19 @@ function render({ model, el, host, signal }) {
     if (d.provenance === "user") badges.append(h("span", { class: "wb-badge" }, "made by you"));
     const tools = d.tools || [];
     if (tools.length) {
-      const failed = tools.filter((t) => t.error).length;
+      const failed = tools.filter((t) => t.error && !t.rejected).length;
       badges.append(h("span", { class: `wb-badge wb-tools${failed ? " wb-badge-error" : ""}`,
         title: tools.map((t) => `${t.name}: ${t.error || "ok"} (${Number(t.duration).toFixed(3)} s)`).join("\n") },
       `${tools.length} tool call${tools.length > 1 ? "s" : ""}${failed ? ` · ${failed} failed` : ""}`));
       if (tools.some((t) => t.destructive)) badges.append(h("span", { class: "wb-badge wb-badge-error" }, "destructive"));
+    }
+    const ap = d.approval;
+    if (ap && ap.state) {
+      const who = ap.by === "user" ? "you" : ap.by || "a rule";
+      const text = { approved: `approved by ${who}`, edited: `edited and approved by ${who}`, rejected: `rejected by ${who}`,
+        pending: "waiting for approval", dropped: "proposal dropped" }[ap.state] || ap.state;
+      badges.append(h("span", { class: `wb-badge wb-badge-approval${ap.state === "rejected" ? " wb-badge-error" : ""}`,
+        title: `gate: ${ap.rule}${ap.why ? " — " + ap.why : ""}${ap.reason ? "\nreason: " + ap.reason : ""}` }, text));
     }
     if (d.diverged) badges.append(h("span", { class: "wb-badge wb-badge-error wb-diverged",
       title: "Replaying this step gave a different observation than the one recorded" }, "diverged on replay"));
@@ -300,8 +309,9 @@ function render({ model, el, host, signal }) {
       h("span", { class: "wb-count" }, `step ${d.depth}${budget}`), h("span", { class: "wb-count" }, `${num(d.tokens)} tokens`),
       h("span", { class: "wb-count" }, money(d.cost)));
     const running = d.status === "running";
-    btn.step.disabled = running || d.done;
-    btn.run.disabled = running || d.done;
+    const waiting = d.status === "waiting";
+    btn.step.disabled = running || waiting || d.done;
+    btn.run.disabled = running || waiting || d.done;
     btn.pause.disabled = !running;
     btn.stop.disabled = !running;
     const sel = model.get("selected");
@@ -316,9 +326,20 @@ function render({ model, el, host, signal }) {
     const text = model.get("notice") || "";
     notice.textContent = text;
     notice.classList.toggle("wb-notice-error", text.startsWith("Error"));
+    for (const b of approvalSlot.querySelectorAll("button")) b.disabled = false;  // a refused decision can be retried
     const tb = model.get("detail") || "";
     detail.hidden = !tb;
     detail.querySelector("pre").textContent = tb;
+  }
+
+  let approvalKey = null;
+  function drawApproval() {
+    const d = model.get("approval") || {};
+    const key = JSON.stringify(d);
+    if (key === approvalKey) return;
+    approvalKey = key;
+    if (!d.kind) approvalSlot.replaceChildren();
+    else approvalSlot.replaceChildren(approvalCard(d, send));
   }
 
   function drawUsage() { panels.Usage.replaceChildren(usageChart(model.get("usage") || {})); }
@@ -332,6 +353,7 @@ function render({ model, el, host, signal }) {
   model.on("change:notice", drawNotice);
   model.on("change:detail", drawNotice);
   model.on("change:usage", drawUsage);
+  model.on("change:approval", drawApproval);
   model.on("change:tab", () => selectTab(model.get("tab") || "Trajectory", false));
   model.on("msg:custom", (msg) => {
     if (!msg || msg.type !== "calls") return;
@@ -347,6 +369,7 @@ function render({ model, el, host, signal }) {
   selectTab(model.get("tab") || "Trajectory", false);
   drawHeader();
   drawNotice();
+  drawApproval();
   drawTrajectory();
   drawUsage();
   return () => { if (view.frame) cancelAnimationFrame(view.frame); };

@@ -1,0 +1,95 @@
+"""The approval card in a real JupyterLab with headless Chromium: a destructive tool call waits,
+Reject with a reason reaches the agent's next observation, Approve executes it once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from browser_fixtures import open_notebook, run_all, run_cell, screenshot, write_notebook
+
+pytestmark = pytest.mark.browser
+
+CELLS = [
+    """\
+from workbench import Session, tool
+from workbench.llm.scripted import ScriptedModel
+from workbench.widgets import Workbench
+
+deleted = []
+
+@tool
+def list_files() -> str:
+    '''The files in the folder.'''
+    return "notes.txt, draft.txt"
+
+@tool(destructive=True)
+def delete_file(path: str) -> str:
+    '''Delete a file for good.'''
+    deleted.append(path)
+    return f"deleted {path}"
+
+def answer(messages):
+    text = str(messages[-1].get("content"))
+    if "Rejected by the user" in text:
+        return 'Thought: keep notes, delete the draft\\nAction: delete_file\\nAction Input: {"path": "draft.txt"}'
+    if "deleted draft.txt" in text:
+        return 'Thought: done\\nAction: final_answer\\nAction Input: {"answer": "tidied"}'
+    return 'Thought: notes.txt looks old\\nAction: delete_file\\nAction Input: {"path": "notes.txt"}'
+
+s = Session(tools=[list_files, delete_file], model=ScriptedModel(answer), tool_calling="text", task="tidy the folder")
+_ = await s.arun()
+wb = Workbench(s)
+wb""",
+    """print(f"deleted={deleted} status={s.status} outcome={s.tree.outcome} "
+      f"reason_seen={'never delete my notes' in str(s.model.requests[1])}")""",
+]
+
+
+def test_reject_with_a_reason_then_approve_once(lab: Any, chromium: Any) -> None:
+    from playwright.sync_api import expect
+
+    lab.delete_sessions()
+    write_notebook(lab.root / "oversight.ipynb", CELLS)
+    context = chromium.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        open_notebook(page, lab, "oversight.ipynb")
+        run_all(page)
+        panel = page.locator(".jp-OutputArea-output .wb-panel")
+        card = panel.locator(".wb-approval")
+        expect(card).to_be_visible()
+        expect(card.locator(".wb-approval-rule")).to_contain_text("destructive tool")
+        expect(card.locator(".wb-approval-rule")).to_contain_text("delete_file cannot be undone")
+        expect(card.locator(".wb-approval-tool")).to_have_text("delete_file")
+        expect(card.locator(".wb-approval-args")).to_contain_text("notes.txt")
+        expect(panel.locator(".wb-status")).to_contain_text("waiting")
+        expect(panel.locator(".wb-step-button")).to_be_disabled()
+        screenshot(panel, "browser-approval-card.png")
+
+        card.locator(".wb-reject-button").click()  # no reason yet: nothing is sent
+        expect(card.locator(".wb-reject-reason")).to_be_focused()
+        card.locator(".wb-reject-reason").fill("never delete my notes")
+        card.locator(".wb-reject-button").click()
+        expect(card.locator(".wb-approval-args")).to_contain_text("draft.txt")  # proposed again, changed
+        rejected = panel.locator('.wb-cards > li.wb-card[data-node-id="1"]')
+        expect(rejected).to_contain_text("Rejected by the user: never delete my notes")
+        expect(rejected.locator(".wb-badge-approval")).to_have_text("rejected by you")
+        screenshot(panel, "browser-approval-rejected.png")
+
+        card.locator(".wb-approve-button").click()
+        expect(panel.locator(".wb-approval")).to_have_count(0)
+        expect(panel.locator(".wb-status")).to_contain_text("done")
+        approved = panel.locator('.wb-cards > li.wb-card[data-node-id="2"]')
+        expect(approved.locator(".wb-badge-approval")).to_have_text("approved by you")
+        expect(approved).to_contain_text("deleted draft.txt")
+        screenshot(panel, "browser-approval-approved.png")
+
+        out = run_cell(page, 1).locator(".jp-OutputArea-output")
+        expect(out).to_contain_text("deleted=['draft.txt'] status=done outcome=success reason_seen=True")
+        assert not errors
+    finally:
+        context.close()
+        lab.delete_sessions()
