@@ -274,3 +274,57 @@ def test_session_gate_adds_rules_and_a_risk_scorer_fills_the_score():
     assert node.info["approval"]["risk"] == 1.0 and node.info["approval"]["risk_reasoning"] == "walls nearby"
     with pytest.raises(ConfigError, match="action gate needs pattern"):
         s.gate("action")
+
+
+# --- the CLI ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli_dir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rules.toml").write_text(
+        '[[rule]]\nwhen = "action"\npattern = "^pick up key$"\n\n'
+        '[[rule]]\nwhen = "action"\npattern = "^open door$"\ndecision = "reject"\nreason = "doors stay shut"\n'
+    )
+    return tmp_path
+
+
+def demo_args(*extra: str) -> list[str]:
+    return ["run", "--env", "gridworld", "--model", "workbench/demo", "--error-rate", "0", "--seed", "1",
+            "--store", "runs.sqlite", "--max-steps", "12", *extra]  # fmt: skip
+
+
+def test_cli_approve_modes_decide_unattended(cli_dir, capsys, monkeypatch):
+    from workbench import cli
+    from workbench.oversight import terminal
+
+    monkeypatch.setattr(terminal.sys.stdin, "isatty", lambda: False)
+    assert cli.main(demo_args("--approve", "rules.toml")) == terminal.WAITING  # no one to ask
+    out = capsys.readouterr().out
+    assert "approval needed (action matches ^pick up key$" in out and "no terminal to ask" in out
+
+    assert cli.main(demo_args("--approve", "never")) in (0, 1)  # nothing is gated by the default rules
+    assert cli.main(demo_args("--approve", "nonsense")) == 2
+    assert "--approve takes ask, always, never or a rules file" in capsys.readouterr().err
+
+
+def test_cli_interactive_prompt_rejects_with_a_reason_then_approves(cli_dir, capsys, monkeypatch):
+    from workbench import cli
+    from workbench.oversight import terminal
+    from workbench.store.sqlite import RunStore
+
+    answers = iter(["x", "r", "not yet, look around first", "a"])
+    monkeypatch.setattr(terminal.sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
+    cli.main(demo_args("--approve", "rules.toml"))
+    out = capsys.readouterr().out
+    assert "answer a, e, r or s" in out and "Rejected by the user: not yet, look around first" in out
+    assert "Rejected by an approval rule: doors stay shut" in out  # the rule decided, no prompt
+    with RunStore("runs.sqlite", create=False) as store:
+        run_id = store.list_runs()[0]["id"]
+        decided = [
+            (e["data"]["decision"], e["data"]["by"])
+            for e in store.events(run_id)
+            if e["kind"] == "ApprovalDecided"
+        ]
+    assert decided[:3] == [("rejected", "user"), ("approved", "user"), ("rejected", "rule")]

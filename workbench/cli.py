@@ -136,11 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--window", type=positive_int, default=None, help="steps shown by window/diff memory")
     run.add_argument("--api-base", default=None, help="URL of an OpenAI-compatible server (key from the env)")
     _budgets(run)
+    _approve(run)
     run.add_argument("--quiet", action="store_true", help="print only the summary")
 
     resume = sub.add_parser("resume", parents=[store], help="continue a stored run from its cursor")
     resume.add_argument("run_id", metavar="RUN_ID")
     _budgets(resume)
+    _approve(resume)
     resume.add_argument("--quiet", action="store_true")
 
     runs = sub.add_parser("runs", parents=[store], help="list stored runs, newest first")
@@ -156,6 +158,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("envs", help="list the environments: built-ins, then plugins")
     sub.add_parser("models", help="list the offline models and examples of real ones")
     return parser
+
+
+def _approve(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--approve",
+        default="ask",
+        metavar="MODE",
+        help="gated actions (destructive tools by default): ask (at the terminal; exit 3 without one), "
+        "always, never, or a rules file rules.toml",
+    )
 
 
 def _budgets(p: argparse.ArgumentParser) -> None:
@@ -176,10 +188,13 @@ class Printer:
 
     def __call__(self, event: Any) -> None:
         kind = event.kind
-        if kind == "NodeAdded":
+        if kind in ("NodeAdded", "NodeUpdated"):
             node = event.node
+            waiting = (node.info.get("approval") or {}).get("state") == "pending"
+            if kind == "NodeUpdated" and ("observation" not in event.fields or "approval" not in node.info):
+                return  # only a decided proposal is printed again (with what happened)
             self.observations[node.id] = node.observation
-            if not self.quiet:
+            if not self.quiet and not waiting:  # a waiting proposal is shown by the approval prompt
                 print_node(
                     node, self.observations.get(node.parent_id) if node.parent_id is not None else None
                 )
@@ -308,11 +323,20 @@ def _memory_options(args: argparse.Namespace) -> dict[str, Any]:
     return {"window": args.window}
 
 
-def _drive(session: Any, store: Any, quiet: bool) -> int:
+def _drive(session: Any, store: Any, quiet: bool, approve: str = "ask") -> int:
+    from .oversight.terminal import WAITING, decide
+
     printer = Printer(quiet)
     session.subscribe(printer)
     try:
         session.run()
+        while session.pending_approval is not None:  # a gated action waits for a person
+            if not decide(session, approve, say=out):
+                out(f"waiting for approval: `workbench resume {session.run_id}` asks the model again")
+                print_summary(session.tree, str(store.path), "approval")
+                return WAITING
+            if not session.done:
+                session.run()
     except KeyboardInterrupt:
         out(f"interrupted; `workbench resume {session.run_id}` continues from the last finished step")
         return 130
@@ -326,6 +350,7 @@ def _drive(session: Any, store: Any, quiet: bool) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .core.session import Session
+    from .oversight.terminal import gates_for
 
     _components(args)
     model, memory_options = _model(args), _memory_options(args)
@@ -343,6 +368,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         max_tokens=args.max_tokens,
         max_cost=args.max_cost,
         memory_options=memory_options,
+        gates=gates_for(args.approve),
         **({"sandbox": args.sandbox} if args.sandbox else {}),
     )
     with session.store as store:
@@ -354,17 +380,18 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
             out(f"task: {_clip(session.tree.task, 200)}")
             print_node(session.tree.root, None)
-        return _drive(session, store, args.quiet)
+        return _drive(session, store, args.quiet, args.approve)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
     from .core.session import Session
+    from .oversight.terminal import gates_for
     from .store.sqlite import RunStore
 
     budgets = {k: v for k in ("max_steps", "max_tokens", "max_cost") if (v := getattr(args, k)) is not None}
     _importable_cwd()  # a run made with --env module:factory imports it again
     with RunStore(args.store, create=False) as store:
-        session = Session.resume(args.run_id, store=store, **budgets)
+        session = Session.resume(args.run_id, store=store, gates=gates_for(args.approve), **budgets)
         run = session.tree
         if run.current.terminal:
             out(f"run {run.id} already finished ({run.outcome or 'terminal'}); nothing to resume")
@@ -374,7 +401,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
             out(
                 f"resuming run {run.id} at step {run.current.depth} [node {run.cursor}] · {session.model.label}"
             )
-        return _drive(session, store, args.quiet)
+        return _drive(session, store, args.quiet, args.approve)
 
 
 def _when(ts: float) -> str:

@@ -202,22 +202,23 @@ class ApprovalMixin:
             raise StepInProgress("a step is running; wait for it before deciding")
         return pending
 
-    async def aapprove(self: Session, edited: Any = None) -> Node | None:
+    async def aapprove(self: Session, edited: Any = None, *, by: str = "user") -> Node | None:
         """Run the pending action (as proposed, or with `edited` arguments / code / action text).
 
-        Returns the node it made (None for an approved replay: the next step replays)."""
+        Returns the node it made (None for an approved replay: the next step replays). `by` says who
+        decided (the CLI's `--approve always` records itself there)."""
         pending = self._require_pending()
         if pending.node is None:  # a replay
             self._replay_approved.update(pending.replay)
             self.pending_approval = None
             self.status = "idle"
             self.events.publish(
-                ev.ApprovalDecided(self.run_id, node_id=None, decision="approved", by="user", reason="replay")
+                ev.ApprovalDecided(self.run_id, node_id=None, decision="approved", by=by, reason="replay")
             )
             return None
         parsed = self._edited(pending, edited)
         node, record = pending.node, pending.node.info["approval"]
-        record.update(state="edited" if edited is not None else "approved", by="user")
+        record.update(state="edited" if edited is not None else "approved", by=by)
         if edited is not None:
             record["proposed"] = node.action
         self.pending_approval = None
@@ -233,7 +234,7 @@ class ApprovalMixin:
                     self.run_id,
                     node_id=node.id,
                     decision=record["state"],
-                    by="user",
+                    by=by,
                     edited=None if edited is None else _plain(edited),
                 )
             )
@@ -246,34 +247,34 @@ class ApprovalMixin:
         self.status = "done" if self.done else "idle"
         return node
 
-    def approve(self: Session, edited: Any = None) -> Node | None:
+    def approve(self: Session, edited: Any = None, *, by: str = "user") -> Node | None:
         """Blocking form of `aapprove`."""
         from ..core.sync import run_sync
 
-        return run_sync(self.aapprove(edited))
+        return run_sync(self.aapprove(edited, by=by))
 
-    def reject(self: Session, reason: str = "") -> Node | None:
+    def reject(self: Session, reason: str = "", *, by: str = "user") -> Node | None:
         """Do not run the pending action; `reason` becomes the agent's next observation."""
         pending = self._require_pending()
         self.pending_approval = None
         if pending.node is None:
             self.status = "idle"
             self.events.publish(
-                ev.ApprovalDecided(self.run_id, node_id=None, decision="rejected", by="user", reason=reason)
+                ev.ApprovalDecided(self.run_id, node_id=None, decision="rejected", by=by, reason=reason)
             )
             return None
-        self._reject(pending, reason, by="user")
+        self._reject(pending, reason, by=by)
         self.status = "done" if self.done else "idle"
         return pending.node
 
-    async def areject(self: Session, reason: str = "") -> Node | None:
-        return self.reject(reason)
+    async def areject(self: Session, reason: str = "", *, by: str = "user") -> Node | None:
+        return self.reject(reason, by=by)
 
     def _reject(self: Session, pending: PendingApproval, reason: str, *, by: str) -> None:
         node, parent = pending.node, pending.parent
         assert node is not None
         reason = str(reason or "").strip() or "no reason given"
-        text = (REJECTED if by == "user" else "Rejected by an approval rule: ") + reason
+        text = ("Rejected by an approval rule: " if by == "rule" else REJECTED) + reason
         node.info["approval"].update(state="rejected", by=by, reason=reason)
         node.info.setdefault("kind", "rejected")
         if pending.parsed is not None and pending.parsed.tool_calls:
@@ -304,7 +305,7 @@ class ApprovalMixin:
         self.events.publish(
             ev.ApprovalDecided(
                 self.run_id, node_id=node.id, decision="rejected", by=by, reason=reason,
-                provenance="user" if by == "user" else "agent",
+                provenance="agent" if by == "rule" else "user",
             )
         )  # fmt: skip
         self._settle_node(node, parent, pending.parsed, pending.move_cursor, added=False)
