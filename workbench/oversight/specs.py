@@ -1,0 +1,500 @@
+"""Behaviour specs (after Crouse et al.): LTL over the finite trace of an agent's steps.
+
+A run's path is read as a trace of states introduced by signifiers: each step gives `thought` (when
+it has one), then `action` and `action_input`, then `observation`; a final answer gives `answer`
+(a terminal step: its observation, then `answer`); a malformed answer or a provider failure gives
+`error`. A spec is an LTL formula over that trace:
+
+    atoms     thought  action  action_input  observation  answer  error  true  false
+              action(go)        an action named go (a text action's verb, or a tool's name)
+              tool(delete_file) an action calling that tool
+              streak(error, 4)  this step and the 3 before it all had an error
+    future    X f (next; strong: false at the end)   F f (eventually)   G f (always)   f U g (until)
+    past      previous(f)   f held at some earlier position
+    logic     not f   f and g   f or g   f -> g   (parentheses group)
+
+    G(thought -> X action)                              the paper's ReAct rules (`REACT`)
+    G(tool(delete_file) -> previous(tool(list_files)))  look before you delete
+    G(not streak(error, 4))                             at most 3 consecutive errors
+
+`Monitor` checks a spec as the trace grows by formula progression: after each position the formula
+is rewritten into what the rest of the trace must satisfy; `false` is a violation (no continuation
+can repair it), `true` a definite pass, anything else pending. At the end of a run the residual is
+judged with finite-trace semantics (`X`/`F`/`U` obligations left open fail, `G` holds).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ConfigError
+
+KINDS = ("thought", "action", "action_input", "observation", "answer", "error")
+
+
+# --- formulas ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class F:
+    """A formula node: op is an operator name or "atom"/"const"; args are sub-formulas or values."""
+
+    op: str
+    args: tuple[Any, ...] = ()
+
+    def __str__(self) -> str:
+        op, a = self.op, self.args
+        if op == "const":
+            return "true" if a[0] else "false"
+        if op == "atom":
+            name, arg = a
+            if name == "streak":
+                return f"streak({arg[0]}, {arg[1]})"
+            return f"{name}({arg})" if arg is not None else name
+        if op in ("X", "F", "G"):
+            return f"{op}({a[0]})"
+        if op == "next":  # a residual obligation: shown as X
+            return f"X({a[0]})"
+        if op == "not":
+            return f"not {_wrap(a[0])}"
+        if op == "previous":
+            return f"previous({a[0]})"
+        sym = {"and": "and", "or": "or", "implies": "->", "U": "U"}[op]
+        return f"{_wrap(a[0])} {sym} {_wrap(a[1])}"
+
+
+def _wrap(f: F) -> str:
+    return str(f) if f.op in ("const", "atom", "X", "next", "F", "G", "previous", "not") else f"({f})"
+
+
+TRUE, FALSE = F("const", (True,)), F("const", (False,))
+
+
+def Not(f: F) -> F:
+    if f.op == "const":
+        return FALSE if f.args[0] else TRUE
+    if f.op == "not":
+        return f.args[0]
+    return F("not", (f,))
+
+
+def And(a: F, b: F) -> F:
+    if a == FALSE or b == FALSE:
+        return FALSE
+    if a == TRUE:
+        return b
+    if b == TRUE or a == b:
+        return a
+    return F("and", (a, b))
+
+
+def Or(a: F, b: F) -> F:
+    if a == TRUE or b == TRUE:
+        return TRUE
+    if a == FALSE:
+        return b
+    if b == FALSE or a == b:
+        return a
+    return F("or", (a, b))
+
+
+# --- parsing -----------------------------------------------------------------------------------------
+_TOKEN = re.compile(r"\s*(->|\(|\)|,|[A-Za-z_][\w.-]*|\d+)")
+_UNARY = {"X", "F", "G", "not", "previous"}
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens: list[str] = []
+        pos = 0
+        while pos < len(text):
+            if text[pos:].strip() == "":
+                break
+            m = _TOKEN.match(text, pos)
+            if not m:
+                raise ConfigError(f"spec {text!r}: cannot read {text[pos : pos + 12]!r} (at character {pos})")
+            self.tokens.append(m.group(1))
+            pos = m.end()
+        self.i = 0
+
+    def peek(self) -> str | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def take(self, expected: str | None = None) -> str:
+        tok = self.peek()
+        if tok is None or (expected is not None and tok != expected):
+            want = f"{expected!r}" if expected else "more"
+            raise ConfigError(f"spec {self.text!r}: expected {want}, found {tok or 'the end'}")
+        self.i += 1
+        return tok
+
+    def parse(self) -> F:
+        f = self.implies()
+        if self.peek() is not None:
+            raise ConfigError(f"spec {self.text!r}: unexpected {self.peek()!r}")
+        return f
+
+    def implies(self) -> F:
+        left = self.disjunction()
+        if self.peek() == "->":
+            self.take()
+            return F("implies", (left, self.implies()))
+        return left
+
+    def disjunction(self) -> F:
+        f = self.conjunction()
+        while self.peek() == "or":
+            self.take()
+            f = F("or", (f, self.conjunction()))
+        return f
+
+    def conjunction(self) -> F:
+        f = self.until()
+        while self.peek() == "and":
+            self.take()
+            f = F("and", (f, self.until()))
+        return f
+
+    def until(self) -> F:
+        f = self.unary()
+        if self.peek() == "U":
+            self.take()
+            return F("U", (f, self.until()))
+        return f
+
+    def unary(self) -> F:
+        tok = self.peek()
+        if tok in _UNARY:
+            self.take()
+            if tok == "previous":
+                self.take("(")
+                inner = self.implies()
+                self.take(")")
+                if not _past_only(inner):
+                    raise ConfigError(
+                        f"spec {self.text!r}: previous(...) takes a formula without X, F, G or U"
+                    )
+                return F("previous", (inner,))
+            return F(tok, (self.unary(),))
+        if tok == "(":
+            self.take()
+            f = self.implies()
+            self.take(")")
+            return f
+        return self.atom()
+
+    def atom(self) -> F:
+        name = self.take()
+        if name in ("true", "false"):
+            return TRUE if name == "true" else FALSE
+        if name not in (*KINDS, "tool", "streak"):
+            valid = ", ".join((*KINDS, "action(name)", "tool(name)", "streak(kind, n)", "true", "false"))
+            raise ConfigError(f"spec {self.text!r}: unknown step predicate {name!r}; valid: {valid}")
+        arg: Any = None
+        if self.peek() == "(":
+            self.take()
+            if name == "streak":
+                kind = self.take()
+                self.take(",")
+                count = self.take()
+                if kind not in KINDS or not count.isdigit() or int(count) < 1:
+                    raise ConfigError(f"spec {self.text!r}: streak takes a step kind and a count >= 1")
+                arg = (kind, int(count))
+            else:
+                arg = self.take()
+            self.take(")")
+        elif name in ("tool", "streak"):
+            raise ConfigError(f"spec {self.text!r}: {name} needs an argument, e.g. {name}(...)")
+        return F("atom", (name, arg))
+
+
+def _past_only(f: F) -> bool:
+    if f.op in ("X", "F", "G", "U"):
+        return False
+    return all(_past_only(a) for a in f.args if isinstance(a, F))
+
+
+def parse(text: str) -> F:
+    """The formula `text` (see the module docstring); `ConfigError` says what is wrong."""
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigError("a spec is a formula such as 'G(thought -> X action)'")
+    return _Parser(text).parse()
+
+
+# --- traces ------------------------------------------------------------------------------------------
+@dataclass
+class Position:
+    """One state of the trace: its kind, the names of its action (action positions), its node."""
+
+    kind: str
+    names: tuple[str, ...] = ()
+    node: int | None = None
+    error: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "names": list(self.names), "node": self.node, "error": self.error}
+
+
+def node_positions(node: Any) -> list[Position]:
+    """The trace positions one step (a `Node`) contributes."""
+    if node.parent_id is None:
+        return []
+    out: list[Position] = []
+    if node.thought:
+        out.append(Position("thought", node=node.id))
+    if node.status == "error" or node.info.get("kind") in ("malformed", "provider"):
+        return [*out, Position("error", node=node.id, error=True)]
+    records = node.info.get("tool_calls") or []
+    names = tuple(str(r.get("name")) for r in records) or ((node.tool,) if node.tool else ())
+    answer = node.info.get("answer") is not None or "final_answer" in names or node.tool == "solution"
+    if names and not (answer and set(names) <= {"final_answer", "solution"}):
+        out.append(Position("action", names=names, node=node.id))
+        out.append(Position("action_input", names=names, node=node.id))
+        failed = any(r.get("error") and not r.get("rejected") for r in records)
+        out.append(Position("observation", node=node.id, error=failed))
+    if answer or node.terminal:
+        out.append(Position("answer", node=node.id))
+    return out
+
+
+def path_positions(path: list[Any]) -> list[Position]:
+    return [p for node in path for p in node_positions(node)]
+
+
+_SIGNIFIER = re.compile(
+    r"^\s*(Thought|Action Input|Action|Observation|Final Answer|Answer)\s*:\s*(.*)$", re.I
+)
+
+
+def text_positions(text: str) -> list[Position]:
+    """The trace of a ReAct transcript (a few-shot example): one position per signifier line."""
+    out: list[Position] = []
+    for line in text.splitlines():
+        m = _SIGNIFIER.match(line)
+        if not m:
+            continue
+        sig, rest = m.group(1).lower(), m.group(2).strip()
+        if sig == "action":
+            name = re.match(r"[A-Za-z_][\w-]*", rest)
+            out.append(Position("action", names=(name.group(0).lower(),) if name else ()))
+        elif sig == "action input":
+            out.append(
+                Position("action_input", names=out[-1].names if out and out[-1].kind == "action" else ())
+            )
+        elif sig in ("final answer", "answer"):
+            out.append(Position("answer"))
+        else:
+            out.append(Position(sig))
+    return out
+
+
+# --- semantics ---------------------------------------------------------------------------------------
+def _atom(name: str, arg: Any, trace: list[Position], i: int) -> bool:
+    p = trace[i]
+    if name == "error":
+        return p.error
+    if name == "streak":
+        kind, count = arg
+        nodes: list[int | None] = []
+        for q in reversed(trace[: i + 1]):  # the steps ending here, newest first
+            if q.node not in nodes:
+                nodes.append(q.node)
+        if len(nodes) < count:
+            return False
+        wanted = nodes[:count]
+        return all(any(q.node == n and _atom(kind, None, [q], 0) for q in trace[: i + 1]) for n in wanted)
+    if name == "tool":
+        return p.kind == "action" and arg in p.names
+    if p.kind != name:
+        return False
+    return arg is None or arg.lower() in (n.lower() for n in p.names)
+
+
+def _past(f: F, trace: list[Position], i: int) -> bool:
+    """A formula without future operators at position `i` (previous = at some earlier position)."""
+    op, a = f.op, f.args
+    if op == "const":
+        return bool(a[0])
+    if op == "atom":
+        return _atom(a[0], a[1], trace, i)
+    if op == "not":
+        return not _past(a[0], trace, i)
+    if op == "and":
+        return _past(a[0], trace, i) and _past(a[1], trace, i)
+    if op == "or":
+        return _past(a[0], trace, i) or _past(a[1], trace, i)
+    if op == "implies":
+        return not _past(a[0], trace, i) or _past(a[1], trace, i)
+    if op == "previous":
+        return any(_past(a[0], trace, j) for j in range(i))
+    raise ValueError(f"not a past formula: {f}")
+
+
+def progress(f: F, trace: list[Position], i: int) -> F:
+    """What the trace from position i+1 on must satisfy, given that `f` must hold from i."""
+    op, a = f.op, f.args
+    if op == "const":
+        return f
+    if op in ("atom", "previous"):
+        return TRUE if _past(f, trace, i) else FALSE
+    if op == "not":
+        return Not(progress(a[0], trace, i))
+    if op == "and":
+        return And(progress(a[0], trace, i), progress(a[1], trace, i))
+    if op == "or":
+        return Or(progress(a[0], trace, i), progress(a[1], trace, i))
+    if op == "implies":
+        return Or(Not(progress(a[0], trace, i)), progress(a[1], trace, i))
+    if op == "X":
+        return F("next", (a[0],))  # an obligation on the next position (none at the end: false)
+    if op == "next":
+        return progress(a[0], trace, i)
+    if op == "G":
+        return And(progress(a[0], trace, i), f)
+    if op == "F":
+        return Or(progress(a[0], trace, i), f)
+    if op == "U":
+        return Or(progress(a[1], trace, i), And(progress(a[0], trace, i), f))
+    raise ValueError(f"unknown operator {op}")
+
+
+def at_end(f: F) -> bool:
+    """Whether the residual `f` holds on the empty rest of a finished trace."""
+    op, a = f.op, f.args
+    if op == "const":
+        return bool(a[0])
+    if op in ("atom", "previous", "X", "next", "F", "U"):
+        return False  # nothing is left to satisfy them
+    if op == "G":
+        return True
+    if op == "not":
+        return not at_end(a[0])
+    if op == "and":
+        return at_end(a[0]) and at_end(a[1])
+    if op == "or":
+        return at_end(a[0]) or at_end(a[1])
+    if op == "implies":
+        return not at_end(a[0]) or at_end(a[1])
+    raise ValueError(f"unknown operator {op}")
+
+
+def holds(f: F, trace: list[Position], i: int = 0) -> bool:
+    """Finite-trace semantics, directly (the reference the monitor is tested against)."""
+    n = len(trace)
+    if i >= n:
+        return at_end(f)
+    op, a = f.op, f.args
+    if op in ("const", "atom", "previous"):
+        return _past(f, trace, i)
+    if op == "not":
+        return not holds(a[0], trace, i)
+    if op == "and":
+        return holds(a[0], trace, i) and holds(a[1], trace, i)
+    if op == "or":
+        return holds(a[0], trace, i) or holds(a[1], trace, i)
+    if op == "implies":
+        return not holds(a[0], trace, i) or holds(a[1], trace, i)
+    if op == "X":
+        return i + 1 < n and holds(a[0], trace, i + 1)
+    if op == "G":
+        return all(holds(a[0], trace, j) for j in range(i, n))
+    if op == "F":
+        return any(holds(a[0], trace, j) for j in range(i, n))
+    if op == "U":
+        return any(
+            holds(a[1], trace, k) and all(holds(a[0], trace, j) for j in range(i, k)) for k in range(i, n)
+        )
+    raise ValueError(f"unknown operator {op}")
+
+
+# --- specs and the monitor ---------------------------------------------------------------------------
+ON_VIOLATION = ("pause", "reject", "ask")
+
+
+@dataclass
+class Spec:
+    """A named formula and what a violation does: `pause` the run after the step (a breakpoint),
+    `reject` the action before it runs (the agent reads why), or `ask` a person (an approval)."""
+
+    formula: str
+    name: str = ""
+    on_violation: str = "pause"
+    parsed: F = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.on_violation not in ON_VIOLATION:
+            raise ConfigError(f"on_violation={self.on_violation!r}; valid: {', '.join(ON_VIOLATION)}")
+        self.parsed = parse(self.formula)
+        self.name = self.name or self.formula
+
+    @classmethod
+    def at_most_consecutive_errors(cls, n: int, **kw: Any) -> Spec:
+        if int(n) < 0:
+            raise ConfigError("at_most_consecutive_errors takes a count >= 0")
+        return cls(
+            f"G(not streak(error, {int(n) + 1}))",
+            name=kw.pop("name", f"at most {n} consecutive errors"),
+            **kw,
+        )
+
+
+REACT = [
+    Spec("G(thought -> X(action or answer))", name="ReAct: a thought is followed by an action"),
+    Spec("G(action -> X action_input)", name="ReAct: an action has its input"),
+    Spec("G(action_input -> X observation)", name="ReAct: an action input gets an observation"),
+    Spec("G(observation -> X(thought or answer))", name="ReAct: an observation is followed by a thought"),
+    Spec("F answer", name="ReAct: the run ends with an answer"),
+]
+
+
+@dataclass
+class Verdict:
+    """The monitor's judgement of one spec on a trace: ok (holds whatever follows), pending, violated."""
+
+    spec: Spec
+    state: str
+    at: int | None = None  # the position where it became false
+    residual: str = ""
+
+    @property
+    def violated(self) -> bool:
+        return self.state == "violated"
+
+
+def check(spec: Spec, trace: list[Position], *, finished: bool = False) -> Verdict:
+    """Progress `spec` through `trace`; `finished`: the trace is complete (judge what is left open)."""
+    f = spec.parsed
+    for i in range(len(trace)):
+        f = progress(f, trace, i)
+        if f == FALSE:
+            return Verdict(spec, "violated", i)
+        if f == TRUE:
+            return Verdict(spec, "ok", i)
+    if finished:
+        return Verdict(spec, "ok" if at_end(f) else "violated", len(trace) if not at_end(f) else None, str(f))
+    return Verdict(spec, "pending", None, str(f))
+
+
+def validate_example(specs: list[Spec], text: str) -> list[Verdict]:
+    """The specs a few-shot example (a complete ReAct transcript) violates."""
+    trace = text_positions(text)
+    return [v for v in (check(s, trace, finished=True) for s in specs) if v.violated]
+
+
+def allowed_actions(specs: list[Spec], trace: list[Position], names: list[str]) -> list[str]:
+    """The action names among `names` that no spec forbids as the next action (the paper's
+    action-name restriction): an action is allowed unless taking it makes a spec false at once."""
+    allowed = []
+    for name in names:
+        trial = [*trace, Position("action", names=(name,))]
+        if not any(check(s, trial).violated for s in specs):
+            allowed.append(name)
+    return allowed
+
+
+def trace_view(trace: list[Position], at: int | None, width: int = 8) -> list[dict[str, Any]]:
+    """The positions around `at` for the violation card (the violating one marked)."""
+    end = len(trace) if at is None else min(len(trace), at + 1)
+    start = max(0, end - width)
+    return [{**trace[i].to_dict(), "index": i, "here": i == at} for i in range(start, end)]
