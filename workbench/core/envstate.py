@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..envs.base import can_snapshot
+from ..safety.redact import redact
+from ..safety.text import valid_obj, valid_text
 from . import events as ev
 from .tree import Node
 
@@ -69,9 +71,22 @@ class EnvMixin:
                 self._snapshots[node_id] = self.env.snapshot()
         self._env_node = node_id
 
+    def inbound(self: Session, observation: Any) -> Any:
+        """An env's text as the tree keeps it (and prompts show it): valid UTF-8, and unless the session
+        was made with `redact_prompts=False`, every known secret value redacted."""
+        if not isinstance(observation, str):
+            return observation
+        observation = valid_text(observation)
+        return redact(observation) if self.redact_prompts else observation
+
+    def inbound_result(self: Session, result: tuple[Any, ...]) -> tuple[Any, ...]:
+        """An env step's (observation, reward, terminated, truncated, info) with its text made inbound."""
+        obs, reward, terminated, truncated, info = result
+        return self.inbound(obs), reward, terminated, truncated, valid_obj(info)
+
     def _check_replay(self: Session, node: Node, observation: str) -> None:
         """Flag a node whose observation differs when its action is replayed from `reset()`."""
-        if observation != node.observation:
+        if self.inbound(observation) != node.observation:
             self.mark_diverged(node, observation, "the env answered differently than recorded")
 
     def mark_diverged(self: Session, node: Node, replayed: str, why: str) -> None:

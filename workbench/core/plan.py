@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from .. import validate
 from ..errors import ConfigError
 
 STATUSES = ("todo", "doing", "done", "skipped")
@@ -83,7 +84,7 @@ class Plan:
 
     # --- edits -------------------------------------------------------------------------------
     def add(self, text: str, position: int | None = None, *, provenance: str = "user") -> PlanItem:
-        item = PlanItem(text.strip(), provenance=provenance)
+        item = PlanItem(validate.text("text", text, empty=False).strip(), provenance=provenance)
         if position is None:
             self.items.append(item)
         else:
@@ -95,7 +96,7 @@ class Plan:
 
     def edit(self, position: int, text: str, *, provenance: str = "user") -> None:
         item = self.items[self._index(position)]
-        item.text, item.provenance = text.strip(), provenance
+        item.text, item.provenance = validate.text("text", text, empty=False).strip(), provenance
         self._changed(provenance, f"edit {position}")
 
     def set_status(self, position: int, status: str, *, provenance: str = "user") -> None:

@@ -18,10 +18,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from .. import validate
 from ..envs.base import can_snapshot, make_env
 from ..errors import BudgetExhausted, ConfigError, ModelError, StepInProgress
 from ..memory.base import Memory, make_memory
 from ..oversight.approval import ApprovalMixin, ReplayNeedsApproval
+from ..safety.text import valid_obj, valid_text
 from ..strategies.base import Strategy, make_strategy
 from ..strategies.parsing import Parsed
 from . import events as ev
@@ -81,6 +83,7 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin):
         tools: Any = None,
         tool_calling: str = "auto",
         gates: Any = "default",
+        redact_prompts: bool = True,
         _run: Run | None = None,
         **strategy_options: Any,
     ) -> None:
@@ -91,6 +94,7 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin):
             raise ConfigError(f"tool_calling must be one of {', '.join(TOOL_CALLING)}, not {tool_calling!r}")
         self.seed = seed
         self.tool_calling = tool_calling
+        self.redact_prompts = validate.flag("redact_prompts", redact_prompts)
         self.env_options = dict(env_options or {})
         if env is None and tools is None:
             env = "gridworld"
@@ -132,7 +136,7 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin):
         resumed = _run is not None
         if _run is None:
             env_name = env if isinstance(env, str) and tools is None else label_of(self.env)
-            task = task or getattr(self.env, "task", "") or "solve the environment"
+            task = validate.text("task", task or getattr(self.env, "task", "") or "solve the environment")
             self.tree = Run(task=task, config=self._config(env_name))
             self.tree.config["env_object"] = not isinstance(env, str) or tools is not None
             if isinstance(env, str) and tools is not None:
@@ -161,15 +165,16 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin):
             "budgets": self.budgets,
             "seed": self.seed,
             **({"tool_calling": self.tool_calling} if self.tool_calling != "auto" else {}),
+            **({"redact_prompts": False} if not self.redact_prompts else {}),
         }
 
     def _reset_root(self) -> None:
         obs, info = self.env.reset(seed=self.env_seed)
         root = self.tree.new_node(
             None,
-            observation=obs,
+            observation=self.inbound(obs),
             provenance="env",
-            info={"env_info": _plain(info)},
+            info={"env_info": _plain(valid_obj(info))},
             plan=self.plan.to_list(),
             memory=self.memory.state(),
         )
@@ -195,6 +200,7 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin):
             "memory": cfg.get("memory", "full"),
             "memory_options": cfg.get("memory_options"),
             "seed": cfg.get("seed", 0),
+            "redact_prompts": cfg.get("redact_prompts", True),
             **(cfg.get("budgets") or {}),
             **(cfg.get("strategy_options") or {}),
         }
@@ -345,6 +351,9 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin):
     ) -> LLMCall:
         """One model call for a step from `parent`; a failure raises `ModelError` (recorded by `astep`)."""
         call = await self.model.acomplete(messages, purpose=purpose, **kwargs)
+        call.response = valid_text(call.response if isinstance(call.response, str) else str(call.response))
+        if call.tool_calls:
+            call.tool_calls = valid_obj(call.tool_calls)
         self.events.publish(ev.LLMCallFinished(self.run_id, node_id=parent.id, call=call))
         return call
 
@@ -409,8 +418,8 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin):
         `native`: the model asked for the tools by native function calling (else in the text format)."""
         self._sync_env(parent.id)
         self._env_node = None  # the env is about to hold the new node's state; set by _settle_node
-        obs, reward, terminated, truncated, env_info = await (step or self._env_step)(
-            parsed.tool_calls or parsed.action
+        obs, reward, terminated, truncated, env_info = self.inbound_result(
+            await (step or self._env_step)(parsed.tool_calls or parsed.action)
         )
         env_info = dict(env_info or {})
         for key in PROMOTED_INFO:

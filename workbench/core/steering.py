@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..envs.base import can_snapshot
 from ..errors import ConfigError
+from ..safety.text import valid_obj
 from ..strategies.parsing import Parsed
 from ..tools.base import result_text
 from . import events as ev
@@ -37,7 +38,7 @@ class SteeringMixin:
     # --- growing ------------------------------------------------------------------------------------
     def update_node(self: Session, node: Node, provenance: str = "agent", **fields: Any) -> Node:
         for name, value in fields.items():
-            setattr(node, name, value)
+            setattr(node, name, valid_obj(value))
         self.events.publish(
             ev.NodeUpdated(self.run_id, node=node, fields=tuple(fields), provenance=provenance)
         )
@@ -95,7 +96,7 @@ class SteeringMixin:
             return self.update_node(node, observation=memory_obs, status="expanded")
         self._sync_env(parent.id)
         self._env_node = None
-        obs, reward, terminated, truncated, env_info = await self._env_step(node.action)
+        obs, reward, terminated, truncated, env_info = self.inbound_result(await self._env_step(node.action))
         done = bool(terminated or truncated)
         self._env_node = node.id
         if can_snapshot(self.env):

@@ -79,6 +79,14 @@ class Node:
     def tokens(self) -> int:
         return sum(c.tokens for c in self.llm_calls)
 
+    def __repr__(self) -> str:
+        """One short line (a notebook cell ending in `s.run()` shows a list of these), secrets redacted."""
+        from ..safety.redact import redact
+
+        what = f"action={_short(self.action)}" if self.action is not None else "root" if self.parent_id is None else ""
+        shown = ", ".join(x for x in (f"Node({self.id}", f"parent={self.parent_id}", what, self.status) if x)
+        return redact(f"{shown}, observation={_short(self.observation)})")
+
     @property
     def prompt_tokens(self) -> int:
         return sum(c.prompt_tokens for c in self.llm_calls)
@@ -119,6 +127,13 @@ class Run:
     cost: float = 0.0
     # the last path handed out, root first: most calls ask for it or for a child of its end
     _path_cache: list[Node] = field(default_factory=list, init=False, repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        """One short line; `to_dict()` has everything."""
+        from ..safety.redact import redact
+
+        outcome = f", outcome={self.outcome}" if self.outcome else ""
+        return redact(f"Run({self.id!r}, task={_short(self.task)}, nodes={len(self.nodes)}{outcome})")
 
     def new_node(self, parent_id: int | None, **fields: Any) -> Node:
         """Create a node under `parent_id` with the next free id and add it to the tree."""
@@ -221,3 +236,8 @@ class Run:
             for call in node.llm_calls:
                 run._count(call)
         return run
+
+
+def _short(text: Any, limit: int = 48) -> str:
+    text = str(text)
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")

@@ -19,7 +19,7 @@ from typing import Any
 from .. import __version__
 from ..core.tree import Run
 from ..errors import ConfigError
-from ..safety.redact import redact_obj
+from ..safety.redact import public_kwargs, redact_obj
 
 FORMAT = "agent-workbench.run"
 FORMAT_VERSION = 1
@@ -54,6 +54,9 @@ def export_run(
     # a JSON round trip first: tuples become lists and odd objects their repr, so what is returned
     # is exactly what the file holds
     data = redact_obj(json.loads(json.dumps(data, default=repr)))
+    model = data.get("config", {}).get("model")
+    if isinstance(model, dict):  # a run stored by an older version may hold a URL with credentials
+        data["config"]["model"] = public_kwargs(model)
     if path is not None:
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -30,7 +30,8 @@ from typing import Any
 from ..core.prompt import Prompt, as_list
 from ..core.tree import LLMCall
 from ..errors import ConfigError, WorkbenchError
-from ..safety.redact import is_secret_kwarg, public_kwargs, redact, redact_obj
+from ..safety.redact import REDACTED, add_secret, kwarg_secrets, public_kwargs, redact, redact_obj
+from ..safety.text import valid_obj, valid_text
 from .providers import (
     DEMO,
     MODELS,
@@ -104,6 +105,8 @@ class Model:
         self.backoff = float(backoff)
         self.max_backoff = float(max_backoff)
         self.kwargs = dict(litellm_kwargs)
+        for secret, kwarg in kwarg_secrets(self.kwargs):  # redacted wherever they show up from now on
+            add_secret(secret, kwarg)
         self.function_calling: bool | None = self.kwargs.pop("function_calling", None)
         self._context_window: int | None = self.kwargs.pop("context_window", None)
         if self.kwargs.get("cassette") is not None:
@@ -205,6 +208,9 @@ class Model:
     def from_config(cls, config: dict[str, Any]) -> Model:
         """A model from `config()` output (keys come from the environment again)."""
         data = dict(config)
+        for name in ("extra_headers", "headers", "default_headers"):  # stored with their names only
+            if isinstance(data.get(name), dict) and REDACTED in data[name].values():
+                data.pop(name)
         return cls(data.pop("name"), **data)
 
     def __repr__(self) -> str:
@@ -213,7 +219,7 @@ class Model:
 
     # ------------------------------------------------------------------ secrets
     def _secrets(self) -> list[str]:
-        return [str(v) for k, v in self.kwargs.items() if is_secret_kwarg(k) and v and len(str(v)) >= 4]
+        return [value for value, _ in kwarg_secrets(self.kwargs) if len(value) >= 4]
 
     def _scrub(self, text: str) -> str:
         text = redact(text)
@@ -502,4 +508,4 @@ def _parse(response: Any) -> tuple[str, int | None, int | None, list[dict[str, A
     usage = getattr(response, "usage", None)
     prompt = getattr(usage, "prompt_tokens", None) if usage is not None else None
     completion = getattr(usage, "completion_tokens", None) if usage is not None else None
-    return str(text or ""), prompt, completion, tool_calls
+    return valid_text(str(text or "")), prompt, completion, valid_obj(tool_calls)

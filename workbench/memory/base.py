@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .. import validate
 from ..core.tree import Node, Run
 from ..registry import build
 
@@ -92,6 +93,7 @@ class Memory:
             self.on_change(entry_id, change, provenance, text)
 
     def edit(self, entry_id: str, text: str, *, provenance: str = "user") -> None:
+        text = validate.text("text", text)
         self.edits[entry_id] = text
         self._changed(entry_id, "edit", provenance, text)
 
@@ -115,6 +117,7 @@ class Memory:
         self._changed(entry_id, "restore", provenance)
 
     def add_note(self, text: str, *, provenance: str = "user") -> str:
+        text = validate.text("text", text, empty=False)
         self.notes.append(text)
         entry_id = f"note:{len(self.notes)}"
         self._changed(entry_id, "add", provenance, text)

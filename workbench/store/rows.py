@@ -2,7 +2,8 @@
 
 Redaction here works on the encoded text: each secret value (and its JSON-escaped form) is replaced
 by `[REDACTED:NAME]` after `json.dumps`, which costs one substring scan per secret instead of a walk
-over every string of the object. The set of secrets is read from the environment once per event.
+over every string of the object. The set of secrets is cached by `workbench.safety.redact` and only
+computed again when the environment (or the added secrets) changed.
 
 Prompts are stored as deltas. Under full memory the prompt of step n repeats the n-1 steps before
 it, so storing each call's messages verbatim would make a step's write grow with the run (and the
@@ -20,7 +21,7 @@ from typing import Any
 
 from ..core.prompt import Prompt, as_list
 from ..core.tree import LLMCall, Node
-from ..safety.redact import secret_values
+from ..safety.redact import secret_pairs
 
 NODE_FIELDS = tuple(f.name for f in fields(Node) if f.name != "llm_calls")
 CALL_FIELDS = tuple(f.name for f in fields(LLMCall))
@@ -29,12 +30,7 @@ Secrets = list[tuple[str, str]]
 
 def current_secrets(environ: Mapping[str, str] | None = None) -> Secrets:
     """(text to find, replacement) pairs, longest first, including each value's JSON-escaped form."""
-    pairs: dict[str, str] = {}
-    for value, name in secret_values(environ).items():
-        marker = f"[REDACTED:{name}]"
-        pairs[value] = marker
-        pairs[json.dumps(value, ensure_ascii=False)[1:-1]] = marker
-    return sorted(pairs.items(), key=lambda kv: -len(kv[0]))
+    return secret_pairs(environ)
 
 
 def scrub(text: str, secrets: Secrets) -> str:
