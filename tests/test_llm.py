@@ -46,6 +46,34 @@ def test_importing_the_model_module_does_not_import_litellm():
     assert out.stdout.strip() == "False"
 
 
+def test_demo_steps_never_import_litellm():
+    code = (
+        "import sys; from workbench import Session\n"
+        "s = Session(model='workbench/demo', env='gridworld')\n"
+        "s.run(max_steps=3)\n"
+        "print(s.tree.steps, s.tree.prompt_tokens > 0, 'litellm' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "3 True False"
+
+
+def test_a_session_with_a_real_model_imports_litellm_in_the_background_at_once(server):
+    code = (
+        "import sys, threading\n"
+        "from workbench import Session, Model\n"
+        f"model = Model('openai/loopback', api_base={server.url!r}, api_key='sk-x', max_retries=0)\n"
+        "before = 'litellm' in sys.modules or any(t.name == 'workbench-litellm-import' for t in threading.enumerate())\n"
+        "s = Session(model=model, env='gridworld')\n"
+        "started = 'litellm' in sys.modules or any(t.name == 'workbench-litellm-import' for t in threading.enumerate())\n"
+        "node = s.step()  # waits for the import still in flight\n"
+        "print(before, started, node.action, node.llm_calls[0].response.splitlines()[-1])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == "False True look Action: look"
+
+
 def test_answer_over_http_fills_the_call(server, server_model):
     assert (server.default_answer, server.api_key) == (DEFAULT_ANSWER, LOOPBACK_KEY)
     call = ask(server_model, purpose="value")
