@@ -147,12 +147,12 @@ def read_conversation(messages: Any) -> Conversation:
     conv = Conversation()
     system: list[str] = []
     first_user = last_user = ""
-    seen: list[list[str]] = []
+    seen: list[str] = []  # each message as JSON [role, text]
     current: str | None = None
     for message in messages if isinstance(messages, list) else []:
         text = message_text(message)
         role = str(message.get("role", "")) if isinstance(message, dict) else ""
-        seen.append([role, text])
+        seen.append(_encoded(role, text))
         if role == "system":
             system.append(text)
             continue
@@ -180,7 +180,7 @@ def read_conversation(messages: Any) -> Conversation:
         conv.observations.append(last_user.strip())  # no marker at all: read the message itself
     conv.system = "\n".join(system)
     conv.instructions = conv.system or first_user
-    conv.fingerprint = json.dumps(seen, ensure_ascii=False)
+    conv.fingerprint = "[" + ", ".join(seen) + "]"  # == json.dumps([[role, text], ...])
     return conv
 
 
@@ -211,6 +211,19 @@ def _sections(text: str) -> tuple[tuple[str, str], ...]:
     if len(_SECTIONS) >= _CACHE_MAX:
         _SECTIONS.clear()
     _SECTIONS[text] = hit = tuple(out)
+    return hit
+
+
+_ENCODED: dict[tuple[str, str], str] = {}
+
+
+def _encoded(role: str, text: str) -> str:
+    key = (role, text)
+    hit = _ENCODED.get(key)
+    if hit is None:
+        if len(_ENCODED) >= _CACHE_MAX:
+            _ENCODED.clear()
+        hit = _ENCODED[key] = json.dumps([role, text], ensure_ascii=False)
     return hit
 
 
