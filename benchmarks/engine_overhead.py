@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 ANSWER = "Thought: keep going east.\nAction: go east"
+WARM_UP = 5  # steps of a throw-away run first, so that one-time imports and loads are not timed
 
 
 class Walk:
@@ -80,19 +81,25 @@ def run_workbench(n: int, memory: str, store_path: str | None) -> dict[str, Any]
     from workbench.store.sqlite import RunStore
 
     options = {"window": 4} if memory in ("window", "diff") else {}
-    store = RunStore(store_path) if store_path else None
-    s = Session(env=Walk(), model=ScriptedModel([ANSWER]), memory=memory, memory_options=options, store=store)
     times: list[float] = []
 
-    async def go() -> None:
-        for _ in range(n):
+    def session(store: RunStore | None) -> Session:
+        model = ScriptedModel([ANSWER])
+        return Session(env=Walk(), model=model, memory=memory, memory_options=options, store=store)
+
+    async def go(s: Session, steps: int) -> None:
+        for _ in range(steps):
             t0 = time.perf_counter()
             await s.astep()
             times.append(time.perf_counter() - t0)
 
+    asyncio.run(go(session(None), WARM_UP))
+    times.clear()
+    store = RunStore(store_path) if store_path else None
+    s = session(store)
     gc.collect()
     before = rss_mb()
-    asyncio.run(go())
+    asyncio.run(go(s, n))
     after = rss_mb()
     if store is not None:
         store.close()
@@ -104,7 +111,8 @@ def run_smolagents(n: int) -> dict[str, Any]:
     from smolagents.models import ChatMessage, ChatMessageToolCall, ChatMessageToolCallFunction, Model
 
     env = Walk()
-    env.reset()
+    times: list[float] = []
+    last = [0.0]
 
     class GoEast(Tool):
         name = "go_east"
@@ -119,32 +127,29 @@ def run_smolagents(n: int) -> dict[str, Any]:
         def generate(
             self, messages, stop_sequences=None, response_format=None, tools_to_call_from=None, **kw
         ):
-            call = ChatMessageToolCall(
-                id=f"call_{len(times)}",
-                type="function",
-                function=ChatMessageToolCallFunction(name="go_east", arguments={}),
-            )
+            function = ChatMessageToolCallFunction(name="go_east", arguments={})
+            call = ChatMessageToolCall(id=f"call_{len(times)}", type="function", function=function)
             return ChatMessage(role="assistant", content="Thought: keep going east.", tool_calls=[call])
-
-    times: list[float] = []
-    last = [0.0]
 
     def tick(*_: Any, **__: Any) -> None:
         now = time.perf_counter()
         times.append(now - last[0])
         last[0] = now
 
-    agent = ToolCallingAgent(
-        tools=[GoEast()],
-        model=Instant(model_id="instant"),
-        max_steps=n,
-        step_callbacks=[tick],
-        verbosity_level=0,
-    )
+    def run(steps: int) -> None:
+        env.reset()
+        agent = ToolCallingAgent(
+            tools=[GoEast()], model=Instant(model_id="instant"), max_steps=steps, step_callbacks=[tick]
+        )
+        agent.logger.level = -1  # quiet
+        last[0] = time.perf_counter()
+        agent.run(Walk.task, max_steps=steps)
+
+    run(WARM_UP)
+    times.clear()
     gc.collect()
     before = rss_mb()
-    last[0] = time.perf_counter()
-    agent.run(Walk.task, max_steps=n)
+    run(n)
     after = rss_mb()
     return {"times": times[:n], "rss": after - before}
 
@@ -159,19 +164,16 @@ def run_langgraph(n: int, store_path: str) -> dict[str, Any]:
     from langgraph.graph.message import add_messages
 
     env = Walk()
-
-    class State(TypedDict):
-        messages: Annotated[list, add_messages]
-
+    State = TypedDict("State", {"messages": Annotated[list, add_messages]})  # noqa: UP013
     times: list[float] = []
     last = [0.0]
+    limit = [WARM_UP]
 
-    def model(state: State) -> dict[str, Any]:
-        k = len(state["messages"])
-        call = {"name": "go_east", "args": {}, "id": f"call_{k}"}
+    def model(state: Any) -> dict[str, Any]:
+        call = {"name": "go_east", "args": {}, "id": f"call_{len(state['messages'])}"}
         return {"messages": [AIMessage(content="Thought: keep going east.", tool_calls=[call])]}
 
-    def tool(state: State) -> dict[str, Any]:
+    def tool(state: Any) -> dict[str, Any]:
         call = state["messages"][-1].tool_calls[0]
         obs = env.step("go east")[0]
         now = time.perf_counter()
@@ -179,8 +181,8 @@ def run_langgraph(n: int, store_path: str) -> dict[str, Any]:
         last[0] = now
         return {"messages": [ToolMessage(content=obs, tool_call_id=call["id"])]}
 
-    def more(state: State) -> str:
-        return "model" if len(times) < n else END
+    def more(state: Any) -> str:
+        return "model" if len(times) < limit[0] else END
 
     graph = StateGraph(State)
     graph.add_node("model", model)
@@ -190,14 +192,21 @@ def run_langgraph(n: int, store_path: str) -> dict[str, Any]:
     graph.add_conditional_edges("tool", more)
     conn = sqlite3.connect(store_path, check_same_thread=False)
     app = graph.compile(checkpointer=SqliteSaver(conn))
+
+    def run(thread: str) -> None:
+        obs = env.reset()[0]
+        last[0] = time.perf_counter()
+        app.invoke(
+            {"messages": [HumanMessage(content=f"{Walk.task}\n{obs}")]},
+            {"configurable": {"thread_id": thread}, "recursion_limit": 2 * limit[0] + 10},
+        )
+
+    run("warm-up")
+    times.clear()
+    limit[0] = n
     gc.collect()
     before = rss_mb()
-    last[0] = time.perf_counter()
-    obs = env.reset()[0]
-    app.invoke(
-        {"messages": [HumanMessage(content=f"{Walk.task}\n{obs}")]},
-        {"configurable": {"thread_id": "bench"}, "recursion_limit": 2 * n + 10},
-    )
+    run("bench")
     after = rss_mb()
     conn.close()
     return {"times": times[:n], "rss": after - before}
