@@ -93,3 +93,60 @@ def test_reject_with_a_reason_then_approve_once(lab: Any, chromium: Any) -> None
     finally:
         context.close()
         lab.delete_sessions()
+
+
+SPEC_CELLS = [
+    """\
+from workbench import Session, tool
+from workbench.llm.scripted import ScriptedModel
+from workbench.oversight.specs import Spec
+
+@tool
+def list_files() -> str:
+    '''The files.'''
+    return "notes.txt"
+
+@tool
+def delete_file(path: str) -> str:
+    '''Delete a file.'''
+    return f"deleted {path}"
+
+answers = ['Thought: straight to it\\nAction: delete_file\\nAction Input: {"path": "notes.txt"}',
+           "Thought: look\\nAction: list_files\\nAction Input: {}"]
+rule = Spec("G(tool(delete_file) -> previous(tool(list_files)))", name="look before you delete")
+s = Session(tools=[list_files, delete_file], model=ScriptedModel(answers), tool_calling="text", gates=None, specs=[rule])
+_ = await s.arun(max_steps=5)
+from workbench.widgets import Workbench
+Workbench(s)""",
+]
+
+
+def test_a_spec_violation_pauses_the_run_and_the_card_shows_the_rule(lab: Any, chromium: Any) -> None:
+    from playwright.sync_api import expect
+
+    lab.delete_sessions()
+    write_notebook(lab.root / "spec.ipynb", SPEC_CELLS)
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        open_notebook(page, lab, "spec.ipynb")
+        run_all(page)
+        panel = page.locator(".jp-OutputArea-output .wb-panel")
+        card = panel.locator(".wb-violation")
+        expect(card).to_be_visible()
+        expect(card.locator(".wb-violation-name")).to_have_text("look before you delete")
+        expect(card.locator(".wb-violation-formula")).to_have_text(
+            "G(tool(delete_file) -> previous(tool(list_files)))"
+        )
+        expect(card.locator(".wb-trace-here")).to_have_text("action(delete_file)")
+        expect(panel.locator(".wb-status")).to_contain_text("paused")
+        expect(panel.locator(".wb-cards > li.wb-card[data-node-id]")).to_have_count(2)  # paused after step 1
+        screenshot(panel, "browser-spec-violation.png")
+        panel.locator(".wb-step-button").click()  # going on: the next step clears the card
+        expect(panel.locator(".wb-violation")).to_have_count(0)
+        assert not errors
+    finally:
+        context.close()
+        lab.delete_sessions()

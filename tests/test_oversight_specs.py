@@ -178,3 +178,106 @@ def test_verdicts_are_final_a_violation_or_a_pass_holds_for_every_continuation(f
 @given(formulas())
 def test_printing_and_parsing_round_trip(f):
     assert parse(str(f)) == f or str(parse(str(f))) == str(f)
+
+
+# --- the monitor in a session ---------------------------------------------------------------------------
+def _tools():
+    from workbench import tool
+
+    done: list[str] = []
+
+    @tool
+    def list_files() -> str:
+        """The files."""
+        done.append("list")
+        return "a.txt"
+
+    @tool
+    def delete_file(path: str) -> str:
+        """Delete a file."""
+        done.append(f"delete {path}")
+        return f"deleted {path}"
+
+    return [list_files, delete_file], done
+
+
+LOOK_FIRST = "G(tool(delete_file) -> previous(tool(list_files)))"
+
+
+def test_a_pause_spec_stops_the_run_at_the_violating_step_and_records_the_trace():
+    from workbench.core import events as ev
+    from workbench.core.session import Session
+    from workbench.llm.scripted import ScriptedModel
+
+    tools, done = _tools()
+    answers = [
+        'Thought: go\nAction: delete_file\nAction Input: {"path": "a.txt"}',
+        "Thought: more\nAction: list_files\nAction Input: {}",
+    ]
+    s = Session(
+        tools=tools, model=ScriptedModel(answers), tool_calling="text", gates=None, specs=[LOOK_FIRST]
+    )
+    seen: list = []
+    s.subscribe(seen.append)
+    nodes = s.run(max_steps=3)
+    assert len(nodes) == 1 and done == ["delete a.txt"]  # pause = after the step, like a breakpoint
+    (violation,) = nodes[0].info["spec_violations"]
+    assert violation["formula"] == LOOK_FIRST and [p["kind"] for p in violation["trace"]][-2:] == [
+        "thought",
+        "action",
+    ]
+    assert violation["trace"][-1]["here"] and violation["trace"][-1]["names"] == ["delete_file"]
+    assert any(isinstance(e, ev.SpecViolated) for e in seen)
+    assert next(e for e in seen if isinstance(e, ev.BreakpointHit)).breakpoint == f"spec {LOOK_FIRST}"
+    s.run(max_steps=1)  # going on is the person's choice; the same violation is not reported again
+    assert "spec_violations" not in s.cursor.info
+
+
+def test_a_reject_spec_keeps_the_action_from_running_and_the_agent_reads_the_rule():
+    from workbench.core.session import Session
+    from workbench.llm.scripted import ScriptedModel
+    from workbench.oversight.specs import Spec
+
+    tools, done = _tools()
+    answers = ['Thought: go\nAction: delete_file\nAction Input: {"path": "a.txt"}', "Thought: look\nAction: list_files\nAction Input: {}",
+               'Thought: now\nAction: delete_file\nAction Input: {"path": "a.txt"}']  # fmt: skip
+    s = Session(tools=tools, model=ScriptedModel(answers), tool_calling="text", gates=None,
+                specs=[Spec(LOOK_FIRST, name="look before you delete", on_violation="reject")])  # fmt: skip
+    first = s.step()
+    assert not first.executed and done == []
+    assert (
+        first.observation == f"Rejected by an approval rule: it would break the behaviour spec {LOOK_FIRST}"
+    )
+    assert (
+        first.info["approval"]["rule"] == "spec: look before you delete"
+        and first.info["spec_trace"][-1]["here"]
+    )
+    s.step()
+    third = s.step()
+    assert third.executed and done == ["list", "delete a.txt"]
+
+
+def test_an_ask_spec_waits_for_a_person_and_native_tools_are_restricted(server):
+    import json
+
+    from workbench.core.session import Session
+    from workbench.llm.model import Model
+    from workbench.oversight.specs import Spec
+
+    tools, done = _tools()
+    model = Model("openai/loopback", api_base=server.url, api_key=server.api_key, max_retries=0, timeout=5.0)
+    call = {"tool_calls": [{"id": "c0", "name": "delete_file", "arguments": json.dumps({"path": "a.txt"})}]}
+    server.script(call)
+    s = Session(
+        tools=tools,
+        model=model,
+        tool_calling="native",
+        gates=None,
+        specs=[Spec(LOOK_FIRST, on_violation="ask")],
+    )
+    s.step()
+    offered = [t["function"]["name"] for t in server.requests[0]["tools"]]
+    assert offered == ["list_files", "final_answer"]  # delete_file would break the spec now: not offered
+    assert s.pending_approval is not None and s.pending_approval.hit.rule.describe() == f"spec: {LOOK_FIRST}"
+    s.reject("list the files first")
+    assert done == []

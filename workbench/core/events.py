@@ -123,6 +123,15 @@ class ApprovalDecided(Event):
 
 
 @dataclass
+class SpecViolated(Event):
+    """A behaviour spec became false on the path at this node: `violation` has the spec's name,
+    its formula, the trace position and the trace around it (see `workbench.oversight.specs`)."""
+
+    node_id: int
+    violation: dict[str, Any]
+
+
+@dataclass
 class ConfigChanged(Event):
     """The run's settings changed (e.g. another memory policy from the next step on)."""
 

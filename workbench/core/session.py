@@ -84,6 +84,7 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin):
         tool_calling: str = "auto",
         gates: Any = "default",
         redact_prompts: bool = True,
+        specs: Any = None,
         _run: Run | None = None,
         **strategy_options: Any,
     ) -> None:
@@ -117,7 +118,7 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin):
         self.events = ev.EventBus()
         self.breakpoints: list[Breakpoint] = []
         self.destructive = []
-        self._init_approvals(gates)  # approval gates: see workbench.oversight
+        self._init_approvals(gates, specs)  # approval gates and behaviour specs: workbench.oversight
         self.concurrency = concurrency
         self.status = "idle"
         self.store = _make_store(store)
@@ -525,6 +526,8 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin):
                     )
                 )
                 raise
+            if node.id != parent.id:
+                self.check_specs(node)
             if self.done:
                 self.status = "done"
             elif self.pending_approval is not None:
@@ -583,6 +586,9 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin):
                     reason = "error"
                     break
                 hit = next((bp for bp in self.breakpoints if bp.check(node, self.tree)), None)
+                violations = node.info.get("spec_violations")
+                if hit is None and violations:  # a behaviour spec broke: stop like at a breakpoint
+                    hit = Breakpoint("spec", violations[0]["spec"])
                 if hit is not None:
                     reason = "breakpoint"
                     self.events.publish(

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from ..core import events as ev
 from ..errors import ConfigError, StepInProgress, WorkbenchError
 from .gates import GateHit, GateRule, Gates, Proposal, make_gates, proposal_from
+from .monitor import MonitorMixin
 
 if TYPE_CHECKING:
     from ..core.session import Session
@@ -83,13 +84,14 @@ class PendingApproval:
         }
 
 
-class ApprovalMixin:
-    """Mixed into `Session` (see the module docstring)."""
+class ApprovalMixin(MonitorMixin):
+    """Mixed into `Session` (see the module docstring); behaviour specs come with it (monitor.py)."""
 
     gates: Gates
     pending_approval: PendingApproval | None
 
-    def _init_approvals(self: Session, gates: Any) -> None:
+    def _init_approvals(self: Session, gates: Any, specs: Any = None) -> None:
+        self._init_specs(specs)
         self.gates = make_gates(gates)
         self.pending_approval = None
         self._replay_approved: set[int] = set()  # approved nodes a person let be replayed
@@ -112,11 +114,21 @@ class ApprovalMixin:
     ) -> Node | None:
         """Called by `aexecute` before an action runs: None to run it now, else the node that holds
         the proposal (pending) or its rejection."""
-        if not self.gates.rules:
+        if not self.gates.rules and not self.specs:
             return None
         cost = self.tree.cost
         proposal = proposal_from(parsed, self.env, cost=cost)
-        hit = self.gates.check(proposal)
+        spec = self.spec_hit(parent, parsed)
+        if spec is not None:
+            broken, why, trace = spec
+            rule = GateRule(
+                "predicate", fn=bool, name=f"spec: {broken.name}", decision="reject" if broken.on_violation == "reject" else "ask",
+                reason=f"it would break the behaviour spec {broken.formula}",
+            )  # fmt: skip
+            hit: GateHit | None = GateHit(rule, why)
+            fields["info"]["spec_trace"] = trace
+        else:
+            hit = self.gates.check(proposal)
         if hit is None:
             return None
         info = fields["info"]

@@ -247,6 +247,8 @@ def node_positions(node: Any) -> list[Position]:
         return [*out, Position("error", node=node.id, error=True)]
     records = node.info.get("tool_calls") or []
     names = tuple(str(r.get("name")) for r in records) or ((node.tool,) if node.tool else ())
+    if (node.info.get("approval") or {}).get("state") in ("rejected", "dropped", "pending"):
+        names = ("(not run)",)  # a proposed action that did not run: an action, but of no tool
     answer = node.info.get("answer") is not None or "final_answer" in names or node.tool == "solution"
     if names and not (answer and set(names) <= {"final_answer", "solution"}):
         out.append(Position("action", names=names, node=node.id))

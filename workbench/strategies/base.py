@@ -96,8 +96,16 @@ class Strategy:
         return hit
 
     def tools_for(self, session: StepContext) -> list[dict[str, Any]] | None:
-        """The `tools=` of a model call (native tool calling), or None."""
-        return session.env.tool_specs() if session.tool_mode() == "native" else None
+        """The `tools=` of a model call (native tool calling), or None. Tools a behaviour spec forbids
+        as the next action are not offered (`allowed_tools`, see workbench.oversight.monitor)."""
+        if session.tool_mode() != "native":
+            return None
+        specs = session.env.tool_specs()
+        allowed = getattr(session, "allowed_tools", None)
+        names = allowed() if callable(allowed) else None
+        if names is None:
+            return specs
+        return [s for s in specs if s["function"]["name"] in names or s["function"]["name"] == "final_answer"]
 
     async def astep(self, session: StepContext) -> Node:
         raise NotImplementedError

@@ -48,7 +48,18 @@ def approval_state(session: Any) -> dict[str, Any]:
         data["editable"] = None  # a replay: approve or reject only
     if data["risk"] is not None:
         data["risk_label"] = RISK_LABELS.get(round(data["risk"]), "")
+    if pending.node is not None and pending.node.info.get("spec_trace"):
+        data["trace"] = pending.node.info["spec_trace"]
     return data
+
+
+def violation_state(session: Any) -> dict[str, Any]:
+    """The behaviour spec the step at the cursor broke (the violation card), or {}."""
+    node = session.tree.current
+    found = node.info.get("spec_violations")
+    if not found:
+        return {}
+    return {**found[0], "node_id": node.id, "depth": node.depth, "more": len(found) - 1}
 
 
 def _pretty(arguments: str) -> str:

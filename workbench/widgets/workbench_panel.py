@@ -28,7 +28,7 @@ from ..core.breakpoints import Breakpoint
 from ..errors import ConfigError
 from ..viz.usage import usage_series
 from . import cards as cards_mod
-from .approval import Decisions, approval_state
+from .approval import Decisions, approval_state, violation_state
 from .base import SessionWidget, safe, static_module
 from .memory_editor import MemoryEditor
 from .plan_editor import PlanEditor, plan_items
@@ -61,6 +61,7 @@ class Workbench(Decisions, SessionWidget):
     tab = traitlets.Unicode("Trajectory").tag(sync=True)  # the open tab; the front end sets it
     usage = traitlets.Dict().tag(sync=True)
     approval = traitlets.Dict().tag(sync=True)  # the action waiting for approval ({} when none)
+    violation = traitlets.Dict().tag(sync=True)  # the behaviour spec the cursor's step broke ({} when none)
     plan_editor = traitlets.Instance(PlanEditor).tag(sync=True, **_child("plan_editor"))
     memory_editor = traitlets.Instance(MemoryEditor).tag(sync=True, **_child("memory_editor"))
     tree_view = traitlets.Instance(TreeView).tag(sync=True, **_child("tree_view"))
@@ -109,6 +110,7 @@ class Workbench(Decisions, SessionWidget):
             "path": [n.id for n in self.session.path()],
             "card_pages": len(pages),
             "approval": safe(approval_state(self.session)),
+            "violation": safe(violation_state(self.session)),
             **pages,
         }
 
@@ -162,7 +164,7 @@ class Workbench(Decisions, SessionWidget):
             return {"header", "usage"}
         if isinstance(event, ev.CursorMoved):
             return {"path", "header", "approval"}
-        if isinstance(event, (ev.ApprovalNeeded, ev.ApprovalDecided)):
+        if isinstance(event, (ev.ApprovalNeeded, ev.ApprovalDecided, ev.SpecViolated)):
             return {"approval", "header"}
         if isinstance(event, (ev.Paused, ev.RunFinished, ev.Error, ev.BreakpointHit)):
             notice = self._notice_for(event)
@@ -210,6 +212,7 @@ class Workbench(Decisions, SessionWidget):
             self.path = [n.id for n in self.session.path()]
         elif part == "approval":
             self.approval = safe(approval_state(self.session))
+            self.violation = safe(violation_state(self.session))
         elif part == "cards":
             with self._lock:
                 stale, self._stale = self._stale, set()

@@ -30,6 +30,7 @@ function approvalCard(d, send) {
     body.append(h("code", { class: "wb-approval-action" }, d.action));
   }
   card.append(body);
+  if (d.trace && d.trace.length) card.append(traceStrip(d.trace));
   const edit = h("textarea", { class: "wb-approval-edit", rows: Math.min(12, Math.max(2, String(d.editable || "").split("\n").length + 1)),
     "aria-label": d.kind === "tool" ? "Edited arguments (JSON)" : "Edited action", spellcheck: "false", hidden: true });
   edit.value = d.editable || "";
@@ -51,4 +52,24 @@ function approvalCard(d, send) {
   reason.addEventListener("keydown", (e) => { if (e.key === "Enter") doReject(); });
   card.append(edit, h("div", { class: "wb-approval-actions" }, approve, editBtn, h("span", { class: "wb-approval-sep" }), reason, reject));
   return card;
+}
+
+// The trace of a behaviour spec around the position where it broke (that one marked).
+function traceStrip(trace) {
+  return h("ol", { class: "wb-trace", "aria-label": "Trace" }, trace.map((p) =>
+    h("li", { class: `wb-trace-pos wb-trace-${p.kind}${p.here ? " wb-trace-here" : ""}`,
+      title: `position ${p.index}${p.node !== null && p.node >= 0 ? ", node " + p.node : p.node === -1 ? ", proposed" : ""}` },
+    p.kind + (p.names && p.names.length && p.kind === "action" ? `(${p.names.join(", ")})` : ""))));
+}
+
+// A behaviour spec broke at the cursor's step: the run paused there.
+function violationCard(v) {
+  return h("section", { class: "wb-violation", role: "region", "aria-label": "Behaviour spec broken" },
+    h("div", { class: "wb-approval-head" }, h("b", {}, "Behaviour spec broken"),
+      h("span", { class: "wb-muted" }, ` · step #${v.depth} · the run paused here`),
+      v.more ? h("span", { class: "wb-badge" }, `+${v.more} more`) : null),
+    h("div", { class: "wb-approval-rule" }, h("span", { class: "wb-label" }, "Rule"), h("span", { class: "wb-approval-rule-name wb-violation-name" }, v.spec)),
+    v.formula !== v.spec ? h("div", {}, h("span", { class: "wb-label" }, "Formula"), h("code", { class: "wb-violation-formula" }, v.formula)) : null,
+    traceStrip(v.trace || []),
+    h("div", { class: "wb-muted" }, "Step or Run goes on; select an earlier step and Rewind to branch."));
 }

@@ -198,6 +198,7 @@ function render({ model, el, host, signal }) {
       badges.append(h("span", { class: `wb-badge wb-badge-approval${ap.state === "rejected" ? " wb-badge-error" : ""}`,
         title: `gate: ${ap.rule}${ap.why ? " — " + ap.why : ""}${ap.reason ? "\nreason: " + ap.reason : ""}` }, text));
     }
+    for (const name of d.specs_broken || []) badges.append(h("span", { class: "wb-badge wb-badge-error wb-spec-broken", title: "This step broke a behaviour spec" }, `spec broken: ${name}`));
     if (d.diverged) badges.append(h("span", { class: "wb-badge wb-badge-error wb-diverged",
       title: "Replaying this step gave a different observation than the one recorded" }, "diverged on replay"));
     const meta = d.calls ? `${num(d.prompt_tokens + d.completion_tokens)} tokens · ${money(d.cost)} · ${Number(d.latency).toFixed(2)} s` : "";
@@ -335,11 +336,14 @@ function render({ model, el, host, signal }) {
   let approvalKey = null;
   function drawApproval() {
     const d = model.get("approval") || {};
-    const key = JSON.stringify(d);
+    const key = JSON.stringify([d, model.get("violation") || {}]);
     if (key === approvalKey) return;
     approvalKey = key;
-    if (!d.kind) approvalSlot.replaceChildren();
-    else approvalSlot.replaceChildren(approvalCard(d, send));
+    const v = model.get("violation") || {};
+    const cards = [];
+    if (v.spec) cards.push(violationCard(v));
+    if (d.kind) cards.push(approvalCard(d, send));
+    approvalSlot.replaceChildren(...cards);
   }
 
   function drawUsage() { panels.Usage.replaceChildren(usageChart(model.get("usage") || {})); }
@@ -354,6 +358,7 @@ function render({ model, el, host, signal }) {
   model.on("change:detail", drawNotice);
   model.on("change:usage", drawUsage);
   model.on("change:approval", drawApproval);
+  model.on("change:violation", drawApproval);
   model.on("change:tab", () => selectTab(model.get("tab") || "Trajectory", false));
   model.on("msg:custom", (msg) => {
     if (!msg || msg.type !== "calls") return;
