@@ -255,3 +255,49 @@ def test_static_html_reads_without_a_kernel(chromium: Any) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "static-html.png"), full_page=True)
     page.close()
+
+
+HIAGENT_CELLS = [
+    """from workbench.core.session import Session
+from workbench.llm.model import Model
+from workbench.widgets import MemoryEditor
+s = Session(task="reach the goal", env="gridworld", memory="hierarchical",
+            model=Model("workbench/demo", seed=1, error_rate=0.0))
+for _ in range(5):
+    _ = await s.astep()
+editor = MemoryEditor(s)
+editor""",
+    'print("SUMMARY>>", s.memory.summarize)',
+    "_ = await s.astep()\n"
+    'print("CALLS>>", [c.purpose for n in s.tree.nodes.values() for c in n.llm_calls].count("summarize"))',
+]
+
+
+def test_memory_editor_switches_subgoal_summaries_to_the_llm(lab: Any, chromium: Any) -> None:
+    lab.delete_sessions()
+    write_notebook(lab.root / "hiagent-summaries.ipynb", HIAGENT_CELLS)
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    nb = Notebook(page)
+    page.on("pageerror", lambda exc: nb.errors.append(str(exc)))
+    try:
+        open_notebook(page, lab, "hiagent-summaries.ipynb")
+        run_all(page)
+        editor = page.locator(".jp-OutputArea-output .wb-mem")
+        choice = editor.get_by_role("combobox", name="How finished subgoals are summarised")
+        expect(choice).to_have_value("last_observation")  # the cheap default, visible
+        first = editor.locator(".wb-mem-entry[data-kind='subgoal']").first
+        expect(first.locator(".wb-mem-by")).to_have_text("last obs")
+        choice.select_option("llm")
+        expect(first.locator(".wb-mem-by")).to_have_text("LLM pending")
+        assert "SUMMARY>> llm" in nb.kernel_says(1)
+        assert "CALLS>> 1" in nb.kernel_says(2)  # the next step made the summary call
+        expect(first.locator(".wb-mem-by")).to_have_text("by LLM")
+        expect(first.locator(".wb-mem-text")).to_have_value(re.compile(r"^pick up the key: met"))
+        editor.locator(".wb-mem-title").scroll_into_view_if_needed()
+        screenshot(page, "browser-memory-summaries.png")  # the selector and the first subgoals
+        assert not nb.errors
+    finally:
+        page.evaluate("() => window.jupyterapp.commands.execute('application:close-all')")
+        context.close()
+        lab.delete_sessions()

@@ -176,7 +176,7 @@ def test_bad_options_raise_config_errors():
     with pytest.raises(ConfigError):
         DiffMemory(max_tokens=0)
     with pytest.raises(ConfigError):
-        HierarchicalMemory(summarize="llm")
+        HierarchicalMemory(summarize="gpt")
     with pytest.raises(ConfigError):
         make_memory("nope")
     with pytest.raises(ConfigError):
@@ -669,3 +669,84 @@ def test_a_steps_prompt_reuses_the_previous_steps_messages_and_stays_what_was_se
     assert [c.messages for n in loaded.nodes.values() for c in n.llm_calls] == sent
     exported = export_run(s.tree)
     assert [c["messages"] for n in exported["nodes"] for c in n["llm_calls"]] == sent
+
+
+# --- HiAgent: the LLM summariser ---------------------------------------------------------------------
+def hiagent_http_session(server, tmp_path=None, **kw):
+    from toys import Counter
+
+    from workbench.core.session import Session
+    from workbench.llm.model import Model
+
+    answers = iter(
+        [
+            "Subgoal: reach two\nThought: up.\nAction: inc",
+            "Thought: up.\nAction: inc",
+            "Subgoal: reach four\nThought: up.\nAction: inc",
+            "Thought: up.\nAction: inc",
+            "Thought: up.\nAction: inc",
+        ]
+    )
+
+    def responder(body):
+        if body["messages"][0]["content"].startswith("You summarise one finished subgoal"):
+            return "Summary: reach two: met, n is 2 now."
+        return next(answers)
+
+    server.responder = responder
+    model = Model("openai/loopback", api_base=server.url, api_key=server.api_key, max_retries=0, backoff=0)
+    return Session(
+        env=Counter(goal=9), model=model, memory="hierarchical", memory_options={"summarize": "llm"}, **kw
+    )
+
+
+def test_hiagent_llm_summary_is_one_recorded_call_through_the_sessions_model(server, tmp_path):
+    s = hiagent_http_session(server, store=tmp_path / "runs.sqlite")
+    for _ in range(3):
+        s.step()  # subgoal 1 = steps 1-2; step 3 declares subgoal 2, so subgoal 1 is finished
+    assert not [b for b in server.requests if b["messages"][0]["content"].startswith("You summarise")]
+    tokens_before = s.tree.tokens
+    s.step()  # before this step's prompt: one summary call for subgoal 1
+    asked = [b for b in server.requests if b["messages"][0]["content"].startswith("You summarise")]
+    assert len(asked) == 1 and "Subgoal: reach two" in asked[0]["messages"][1]["content"]
+    assert "Observation:\nn=2" in asked[0]["messages"][1]["content"]
+    end = s.tree.nodes[2]  # the last node of subgoal 1 holds the call and the line
+    assert [c.purpose for c in end.llm_calls][-1] == "summarize"
+    assert end.info["summaries"] == {"1": "reach two: met, n is 2 now."}
+    assert s.tree.tokens > tokens_before + s.tree.nodes[4].llm_calls[0].prompt_tokens  # it counts
+    last_prompt = server.requests[-1]["messages"]
+    assert any(
+        m["content"] == "Subgoal 1 (done): reach two\nObservation: reach two: met, n is 2 now."
+        for m in last_prompt
+    )
+    entry = next(e for e in s.memory.entries(s.tree, s.path()) if e.id == "subgoal:1")
+    assert entry.extra["summary_by"] == "llm" and entry.text == "reach two: met, n is 2 now."
+    s.step()
+    assert len([b for b in server.requests if b["messages"][0]["content"].startswith("You summarise")]) == 1
+    s.store.close()
+    from workbench.core.session import Session
+
+    resumed = Session.resume(s.run_id, tmp_path / "runs.sqlite", env=__import__("toys").Counter(goal=9))
+    assert resumed.tree.nodes[2].info["summaries"] == {"1": "reach two: met, n is 2 now."}
+
+
+def test_hiagent_summaries_default_to_the_last_observation_and_respect_budgets(server):
+    s = hiagent_http_session(server)
+    s.memory.set_summarize("last_observation")
+    for _ in range(5):
+        s.step()
+    assert not [b for b in server.requests if b["messages"][0]["content"].startswith("You summarise")]
+    assert any(m["content"] == "Subgoal 1 (done): reach two\nObservation: n=2" for m in server.requests[-1]["messages"])
+    server.reset()
+    tight = hiagent_http_session(server, max_tokens=10**6)
+    for _ in range(3):
+        tight.step()
+    tight.budgets["max_tokens"] = tight.tree.tokens  # used up: no summary call, the last observation
+    import asyncio
+
+    asyncio.run(tight.memory.aprepare(tight, tight.path()))
+    assert not [b for b in server.requests if b["messages"][0]["content"].startswith("You summarise")]
+    entry = next(e for e in tight.memory.entries(tight.tree, tight.path()) if e.id == "subgoal:1")
+    assert entry.extra["summary_by"] == "pending" and entry.text == "n=2"
+    with pytest.raises(ConfigError, match="summarize must be one of last_observation, llm"):
+        tight.memory.set_summarize("gpt")

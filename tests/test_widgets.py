@@ -172,6 +172,43 @@ def test_memory_editor_shows_hierarchical_subgoals_and_their_summaries():
     run(main)
 
 
+def test_memory_editor_shows_and_switches_how_subgoals_are_summarised():
+    script = iter(
+        ["Subgoal: reach two\nThought: up\nAction: inc", "Thought: up\nAction: inc",
+         "Subgoal: reach four\nThought: up\nAction: inc", "Thought: up\nAction: inc"]
+    )  # fmt: skip
+
+    def answer(messages):
+        if messages[0]["content"].startswith("You summarise one finished subgoal"):
+            return "Summary: reach two: met."
+        return next(script, "Thought: up\nAction: inc")
+
+    async def main() -> None:
+        s, _ = make(answer, memory="hierarchical")
+        for _ in range(3):
+            await s.astep()
+        editor = MemoryEditor(s)
+        assert editor.policy["summarize"] == "last_observation"  # the cheap default, shown
+        first = next(e for e in editor.entries if e["kind"] == "subgoal")
+        assert first["summary_by"] == "last_observation" and first["text"] == "n=2"
+        assert "summaries: last observation" in editor._repr_mimebundle_()[0]["text/html"]
+        front_event(editor, "summarize", mode="llm")
+        await editor.settled()
+        assert s.memory.summarize == "llm" and editor.policy["summarize"] == "llm"
+        first = next(e for e in editor.entries if e["kind"] == "subgoal")
+        assert first["summary_by"] == "pending"  # made before the next step
+        await s.astep()
+        await editor.settled()
+        first = next(e for e in editor.entries if e["kind"] == "subgoal")
+        assert (first["summary_by"], first["text"]) == ("llm", "reach two: met.")
+        assert [c.purpose for c in s.tree.nodes[2].llm_calls][-1] == "summarize"
+        front_event(editor, "summarize", mode="gpt")
+        await editor.settled()
+        assert "summarize must be one of last_observation, llm" in editor.notice
+
+    run(main)
+
+
 # --- Workbench: controls ------------------------------------------------------------------------------
 def test_step_click_adds_a_node_and_a_card():
     async def main() -> None:

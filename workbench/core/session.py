@@ -510,6 +510,7 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin):
         try:
             try:
                 self.check_replay_consent(parent.id)
+                await self.memory.aprepare(self, self.tree.path())
                 node = await self.strategy.astep(self)
             except ReplayNeedsApproval as exc:
                 self._ask_replay(exc)

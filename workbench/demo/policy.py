@@ -18,6 +18,9 @@ follows the first open plan item that names something it knows (key, door, goal,
 corner"; a game24 move such as "4 + 8"), and errs at `error_rate`: mostly a valid but wrong move,
 sometimes a malformed answer. A system prompt with `Status:` and `On the right track:` gets a
 judgement, one with `Score:` and a 1-10 scale a score (A* imagination, MCTS reflection: `search`).
+A system prompt with HiAgent's `Summary:` format (`memory.hierarchical.SUMMARY_SYSTEM`) gets a one-line
+summary of the subgoal named in the user message, judged on the last observation shown there (met
+or not, and where things stand); at `error_rate` the verdict is wrong.
 A system prompt with A*'s `Candidate actions:` list format (`Propose up to k different ...`) gets
 a numbered list: its good moves first, then worse valid ones, up to k; at `error_rate` a worse
 move leads the list or (a quarter of those times) the model slips into the one-action format.
@@ -35,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..envs import game24, gridworld
+from ..memory.hierarchical import SUMMARY_LABEL, SUMMARY_TASK
 from ..strategies.labels import CANDIDATES_LABEL
 from .codeact import codeact_answer
 from .reading import Conversation, own_subgoal, parse_plan, read_conversation, render_plan
@@ -101,6 +105,8 @@ def _respond(messages: list[dict[str, Any]], *, seed: int, error_rate: float, sa
         return _judge(conv, rng, error_rate, numeric=True)
     if CANDIDATES_LABEL.lower() in text.lower():
         return _candidates(conv, rng, error_rate, seed)
+    if text.startswith(SUMMARY_TASK) and SUMMARY_LABEL in text:
+        return _summarise(messages, conv, rng, error_rate)
     decision = _decide(conv)
     good = list(decision.good)
     _rng("order", seed, conv.fingerprint).shuffle(good)  # the same order for every sample
@@ -118,6 +124,44 @@ def _respond(messages: list[dict[str, Any]], *, seed: int, error_rate: float, sa
     if plan:
         lines += ["Plan:", render_plan(plan)]
     return "\n".join(lines)
+
+
+_SUBGOAL_LINE = re.compile(r"(?im)^subgoal:[ \t]*(.+?)[ \t]*$")
+
+
+def _summarise(messages: list[dict[str, Any]], conv: Conversation, rng: random.Random, error_rate: float) -> str:
+    """One line on a finished subgoal: met or not, judged on the last observation shown."""
+    users = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
+    found = _SUBGOAL_LINE.search(str(users[-1].get("content") or "")) if users else None
+    subgoal = found.group(1) if found else "the subgoal"
+    views = _views(conv)
+    kind, parsed = views[-1] if views else ("", None)
+    met: bool | None = None
+    if kind == "gridworld":
+        state = parsed[0]
+        target = _grid_item(subgoal) or ""
+        checks = {"key": state.has_key or state.key is None, "door": state.door_open, "goal": state.at_goal}
+        if target.startswith("corner:"):
+            met = state.agent == _corner_cell(state, target[7:])
+        else:
+            met = checks.get(target)
+        left = gridworld.route(state)
+        where = f"the key is {'held' if state.has_key else 'not held'}, the door is " + (
+            "open" if state.door_open else "locked"
+        )
+        where += "" if left is None else f", {_moves(len(left))} to the goal"
+    elif kind == "game24":
+        numbers = parsed[0]
+        shown = " ".join(game24.fmt(n) for n in numbers)
+        made = len(numbers) == 1 and numbers[0] == game24.TARGET
+        met = made or (len(numbers) > 1 and game24.solve24(numbers) is not None)
+        where = f"numbers left {shown}" + ("" if made or met else ", 24 is out of reach")
+    else:
+        where = "I could not read the last observation"
+    if met is not None and rng.random() < error_rate:
+        met = not met
+    verdict = "unclear" if met is None else ("met" if met else "not met")
+    return f"{SUMMARY_LABEL} {subgoal}: {verdict}; {where}."
 
 
 _UP_TO = re.compile(r"up to (\d+) different", re.I)

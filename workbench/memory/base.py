@@ -76,6 +76,10 @@ class Memory:
     def set_frame(self, texts: list[str]) -> None:
         """The rest of the next prompt (system prompt, trailing notes), told before `render`."""
 
+    async def aprepare(self, ctx: Any, path: list[Node]) -> None:
+        """Model calls the next prompt for `path` needs (HiAgent's LLM summaries), made through
+        `ctx` (the session: `call_model`, `tree`, `update_node`, `budgets`) before the step."""
+
     def handle_action(self, action: str, run: Run, path: list[Node]) -> str | None:
         """An observation for a memory action (HiAgent's `retrieve`), or None for env actions."""
         return None

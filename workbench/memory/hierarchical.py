@@ -13,9 +13,21 @@ the subgoal's chunk. The path then reads as:
 Subgoals are numbered 1, 2, ... along the path. A subgoal is finished when a later one starts, or
 when the user marked it done (`mark_done`); steps after a user's done mark and before the next
 subgoal are verbatim again. The summary of a finished subgoal is, in order of preference: the
-user's text (`edit("subgoal:<node_id>", text)`), the `summarize` hook's answer (a callable taking
-the chunk's nodes, standing in for the paper's LLM summary; cached per chunk), or the chunk's last
-observation (the paper's choice for fully observable tasks).
+user's text (`edit("subgoal:<node_id>", text)`), then what `summarize` makes of it:
+
+- `"last_observation"` (default, the paper's choice for fully observable tasks, no model call):
+  the chunk's last observation;
+- `"llm"` (the paper's choice otherwise): ONE call to the session's model per finished subgoal
+  (purpose `summarize`, prompt `SUMMARY_SYSTEM`: one line, was the subgoal met?). The session makes
+  it before the step that first needs it (`aprepare`, awaited at the start of `Session.astep` for
+  the cursor's path), records the call on the chunk's last node (so it counts in the run's tokens,
+  cost and budgets; with a token or cost budget used up no summary call is made) and stores the
+  line in that node's `info["summaries"][<first node id>]`, so a resumed run keeps it. Until then
+  (e.g. a search's other branches) the last observation stands in; a failed call is recorded in
+  `info["summary_errors"]` and not retried;
+- a callable taking the chunk's nodes (your own summariser; cached per chunk).
+
+`set_summarize(mode)` switches between the first two at runtime (the memory editor's selector).
 
 User API (entry id "subgoal:<node_id of the declaring node>"):
 - `edit(id, text)` rewrites the summary; `pin(id)` shows the finished chunk in full, under
@@ -34,13 +46,14 @@ verbatim step, a whole finished subgoal, the current subgoal's header and each c
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ..core.tree import Node, Run
-from ..errors import ConfigError
+from ..errors import ConfigError, ModelError
 from .base import ChangeHook, MemoryEntry
 from .steps import FORGOTTEN_TEXT, OBS_PREFIX, Out, StepMemory, TokenCounter
 
@@ -48,6 +61,12 @@ HINT = (
     "You may start a new subgoal with a line `Subgoal: <one line>` before your Thought; finished "
     "subgoals are summarised; `Action: retrieve(k)` shows subgoal k again in full."
 )
+SUMMARY_LABEL = "Summary:"
+SUMMARY_TASK = "You summarise one finished subgoal"  # how the prompt starts (the demo model looks for it)
+SUMMARY_SYSTEM = f"""{SUMMARY_TASK} of an agent working on a task, from the actions it took
+and what it observed. In ONE line, say whether the subgoal was met and what the situation is now.
+Answer with exactly one line that starts with `{SUMMARY_LABEL}`."""
+SUMMARY_MODES = ("last_observation", "llm")
 _RETRIEVE = re.compile(r"^\s*retrieve\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)\s*$", re.IGNORECASE)
 
 Summarizer = Callable[[list[Node]], str]
@@ -83,8 +102,7 @@ class HierarchicalMemory(StepMemory):
         token_counter: TokenCounter | None = None,
         on_change: ChangeHook | None = None,
     ) -> None:
-        if summarize != "last_observation" and not callable(summarize):
-            raise ConfigError(f"summarize must be 'last_observation' or a callable, not {summarize!r}")
+        _check_summarize(summarize)
         super().__init__(None, max_tokens=max_tokens, token_counter=token_counter, on_change=on_change)
         self.summarize = summarize
         self.user_subgoals: dict[int, str | None] = {}  # node id -> text (None: removed)
@@ -126,15 +144,84 @@ class HierarchicalMemory(StepMemory):
         """The subgoal chunks of `path`, numbered from 1."""
         return [c for c in self._chunks(path) if c.k]
 
+    @property
+    def summary_mode(self) -> str:
+        """How finished subgoals are summarised: "last_observation", "llm" or "hook" (a callable)."""
+        return "hook" if callable(self.summarize) else str(self.summarize)
+
+    def set_summarize(self, mode: str, *, provenance: str = "user") -> None:
+        """Summarise finished subgoals by "last_observation" or "llm" from the next prompt on."""
+        if mode not in SUMMARY_MODES:
+            raise ConfigError(f"summarize must be one of {', '.join(SUMMARY_MODES)}, not {mode!r}")
+        self.summarize = mode
+        self._changed("config:summarize", "state", provenance, mode)
+
+    # --- the LLM summariser ----------------------------------------------------------------------
+    def summary_prompt(self, run: Run, path: list[Node], chunk: Chunk) -> list[dict[str, str]]:
+        """The messages of the summary call for a finished chunk."""
+        steps = self._chunk_text(path, chunk).split("\n\n", 1)
+        body = steps[1] if len(steps) > 1 else "(no steps)"
+        user = f"Task: {run.task}\n\nSubgoal: {chunk.text}\n\nSteps:\n{body}"
+        return [{"role": "system", "content": SUMMARY_SYSTEM}, {"role": "user", "content": user}]
+
+    def _llm_summary(self, path: list[Node], chunk: Chunk) -> str | None:
+        found = path[chunk.end].info.get("summaries") or {}
+        text = found.get(str(path[chunk.start].id))
+        return text if isinstance(text, str) else None
+
+    async def aprepare(self, ctx: Any, path: list[Node]) -> None:
+        """Make the LLM summaries the path's finished subgoals still lack (concurrently)."""
+        if self.summarize != "llm" or len(path) < 2:
+            return
+        todo = []
+        for chunk in self._chunks(path):
+            end, first = path[chunk.end], str(path[chunk.start].id)
+            if not chunk.finished or chunk.entry_id in self.edits or self._llm_summary(path, chunk):
+                continue
+            if first in (end.info.get("summary_errors") or {}):
+                continue
+            todo.append(chunk)
+        budgets, run = getattr(ctx, "budgets", {}) or {}, ctx.tree
+        for key, used in (("max_tokens", run.tokens), ("max_cost", run.cost)):
+            if budgets.get(key) is not None and used >= budgets[key]:
+                return  # the budget is used up: the last observation stands in
+        if not todo:
+            return
+        calls = await asyncio.gather(
+            *(
+                ctx.call_model(self.summary_prompt(run, path, c), path[c.end], purpose="summarize")
+                for c in todo
+            ),
+            return_exceptions=True,
+        )
+        for chunk, result in zip(todo, calls, strict=True):
+            end, first = path[chunk.end], str(path[chunk.start].id)
+            info = dict(end.info)
+            if isinstance(result, BaseException):
+                if not isinstance(result, ModelError):
+                    raise result
+                failed = getattr(result, "call", None)
+                if failed is not None:
+                    run.record_call(end, failed)
+                info["summary_errors"] = {**(info.get("summary_errors") or {}), first: str(result)}
+            else:
+                run.record_call(end, result)
+                info["summaries"] = {**(info.get("summaries") or {}), first: parse_summary(result.response)}
+            ctx.update_node(end, info=info, llm_calls=end.llm_calls)
+
     # --- state ---------------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
         state = super().state()
         state["subgoals"] = {str(k): v for k, v in self.user_subgoals.items()}
         state["done"] = {str(k): v for k, v in self.done.items()}
+        if not callable(self.summarize):
+            state["summarize"] = self.summarize
         return state
 
     def load_state(self, state: dict[str, Any]) -> None:
         super().load_state(state)
+        if state.get("summarize") in SUMMARY_MODES and not callable(self.summarize):
+            self.summarize = state["summarize"]
         self.user_subgoals = {int(k): v for k, v in state.get("subgoals", {}).items()}
         self.done = {int(k): int(v) for k, v in state.get("done", {}).items()}
 
@@ -189,6 +276,8 @@ class HierarchicalMemory(StepMemory):
             if key not in self._summary_cache:
                 self._summary_cache[key] = self.summarize(path[chunk.start : chunk.end + 1])
             return self._summary_cache[key]
+        if self.summarize == "llm" and (made := self._llm_summary(path, chunk)) is not None:
+            return made
         obs_id = f"obs:{last.id}"
         if obs_id in self.forgotten:
             return FORGOTTEN_TEXT
@@ -333,6 +422,18 @@ class HierarchicalMemory(StepMemory):
                 result.append(self._obs_entry(path, i, shown))
         return result
 
+    def _summary_by(self, path: list[Node], chunk: Chunk, edited: bool) -> str:
+        """Who wrote a subgoal's summary: user, hook, llm, pending (llm, not made yet), last_observation."""
+        if not chunk.finished:
+            return ""
+        if edited:
+            return "user"
+        if callable(self.summarize):
+            return "hook"
+        if self.summarize == "llm":
+            return "llm" if self._llm_summary(path, chunk) is not None else "pending"
+        return "last_observation"
+
     def _subgoal_entry(self, path: list[Node], chunk: Chunk, shown: set[str]) -> MemoryEntry:
         entry_id = chunk.entry_id
         user_text = chunk.node_id in self.user_subgoals
@@ -355,8 +456,23 @@ class HierarchicalMemory(StepMemory):
                 "first_node": path[chunk.start].id,
                 "last_node": path[chunk.end].id,
                 "expanded": chunk.finished and entry_id in self.pinned,
-                "summary_by": "user"
-                if edited
-                else ("hook" if callable(self.summarize) else "last_observation"),
+                "summary_by": self._summary_by(path, chunk, edited),
             },
+        )
+
+
+def parse_summary(text: str) -> str:
+    """The one line after `Summary:` (else the answer's first non-empty line)."""
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    for line in lines:
+        if line.lower().startswith(SUMMARY_LABEL.lower()):
+            return line[len(SUMMARY_LABEL) :].strip() or "(empty summary)"
+    return lines[0] if lines else "(empty summary)"
+
+
+def _check_summarize(summarize: Any) -> None:
+    if summarize not in SUMMARY_MODES and not callable(summarize):
+        raise ConfigError(
+            f"summarize must be one of {', '.join(SUMMARY_MODES)} or a callable (nodes) -> str, "
+            f"not {summarize!r}"
         )

@@ -6,8 +6,14 @@ shows its provenance, whether the next prompt includes it, and controls to edit,
 restore. Every change goes through the policy (provenance "user"), so it is a `MemoryEdited` event
 and the next prompt uses it.
 
+For hierarchical memory the editor also shows how finished subgoals are summarised ("last
+observation", the cheap default, or "LLM": one call to the session's model per finished subgoal)
+with a selector to switch, and on each subgoal who wrote its summary (LLM, last observation, you,
+your function, or "pending" while the LLM summary is not made yet).
+
 Intents as plain methods: `on_edit(entry_id, text)`, `on_pin(entry_id, pinned)`,
-`on_forget(entry_id, forgotten)`, `on_restore(entry_id)`, `on_add_note(text)`.
+`on_forget(entry_id, forgotten)`, `on_restore(entry_id)`, `on_add_note(text)`,
+`on_summarize(mode)`.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ def memory_entries(session: Any) -> tuple[list[dict[str, Any]], str]:
                 "status": str(extra.get("status") or ""),
                 "shown_as": str(extra.get("shown_as") or ""),
                 "action": str(extra.get("action") or ""),
+                "summary_by": str(extra.get("summary_by") or ""),
             }
         )
     return entries, ""
@@ -79,9 +86,17 @@ def policy_info(session: Any) -> dict[str, Any]:
         "window": window if isinstance(window, int) else None,
         "hierarchical": memory.name == "hierarchical",
         "diff": bool(getattr(memory, "diff", False)),
+        "summarize": str(getattr(memory, "summary_mode", "") or ""),
     }
 
 
+SUMMARY_NAMES = {
+    "last_observation": "last observation",
+    "llm": "LLM",
+    "hook": "your function",
+    "user": "you",
+    "pending": "LLM, pending",
+}
 _KIND = {"observation": "Observation", "action": "Answer", "subgoal": "Subgoal", "note": "Note"}
 
 
@@ -96,6 +111,8 @@ def memory_html(entries: list[dict[str, Any]], policy: dict[str, Any]) -> str:
         elif e["depth"] is not None:
             label += f" #{e['depth']}"
         flags = [e["provenance"]] + [f for f in ("pinned", "forgotten", "edited") if e[f]]
+        if e.get("summary_by"):
+            flags.append(f"summary: {SUMMARY_NAMES.get(e['summary_by'], e['summary_by'])}")
         rows.append(
             f'<li><b>{label}</b> <span style="opacity:.65">[{", ".join(flags)}]</span>'
             f'<pre style="margin:1px 0 4px;white-space:pre-wrap;font-size:12px">{html.escape(e["text"][:600])}</pre></li>'
@@ -103,6 +120,8 @@ def memory_html(entries: list[dict[str, Any]], policy: dict[str, Any]) -> str:
     title = f"Memory ({policy['name']}" + (
         f", window {policy['window']}" if policy["window"] is not None else ""
     )
+    if policy.get("summarize"):
+        title += f", summaries: {SUMMARY_NAMES.get(policy['summarize'], policy['summarize'])}"
     return (
         f'<div class="wb-static-memory" style="{STATIC_FONT}"><b>{title})</b>'
         f'<ul style="margin:2px 0 2px 1.2em;padding:0">{"".join(rows)}</ul></div>'
@@ -128,6 +147,7 @@ class MemoryEditor(SessionWidget):
         "forget": "on_forget",
         "restore": "on_restore",
         "note": "on_add_note",
+        "summarize": "on_summarize",
     }
 
     def __init__(self, session: Any, **kwargs: Any) -> None:
@@ -203,6 +223,13 @@ class MemoryEditor(SessionWidget):
         if not text:
             raise ConfigError("a note needs some text")
         return self.session.memory.add_note(text, provenance="user")
+
+    def on_summarize(self, mode: str) -> None:
+        """How finished subgoals are summarised: "last_observation" or "llm" (hierarchical memory)."""
+        memory = self.session.memory
+        if not callable(getattr(memory, "set_summarize", None)):
+            raise ConfigError(f"the {memory.name} memory policy has no subgoal summaries to choose")
+        memory.set_summarize(str(mode), provenance="user")
 
     # --- display ---------------------------------------------------------------------------------
     def static_html(self) -> str:

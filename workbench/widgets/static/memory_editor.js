@@ -3,6 +3,13 @@
 // Entries the next prompt does not show sit under a collapsed "not in the next prompt" section.
 
 const WHO = { user: "you", agent: "agent", env: "env" };
+const SUMMARY_BY = {
+  llm: ["by LLM", "An LLM call summarised this subgoal"],
+  last_observation: ["last obs", "The summary is the subgoal's last observation"],
+  hook: ["your function", "Your summarize function wrote this summary"],
+  user: ["by you", "You wrote this summary"],
+  pending: ["LLM pending", "The LLM summary is made before the next step; until then the last observation stands in"],
+};
 
 function describe(e) {
   const step = e.depth === null || e.depth === undefined ? "" : ` of step ${e.depth}`;
@@ -16,7 +23,13 @@ function describe(e) {
 function render({ model, el }) {
   const send = (event, args) => model.send({ event, ...(args || {}) });
   const recs = new Map();
-  const title = h("div", { class: "wb-mem-title" });
+  const titleText = h("span", {});
+  const modeSelect = h("select", { class: "wb-mem-summarize", "aria-label": "How finished subgoals are summarised" },
+    h("option", { value: "last_observation" }, "last observation"),
+    h("option", { value: "llm" }, "LLM (one call per subgoal)"));
+  modeSelect.addEventListener("change", () => send("summarize", { mode: modeSelect.value }));
+  const modeBox = h("label", { class: "wb-mem-mode", title: "Summaries of finished subgoals: the last observation (no model call) or one LLM call each, through the session's model" }, "Summaries: ", modeSelect);
+  const title = h("div", { class: "wb-mem-title" }, titleText, modeBox);
   const main = h("ul", { class: "wb-mem-list", "aria-label": "Memory entries in the next prompt" });
   const rest = h("ul", { class: "wb-mem-list", "aria-label": "Memory entries not in the next prompt" });
   const restSummary = h("summary", {});
@@ -60,6 +73,10 @@ function render({ model, el }) {
     r.label.textContent = e.kind === "subgoal" ? `${names.short} · ${e.subgoal}` : names.short;
     const badges = [h("span", { class: "wb-mem-who", "data-who": e.provenance }, WHO[e.provenance] || e.provenance)];
     if (e.kind === "subgoal") badges.push(h("span", { class: "wb-mem-badge" }, e.status === "done" ? "done" : "now"));
+    if (e.kind === "subgoal" && SUMMARY_BY[e.summary_by]) {
+      const [text, tip] = SUMMARY_BY[e.summary_by];
+      badges.push(h("span", { class: "wb-mem-badge wb-mem-by", "data-by": e.summary_by, title: tip }, text));
+    }
     if (e.shown_as === "diff") badges.push(h("span", { class: "wb-mem-badge", title: "The next prompt shows this observation as a diff" }, "as diff"));
     if (e.edited) badges.push(h("span", { class: "wb-mem-badge wb-mem-edited" }, "edited"));
     if (e.pinned) badges.push(h("span", { class: "wb-mem-badge" }, "pinned"));
@@ -101,7 +118,12 @@ function render({ model, el }) {
     }
     for (const [id, r] of recs) if (!seen.has(id)) { r.li.remove(); recs.delete(id); }
     const window = policy.window === null || policy.window === undefined ? "" : `, window ${policy.window}`;
-    title.textContent = reason || `Memory: ${policy.name || ""}${window} · ${shown} of ${entries.length} entries in the next prompt`;
+    titleText.textContent = reason || `Memory: ${policy.name || ""}${window} · ${shown} of ${entries.length} entries in the next prompt`;
+    const mode = policy.summarize || "";
+    modeBox.hidden = !policy.hierarchical || Boolean(reason);
+    modeSelect.disabled = mode === "hook";
+    if (mode === "hook" && !modeSelect.querySelector("option[value=hook]")) modeSelect.append(h("option", { value: "hook" }, "your function"));
+    if (document.activeElement !== modeSelect) modeSelect.value = mode;
     const total = model.get("hidden_total") || 0;
     restSummary.textContent = `${total} earlier entries not in the next prompt`;
     more.textContent = `Show all ${total}`;
