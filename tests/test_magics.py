@@ -283,7 +283,11 @@ def test_memory_use_switches_to_diff_history_for_the_next_step(shell):
     assert s.memory.name == "diff" and s.memory.window == 3 and s.config["memory"] == "diff"
     assert s.memory.notes == ["keep"]  # user edits carry over
     agent(shell, "step")
-    assert any(m["content"].startswith("Observation diff:") for m in s.model.requests[-1])
+    prompt = s.model.requests[-1]
+    assert "unified diff" in prompt[0]["content"]  # diff history's instructions reach the model
+    # "n=1" -> "n=2": a diff longer than the text itself, so the model saw the text (marked)
+    assert prompt[-1]["content"] == "Observation:\nn=2"
+    assert s.memory.step_tokens(s.tree.path(2), 2)["fallback"] is True
 
 
 def test_history_brief_full_and_diff(shell):
