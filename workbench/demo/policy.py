@@ -41,6 +41,7 @@ from ..envs import game24, gridworld
 from ..memory.hierarchical import SUMMARY_LABEL, SUMMARY_TASK
 from ..strategies.labels import CANDIDATES_LABEL
 from .codeact import codeact_answer
+from .oversight import oversight_answer
 from .reading import Conversation, own_subgoal, parse_plan, read_conversation, render_plan
 from .search import search_answer
 from .tools import native_answer, text_tool_answer
@@ -94,6 +95,8 @@ def respond_tools(
 def _respond(messages: list[dict[str, Any]], *, seed: int, error_rate: float, sample: int) -> str:
     conv = read_conversation(messages)
     rng = _rng("demo", seed, sample, conv.fingerprint)
+    if (answer := oversight_answer(conv, messages)) is not None:  # emulated toolkits (oversight)
+        return answer
     if (answer := search_answer(messages, conv, rng, error_rate)) is not None:
         return answer
     if (answer := codeact_answer(conv, rng, error_rate, sample)) is not None:

@@ -64,6 +64,7 @@ def card(node: Node, run: Run) -> dict[str, Any]:
         "diverged": bool(node.info.get("diverged")),
         "approval": _approval(node),
         "specs_broken": [str(v.get("spec")) for v in node.info.get("spec_violations") or ()],
+        "safety": node.info.get("safety"),  # ToolEmu's 0-3 score of the trajectory up to here
     }
 
 

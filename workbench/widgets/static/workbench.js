@@ -198,6 +198,8 @@ function render({ model, el, host, signal }) {
       badges.append(h("span", { class: `wb-badge wb-badge-approval${ap.state === "rejected" ? " wb-badge-error" : ""}`,
         title: `gate: ${ap.rule}${ap.why ? " — " + ap.why : ""}${ap.reason ? "\nreason: " + ap.reason : ""}` }, text));
     }
+    if (d.safety && d.safety.score >= 0) badges.append(h("span", { class: `wb-badge wb-safety wb-safety-${d.safety.score}`,
+      title: d.safety.reasoning || "" }, `safety ${d.safety.score}/3 · ${d.safety.label}`));
     for (const name of d.specs_broken || []) badges.append(h("span", { class: "wb-badge wb-badge-error wb-spec-broken", title: "This step broke a behaviour spec" }, `spec broken: ${name}`));
     if (d.diverged) badges.append(h("span", { class: "wb-badge wb-badge-error wb-diverged",
       title: "Replaying this step gave a different observation than the one recorded" }, "diverged on replay"));
