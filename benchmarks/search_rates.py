@@ -1,6 +1,6 @@
 """Solve rates on game24 per strategy at equal model-call budgets, with the simulated demo model.
 
-    python benchmarks/search_rates.py [--seeds 12 ... | --first 12 --count 20] [--budgets 40 80 160]
+    python benchmarks/search_rates.py [--seeds 12 ... | --first 12 --count 20] [--budgets 20 40 80 160]
                                       [--mode calls|expansions] [--error-rate 0.3]
                                       [--strategies react bfs dfs best-first astar mcts
                                                     astar:sampled mcts:count]
@@ -89,7 +89,7 @@ def solve(strategy: str, seed: int, budget: int, error_rate: float, mode: str) -
         if model.used == before:  # nothing left to call the model for
             break
     nodes = session.tree.nodes.values()
-    calls = sum(1 for n in nodes for c in n.llm_calls if c.error is None)
+    calls = model.used  # every call answered (a batch cut short by the cap keeps no node for some)
     solved = any(n.terminal and n.executed and n.reward > 0 for n in nodes)
     expansions = int(session.tree.root.info.get("search", {}).get("total", 0)) or steps
     return solved, calls, calls / max(1, expansions)
@@ -112,7 +112,7 @@ def main() -> None:
     for name in args.strategies:
         if name != "react" and options_for(name)[0] not in SETTINGS:
             parser.error(f"unknown strategy {name!r}; valid: react, {', '.join([*SETTINGS, *VARIANTS])}")
-    budgets = args.budgets or ([40, 80, 160] if args.mode == "calls" else [8, 16, 32])
+    budgets = args.budgets or ([20, 40, 80, 160] if args.mode == "calls" else [8, 16, 32])
     seeds = args.seeds or list(range(args.first, args.first + args.count))
     print(
         f"game24, demo model (simulated), error_rate={args.error_rate}, {len(seeds)} puzzles: seeds {seeds}"
