@@ -133,7 +133,9 @@ def main() -> None:
             cells.append(f"{solved:>3}/{len(seeds)} {calls:>6.1f} c {per:>5.1f} c/x")
         elapsed = time.perf_counter() - started
         print(f"{strategy:<14}" + "".join(f"{c:>24}" for c in cells) + f"{elapsed:>9.1f}")
-    print("\ncells: puzzles solved / puzzles, mean model calls per puzzle (c), mean calls per expansion (c/x)")
+    print(
+        "\ncells: puzzles solved / puzzles, mean model calls per puzzle (c), mean calls per expansion (c/x)"
+    )
     for strategy, options in SETTINGS.items():
         print(f"  {strategy}: {options}")
     for strategy in VARIANTS:

@@ -189,7 +189,9 @@ def test_the_demo_model_answers_astars_candidate_list_with_a_good_move_first(env
 
 def test_the_demo_model_summarises_finished_gridworld_subgoals() -> None:
     model = Model("workbench/demo", seed=1, error_rate=0)
-    session = Session(env="gridworld", model=model, memory="hierarchical", memory_options={"summarize": "llm"})
+    session = Session(
+        env="gridworld", model=model, memory="hierarchical", memory_options={"summarize": "llm"}
+    )
     session.run(max_steps=30)
     made = [text for n in session.tree.nodes.values() for text in (n.info.get("summaries") or {}).values()]
     assert made and made[0].startswith("pick up the key: met; the key is held")

@@ -138,13 +138,18 @@ def test_astar_proposes_its_candidates_in_one_model_call():
     assert len(asked) == len(expanded) and "Propose up to 3 different" in asked[0][0]["content"]
     b, a, c = by_word(s, "b"), by_word(s, "a"), by_word(s, "c")
     # ranks 0, 1, 2 of 3 weigh 3, 2, 1 (of 6): the model's ranking stands in for sample counts
-    assert (b.info["rank"], b.info["sc"]) == (0, pytest.approx(3 / 6)) and a.info["sc"] == pytest.approx(2 / 6)
-    assert c.info["sc"] == pytest.approx(1 / 6) and b.info["step_cost"] == pytest.approx(0.5)
-    assert b.raw == "Thought: b comes next.\nAction: b" and not b.llm_calls[:0]
+    assert (b.info["rank"], b.info["sc"]) == (0, pytest.approx(3 / 6))
+    assert a.info["sc"] == pytest.approx(2 / 6) and c.info["sc"] == pytest.approx(1 / 6)
+    assert b.info["step_cost"] == pytest.approx(0.5)
+    # the list call sits on the node it expanded, once; a child holds only its own calls
+    assert b.raw == "Thought: b comes next.\nAction: b"
+    assert sorted(c.purpose for c in b.llm_calls) == ["imagine", "propose"]
     later = asked[-1]  # the history shows each chosen step's action like any answer
     assert any(m["role"] == "assistant" and m["content"].endswith("Action: b") for m in later)
     calls = sum(len(n.llm_calls) for n in s.tree.nodes.values())
-    assert calls == len(expanded) + len([n for n in s.tree.nodes.values() if n.info.get("imagined_remaining") is not None])
+    assert calls == len(expanded) + len(
+        [n for n in s.tree.nodes.values() if n.info.get("imagined_remaining") is not None]
+    )
 
 
 def test_astar_list_answers_parse_and_sampling_stays_an_option():

@@ -132,7 +132,9 @@ def _respond(messages: list[dict[str, Any]], *, seed: int, error_rate: float, sa
 _SUBGOAL_LINE = re.compile(r"(?im)^subgoal:[ \t]*(.+?)[ \t]*$")
 
 
-def _summarise(messages: list[dict[str, Any]], conv: Conversation, rng: random.Random, error_rate: float) -> str:
+def _summarise(
+    messages: list[dict[str, Any]], conv: Conversation, rng: random.Random, error_rate: float
+) -> str:
     """One line on a finished subgoal: met or not, judged on the last observation shown."""
     users = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
     found = _SUBGOAL_LINE.search(str(users[-1].get("content") or "")) if users else None
