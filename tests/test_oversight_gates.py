@@ -328,3 +328,26 @@ def test_cli_interactive_prompt_rejects_with_a_reason_then_approves(cli_dir, cap
             if e["kind"] == "ApprovalDecided"
         ]
     assert decided[:3] == [("rejected", "user"), ("approved", "user"), ("rejected", "rule")]
+
+
+def test_per_agent_tool_permissions_reject_before_execution():
+    from workbench.oversight.gates import permissions
+
+    answers = [
+        'Thought: x\nAction: delete_file\nAction Input: {"path": "a"}',
+        "Thought: y\nAction: list_files\nAction Input: {}",
+    ]
+    reader = Session(
+        tools=[list_files, delete_file], model=ScriptedModel(answers), tool_calling="text",
+        gates=[permissions(allow=["read"], groups={"read": ["list_files"]})],
+    )  # fmt: skip
+    admin = Session(
+        tools=[list_files, delete_file], model=ScriptedModel(answers), tool_calling="text",
+        gates=[permissions(deny=["list_files"])],
+    )  # fmt: skip
+    first, second = reader.run(max_steps=2)
+    assert first.observation == "Rejected by an approval rule: this agent is not permitted to use that tool"
+    assert not deleted and second.executed and listed == [1]
+    admin.run(max_steps=2)
+    assert deleted == ["a"] and listed == [1]  # the admin may delete, but not list
+    assert "allow ['list_files']" in first.info["approval"]["rule"]

@@ -361,3 +361,46 @@ def proposal_from(parsed: Any, env: Any, *, cost: float = 0.0) -> Proposal:
         destructive = any(c["destructive"] for c in called)
         return Proposal("code", code, calls=called, code=code, destructive=destructive, cost=cost)
     return Proposal("action", parsed.action or "", cost=cost)
+
+
+def permissions(
+    *,
+    allow: Iterable[str] | None = None,
+    deny: Iterable[str] = (),
+    groups: dict[str, Iterable[str]] | None = None,
+    name: str = "tool permissions",
+) -> GateRule:
+    """A gate rule that rejects calls of tools this agent may not use (AIOS-style access control).
+
+    `allow` / `deny` hold tool names or group names (`groups={"read": ["list_files"], ...}`); a tool
+    is permitted when it is allowed (or `allow` is None) and not denied. `final_answer` is always
+    permitted. Checked before execution: a forbidden call does not run and the agent reads why.
+
+        s.gates.rules.insert(0, permissions(allow=["read"], groups={"read": ["list_files", "read_file"]}))
+    """
+    table = {k: set(v) for k, v in (groups or {}).items()}
+
+    def expand(names: Iterable[str]) -> set[str]:
+        out: set[str] = set()
+        for n in names:
+            out |= table.get(n, {n})
+        return out
+
+    allowed = None if allow is None else expand(allow)
+    denied = expand(deny)
+
+    def forbidden(p: Proposal) -> bool:
+        for tool_name in p.tool_names:
+            if tool_name == "final_answer":
+                continue
+            if tool_name in denied or (allowed is not None and tool_name not in allowed):
+                return True
+        return False
+
+    described = (
+        f"{name}: allow {sorted(allowed) if allowed is not None else 'all'}, deny {sorted(denied) or 'none'}"
+    )
+    return GateRule(
+        "predicate", fn=forbidden, decision="reject", name=described,
+        reason="this agent is not permitted to use that tool",
+    )  # fmt: skip
