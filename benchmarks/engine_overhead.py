@@ -9,7 +9,8 @@ same), the env is an endless corridor whose map changes by one character a step,
 on: what is measured is the engine (prompt building, parsing, env step, events, the SQLite writes).
 
 Columns: mean and median ms/step; p95; `last/first`, the mean of the last 10% of steps over the
-first 10%; `vs step 100`, the last 100 steps over steps 100-199 (runs of 1,000 steps or more); and
+first 10%; `vs step 100`, the last 100 steps over steps 100-199 (runs of 1,000 steps or more), and
+`p50 vs 100` the same with medians (which a busy machine's pauses move less than means); and
 the resident memory the run added (MB, current RSS after the last step minus before the first)
 with its share per step (KB).
 
@@ -247,13 +248,16 @@ def summary(times: list[float], rss: float) -> dict[str, float | None]:
     n = len(times)
     k = max(1, n // 10)
     qs = statistics.quantiles(times, n=20, method="inclusive") if n > 1 else times * 19
-    vs100 = statistics.mean(times[-100:]) / statistics.mean(times[100:200]) if n >= 1000 else None
+    long = n >= 1000
+    vs100 = statistics.mean(times[-100:]) / statistics.mean(times[100:200]) if long else None
+    p50_100 = statistics.median(times[-100:]) / statistics.median(times[100:200]) if long else None
     return {
         "mean": statistics.mean(times) * 1e3,
         "p50": statistics.median(times) * 1e3,
         "p95": qs[18] * 1e3,
         "ratio": statistics.mean(times[-k:]) / statistics.mean(times[:k]),
         "vs100": vs100,
+        "p50_100": p50_100,
         "rss": rss,
         "kb_step": rss * 1024 / max(1, n),
     }
@@ -299,7 +303,7 @@ def main() -> None:
                     results.setdefault((kind, memory, n), []).append(summary(got["times"], got["rss"]))
     header = (
         f"{'engine':<11} {'memory':<7} {'steps':>6} {'ms/step':>11} {'p50 ms':>11} {'p95 ms':>11} "
-        f"{'last/first':>11} {'vs step 100':>11} {'+RSS MB':>11} {'KB/step':>11}"
+        f"{'last/first':>11} {'vs step 100':>11} {'p50 vs 100':>11} {'+RSS MB':>11} {'KB/step':>11}"
     )
     print(header)
     for n in steps:
@@ -317,6 +321,7 @@ def main() -> None:
             print(
                 f"{kind:<11} {memory:<7} {n:>6} {col('mean', '.3f'):>11} {col('p50', '.3f'):>11} "
                 f"{col('p95', '.3f'):>11} {col('ratio', '.2f'):>11} {col('vs100', '.2f'):>11} "
+                f"{col('p50_100', '.2f'):>11} "
                 f"{col('rss', '.1f'):>11} {col('kb_step', '.2f'):>11}"
             )
     if args.peers:

@@ -198,9 +198,12 @@ class ApprovalMixin(MonitorMixin):
         """Before a step from `node_id`: would bringing the env there replay approved actions?"""
         from ..core.envstate import replay_actions
 
-        path = self.tree.path(node_id)
-        nodes = [n for n in path[1:] if replay_actions(n)] if not self._env_at(node_id) else []
+        at_state = self._env_at(self.env_state_of(node_id))  # after a malformed answer: its parent's
         replays = getattr(self.strategy, "replay_nodes", None)  # CodeAct: cells its kernel would re-run
+        if at_state and not callable(replays):
+            return  # nothing would be replayed (no walk of a 10,000-node path on every step)
+        path = self.tree.path(node_id)
+        nodes = [n for n in path[1:] if replay_actions(n)] if not at_state else []
         if callable(replays):
             nodes += replays(path)
         self.approved_for_replay(nodes, node_id)
