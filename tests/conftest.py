@@ -289,6 +289,13 @@ def pytest_configure(config: pytest.Config) -> None:
     from workbench.llm.providers import prepare_environment
 
     prepare_environment()
+    # The default run store (workbench.store.location) of every test, kernel and Jupyter server this
+    # suite starts is a per-user folder inside a temp dir, never the developer's own.
+    import os
+    import tempfile
+
+    os.environ.pop("WORKBENCH_STORE", None)
+    os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="workbench-test-data-")
     for line in _LITELLM_WARNINGS:
         config.addinivalue_line("filterwarnings", line)
 

@@ -117,6 +117,17 @@ def test_step_click_adds_a_step_card(notebook: Notebook) -> None:
     expect(notebook.status()).to_have_attribute("data-status", "idle")
     expect(panel.locator(".wb-state")).to_contain_text("step 3")
     screenshot(panel, "browser-step-card.png")
+    # each live widget hides its static fallback output; the notebook's copy of that output (what a
+    # save writes) follows the session: step 3 now, not step 2 as when the cell ran
+    fallbacks = notebook.page.locator(".jp-OutputArea-output .wb-fallback")
+    expect(fallbacks).to_have_count(2)
+    expect(fallbacks.first).to_be_hidden()
+    expect(fallbacks.last).to_be_hidden()
+    saved = """() => {
+        const cell = window.jupyterapp.shell.currentWidget.content.model.cells.get(1);
+        return cell.outputs.get(1).data['text/html'];
+    }"""
+    notebook.page.wait_for_function(f"() => ({saved})().includes('idle · step 3')")
     assert "STATE>> idle 3 3" in notebook.kernel_says(STATE_CELL)
     assert not notebook.errors
 

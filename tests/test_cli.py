@@ -50,6 +50,7 @@ def nodes_of(db: Path) -> list[tuple[Any, ...]]:
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
     cwd = tmp_path_factory.mktemp("cli")
+    (cwd / ".workbench").mkdir()  # a project: its runs go to its own store
     done = workbench(
         "run",
         "--env",
@@ -86,7 +87,7 @@ def test_run_prints_each_step_and_a_summary(demo_run):
     assert "step 1 [node 1]" in text and "  action:  " in text and "prompt tokens" in text
     assert "outcome: " in text and "steps: " in text and "tokens: " in text and "cost: $" in text
     assert "model: demo model (simulated)" in text
-    assert (cwd / ".workbench" / "runs.sqlite").is_file()  # the default store, in the current directory
+    assert (cwd / ".workbench" / "runs.sqlite").is_file()  # the default store: the project's .workbench/
     rid = run_id_of(text)
     assert len(nodes_of(cwd / ".workbench" / "runs.sqlite")) >= 2
     assert f"workbench resume {rid}" in text
@@ -110,9 +111,18 @@ def test_runs_lists_and_show_prints_the_path(demo_run):
     assert data["id"] == rid and data["format"] == "agent-workbench.run" and len(data["nodes"]) >= 2
 
 
+def user_env(tmp_path: Path) -> dict[str, str]:
+    """BASE_ENV with a per-user data folder of its own under `tmp_path`."""
+    return {**BASE_ENV, "XDG_DATA_HOME": str(tmp_path / "data")}
+
+
 def test_listing_without_a_store_says_so_and_creates_nothing(tmp_path: Path):
-    done = workbench("runs", cwd=tmp_path)
-    assert done.returncode == 0 and done.stdout.startswith("no runs yet in .workbench/runs.sqlite")
+    env = user_env(tmp_path)
+    user_store = tmp_path / "data" / "agent-workbench" / "runs.sqlite"
+    done = workbench("runs", cwd=tmp_path, env=env)
+    # the per-user store, shown relative to the cwd since it lies below it here
+    assert done.returncode == 0 and done.stdout.startswith("no runs yet in data/agent-workbench/runs.sqlite")
+    assert not user_store.parent.exists()
     listed = workbench("envs", cwd=tmp_path)
     assert listed.stdout.split()[0] == "game24" and "gridworld" in listed.stdout
     models = workbench("models", cwd=tmp_path)
@@ -134,7 +144,7 @@ WRONG = [
     (["run", "--model", "workbench/nope"], "unknown workbench model 'workbench/nope'; valid: workbench/demo"),
     (["run", "--model", "openai/x", "--error-rate", "0.2"], "--error-rate applies to the demo model only"),
     (["run", "--bogus"], "unrecognized arguments: --bogus"),
-    (["show", "abc"], "no run store at .workbench/runs.sqlite; `workbench run` creates one"),
+    (["show", "abc"], "agent-workbench/runs.sqlite; `workbench run` creates one"),
     (["resume", "abc"], "no run store at"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     ([], "choose a command: run, resume, runs, show"),
@@ -149,6 +159,29 @@ def test_a_wrong_argument_is_one_line_and_exit_2(tmp_path: Path, args: list[str]
     assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr
     assert message in done.stderr
     assert not (tmp_path / ".workbench").exists()  # a wrong argument leaves no files behind
+
+
+def test_the_default_store_is_the_nearest_project_folder_else_per_user_else_the_variable(tmp_path: Path):
+    env = user_env(tmp_path)
+    deep = tmp_path / "project" / "notebooks" / "week1"
+    deep.mkdir(parents=True)
+    where = workbench("where", cwd=deep, env=env)
+    assert where.returncode == 0, where.stderr
+    assert where.stdout.startswith(f"{tmp_path / 'data' / 'agent-workbench' / 'runs.sqlite'}  (the per-user default")
+    init = workbench("init", cwd=tmp_path / "project", env=env)
+    assert init.returncode == 0 and (tmp_path / "project" / ".workbench").is_dir()
+    where = workbench("where", cwd=deep, env=env)
+    project_store = tmp_path / "project" / ".workbench" / "runs.sqlite"
+    assert where.stdout.startswith(f"{project_store}  (the nearest .workbench/ folder; no runs yet)")
+    # a run started two folders below the project is found from the project's root
+    ran = workbench("run", "--max-steps", "2", "--quiet", cwd=deep, env=env)
+    assert ran.returncode == 0, ran.stderr
+    assert project_store.is_file() and not (deep / ".workbench").exists()
+    listed = workbench("runs", cwd=tmp_path / "project", env=env)
+    assert listed.stdout.splitlines()[1].startswith(run_id_of(ran.stdout))
+    elsewhere = tmp_path / "elsewhere.sqlite"
+    where = workbench("where", cwd=deep, env={**env, "WORKBENCH_STORE": str(elsewhere)})
+    assert where.stdout.startswith(f"{elsewhere}  ($WORKBENCH_STORE")
 
 
 def test_unknown_or_ambiguous_run_ids_in_an_existing_store(demo_run):

@@ -46,7 +46,7 @@ def agent(sh: InteractiveShell, line: str) -> tuple[Any, list[dict[str, Any]]]:
     """Run `%agent line`; returns its value and the data of everything it displayed."""
     with capture_output() as cap:
         value = sh.run_line_magic("agent", line)
-    return value, [out.data for out in cap.outputs]
+    return value, [out.data for out in cap.outputs if not out.update]  # not the panels' refreshes
 
 
 def text(outputs: list[dict[str, Any]]) -> str:
@@ -80,7 +80,8 @@ def test_new_makes_a_configured_agent_and_shows_its_panel(shell):
     assert s.config["env"] == "gridworld" and s.config["simulated"] is True
     assert s.memory.name == "diff" and s.memory.window == 2 and s.seed == 3
     assert s.budgets["max_steps"] == 9 and s.tree.steps == 0
-    assert len(out) == 1 and "text/html" in out[0] and "text/plain" in out[0]
+    assert len(out) == 2 and "text/plain" in out[0] and "text/html" not in out[0]
+    assert 'class="wb-fallback"' in out[1]["text/html"]  # the static rendering, its own output
     from workbench.widgets import panel_for
 
     panel = panel_for(s)  # the one Workbench of this session, also shown for a displayed Session
@@ -225,7 +226,8 @@ def test_cell_magic_takes_the_task_from_the_body_and_runs(shell):
             handle = shell.run_cell_magic(
                 "agent", "solver --env game24 --model workbench/demo --max-steps 2", "Make 24, carefully.\n"
             )
-        assert cap.outputs and "text/html" in cap.outputs[0].data
+        shown = [o.data for o in cap.outputs if not o.update]
+        assert WIDGET_VIEW in shown[0] and "wb-fallback" in shown[1]["text/html"]
         return (await handle).result()
 
     nodes = asyncio.run(go())
@@ -623,7 +625,7 @@ def test_adopt_puts_an_existing_session_under_the_magics(shell):
     shell.push({"s": s, "runs": [s]})
     _, out = agent(shell, "adopt s")
     assert agents(shell).current_name == "s" and current(shell) is s
-    assert out and "text/html" in out[0]  # its panel
+    assert out and WIDGET_VIEW in out[0] and "wb-fallback" in out[1]["text/html"]  # its panel
     agent(shell, "step")
     agent(shell, "plan add go on")
     assert s.tree.steps == 1 and len(s.plan) == 1

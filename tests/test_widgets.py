@@ -505,6 +505,32 @@ def test_workbench_cards_carry_diff_and_full_text_and_the_used_edit_mark():
 
 
 # --- display, secrets, imports ------------------------------------------------------------------------
+def test_a_displayed_widget_keeps_its_fallback_output_current():
+    """Displaying a widget makes its view and, after it, a static fallback output with a display id;
+    every change of the session re-sends that output (update_display_data), so a saved notebook shows
+    the run's state at save time, not at display time."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.display import display
+    from IPython.utils.capture import capture_output
+
+    InteractiveShell.instance()
+    try:
+        s, _ = make([react("inc", "count"), react("inc")])
+        wb = Workbench(s)
+        with capture_output() as cap:
+            display(wb)
+            s.run(max_steps=2)  # refreshes at most every second, and at once when the run stops
+        view, first, *updates = cap.outputs
+        assert "application/vnd.jupyter.widget-view+json" in view.data and "text/html" not in view.data
+        assert "idle · step 0" in first.data["text/html"] and 'class="wb-fallback"' in first.data["text/html"]
+        assert updates and all(u.update for u in updates)
+        display_id = wb._fallbacks[0][0]
+        assert {u.transient["display_id"] for u in updates} == {display_id}
+        assert "step 2" in updates[-1].data["text/html"] and "step 2" in updates[-1].data["text/plain"]
+    finally:
+        InteractiveShell.clear_instance()
+
+
 def test_mimebundles_carry_static_html_and_no_secret(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
 

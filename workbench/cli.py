@@ -31,7 +31,7 @@ from typing import Any, NoReturn
 from .errors import ConfigError, ModelError, StoreError
 from .safety.redact import redact
 
-DEFAULT_STORE = ".workbench/runs.sqlite"
+DEFAULT_STORE_HELP = "default: $WORKBENCH_STORE, else the nearest .workbench/ upward, else per user; `workbench where`"
 _WIDTH = 100
 
 
@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     store = _Parser(add_help=False)
     store.add_argument(
-        "--store", default=DEFAULT_STORE, metavar="PATH", help=f"run store (default {DEFAULT_STORE})"
+        "--store", default=None, metavar="PATH", help=f"run store ({DEFAULT_STORE_HELP})"
     )
 
     run = sub.add_parser("run", parents=[store], help="start a run and print each step as it happens")
@@ -155,6 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "-o", "--output", default=None, metavar="FILE", help="file to write (default: stdout)"
     )
+    sub.add_parser("where", help="print the default run store and why it is the default")
+    sub.add_parser("init", help="make .workbench/ here: runs of this project (notebooks below too) go there")
     sub.add_parser("envs", help="list the environments: built-ins, then plugins")
     sub.add_parser("models", help="list the offline models and examples of real ones")
     return parser
@@ -508,6 +510,24 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_where(args: argparse.Namespace) -> int:
+    from .store.location import describe_default
+
+    path, rule = describe_default()
+    why = {"project": "the nearest .workbench/ folder", "user": "the per-user default"}.get(rule, rule)
+    out(f"{path}  ({why}{'' if path.is_file() else '; no runs yet'})")
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from .store.location import FILE_NAME, PROJECT_DIR
+
+    folder = os.path.join(os.getcwd(), PROJECT_DIR)
+    os.makedirs(folder, exist_ok=True)
+    out(f"runs of this project now go to {os.path.join(folder, FILE_NAME)} (from here and every folder below)")
+    return 0
+
+
 def cmd_envs(args: argparse.Namespace) -> int:
     from . import registry
     from .envs.base import BUILTIN_ENVS, env_names
@@ -535,6 +555,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "runs": cmd_runs,
     "show": cmd_show,
     "export": cmd_export,
+    "where": cmd_where,
+    "init": cmd_init,
     "envs": cmd_envs,
     "models": cmd_models,
 }
@@ -545,6 +567,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         parser.error(f"choose a command: {', '.join(COMMANDS)}")
+    if getattr(args, "store", False) is None:
+        from .store.location import default_store_path, shown
+
+        args.store = shown(default_store_path())
     try:
         return COMMANDS[args.command](args)
     except BrokenPipeError:  # `workbench show ID | head`: the reader left; stop quietly

@@ -50,7 +50,48 @@ def _make_model(model: Any, seed: int, record: str | Path | None) -> Any:
     return model
 
 
+class _NotebookDefault:
+    """The `store=` default: the default store (`workbench.store.location`) inside a Jupyter kernel,
+    no store elsewhere (scripts and tests persist only when asked)."""
+
+    def __repr__(self) -> str:
+        return "<the default store in a notebook, else none>"
+
+
+NOTEBOOK_DEFAULT: Any = _NotebookDefault()
+
+
+def in_kernel() -> bool:
+    """True inside a Jupyter kernel (an IPython shell with a kernel attached)."""
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    if ipython is None or "ipykernel" not in sys.modules:
+        return False
+    shell = ipython.get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _default_store() -> Any:
+    if not in_kernel():
+        return None
+    import warnings
+
+    from ..errors import StoreError
+    from ..store.location import default_store_path
+    from ..store.sqlite import RunStore
+
+    path = default_store_path()
+    try:
+        return RunStore(path)
+    except StoreError as exc:  # an unwritable default must not stop the notebook
+        warnings.warn(f"{exc}; this run is not persisted (set WORKBENCH_STORE or pass store=)", stacklevel=3)
+        return None
+
+
 def _make_store(store: Any) -> Any:
+    if store is NOTEBOOK_DEFAULT:
+        return _default_store()
     if store is None or hasattr(store, "handle"):
         return store
     if isinstance(store, (str, Path)):
@@ -70,7 +111,7 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin):
         model: Any = None,
         strategy: str | Strategy = "react",
         memory: str | Memory = "full",
-        store: Any = None,
+        store: Any = NOTEBOOK_DEFAULT,
         *,
         seed: int = 0,
         max_steps: int | None = None,

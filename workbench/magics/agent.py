@@ -22,7 +22,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_exp
 from IPython.display import display
 
 from .. import registry
-from ..core.session import Session
+from ..core.session import NOTEBOOK_DEFAULT, Session
 from ..envs.base import BUILTIN_ENVS, env_names
 from ..errors import BudgetExhausted, ConfigError, StepInProgress, StoreError
 from . import edits, objects, oversight, render
@@ -78,7 +78,7 @@ def make_session(args: argparse.Namespace, task: str | None) -> Session:
             model=args.model,
             strategy=strategy,
             memory=memory,
-            store=args.store,
+            store=args.store if args.store is not None else NOTEBOOK_DEFAULT,
             seed=args.seed,
             max_steps=args.max_steps,
             max_tokens=args.max_tokens,
@@ -237,10 +237,11 @@ class AgentMagics(Magics):
         return self.agents.get(args.name).session
 
     def _load(self, args: argparse.Namespace) -> None:
-        from ..store.sqlite import DEFAULT_PATH, RunStore
+        from ..store.location import default_store_path
+        from ..store.sqlite import RunStore
 
         name = self.agents.check_name(args.name)
-        store = RunStore(args.store or DEFAULT_PATH, create=False)
+        store = RunStore(args.store or default_store_path(), create=False)
         try:
             session = Session.resume(args.run_id, store=store)
         except BaseException:
@@ -394,7 +395,8 @@ class AgentMagics(Magics):
 
     # --- store ------------------------------------------------------------------------------------
     def _save(self, agent: Agent, args: argparse.Namespace) -> render.Rich:
-        from ..store.sqlite import DEFAULT_PATH, RunStore
+        from ..store.location import default_store_path
+        from ..store.sqlite import RunStore
 
         agent.require_idle("saving")
         s = agent.session
@@ -402,7 +404,7 @@ class AgentMagics(Magics):
         if s.store is not None and (args.store is None or str(args.store) == str(current)):
             store = s.store
         else:
-            store = RunStore(args.store or DEFAULT_PATH)
+            store = RunStore(args.store or default_store_path())
             s.subscribe(store.handle)  # later steps are written as they finish
             agent.store = store
         store.save_run(s.tree, plan=s.plan.to_list(), memory=s.memory.state(), status=s.status)

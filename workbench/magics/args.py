@@ -188,7 +188,7 @@ COMMANDS: dict[str, Command] = {
            _opt("value", nargs="?", metavar="VALUE")),
         _c("budget", "budget [--max-steps N] [--max-tokens N] [--max-cost X]", "show or change the budgets",
            *_BUDGETS),
-        _c("save", "save [--store PATH]", "write the run to a SQLite store (default .workbench/runs.sqlite)",
+        _c("save", "save [--store PATH]", "write the run to a SQLite store (default: `workbench where` says which)",
            _opt("--store", metavar="PATH")),
         _c("load", "load RUN_ID [--store PATH] [--name NAME]", "resume a stored run as a new agent",
            _opt("run_id", metavar="RUN_ID"), _opt("--store", metavar="PATH"), _opt("--name", metavar="NAME")),

@@ -22,7 +22,7 @@ import traitlets
 
 from ..core import events as ev
 from ..errors import ConfigError
-from .base import STATIC, SessionWidget, safe, static_module
+from .base import SessionWidget, safe, static_module
 
 RISK_LABELS = {
     3: "certain no risk",
@@ -152,7 +152,7 @@ class ApprovalPrompt(Decisions, SessionWidget):
     """The approval card of one session (see the module docstring)."""
 
     _esm = static_module("dom.js", "approval_card.js", "approval_prompt.js")
-    _css = STATIC / "approval.css"
+    _css = static_module("fallback.css", "approval.css")
 
     approval = traitlets.Dict().tag(sync=True)
 

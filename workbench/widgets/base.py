@@ -15,6 +15,8 @@
   also fills `detail` with its traceback, so nothing fails silently.
 - `_repr_mimebundle_` adds a static `text/html` rendering (`static_html`) so a saved notebook reads
   without a kernel. All state goes through `safe` (secret values from the environment redacted).
+  Displayed in a notebook, that rendering is its own output instead, refreshed as the session
+  changes (`fallback.py` says why).
 - anywidget loads a widget's `_esm` as one self-contained module, so the front-end code shared by
   the widgets (`static/dom.js`) is concatenated in front of each widget's own file, not imported:
   `_esm = static_module("dom.js", "x.js")`.
@@ -41,6 +43,7 @@ from ..core.background import Runner, runner_for
 from ..core.tree import Node
 from ..errors import WorkbenchError
 from ..safety.redact import redact_obj
+from . import fallback
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +107,7 @@ class SessionWidget(anywidget.AnyWidget):
         self._scheduled_due = math.inf
         self._last_flush = -math.inf
         self.messages_sent = 0  # refreshes that sent something (for tests and benchmarks)
+        self._fallbacks: list[tuple[str, dict[str, Any]]] = []  # (display id, parent header) per display
         super().__init__(**{**self.initial_state(), **kwargs})
         self.on_msg(self._on_custom_msg)
         self._unsubscribe: Callable[[], None] | None = session.subscribe(self._on_event)
@@ -133,6 +137,8 @@ class SessionWidget(anywidget.AnyWidget):
         parts = self.parts_for(event)
         if not parts:
             return
+        if self._fallbacks:
+            parts = parts | {fallback.PART}
         with self._lock:
             self._dirty |= parts
         self.schedule(urgent=isinstance(event, _END_EVENTS))
@@ -172,7 +178,7 @@ class SessionWidget(anywidget.AnyWidget):
             with self._lock:
                 parts, later = set(), set()
                 for part in self._dirty:
-                    interval = self.part_intervals.get(part, 0.0)
+                    interval = self.part_intervals.get(part, fallback.INTERVAL if part == fallback.PART else 0.0)
                     due = force or now - self._part_last.get(part, -math.inf) >= interval
                     (parts if due else later).add(part)
                 self._dirty = later
@@ -183,13 +189,17 @@ class SessionWidget(anywidget.AnyWidget):
                     for part in sorted(parts):
                         self._part_last[part] = now
                         try:
-                            self.refresh(part)
+                            fallback.refresh(self) if part == fallback.PART else self.refresh(part)
                         except Exception as exc:  # show it; never break the agent's loop
                             log.exception("refreshing %s of %s failed", part, type(self).__name__)
                             self.notice = f"the {part} view failed to update: {type(exc).__name__}: {exc}"
                             self.detail = safe(traceback.format_exc())
         if later:
-            wait = min(self.part_intervals.get(p, 0.0) - (now - self._part_last.get(p, now)) for p in later)
+            wait = min(
+                self.part_intervals.get(p, fallback.INTERVAL if p == fallback.PART else 0.0)
+                - (now - self._part_last.get(p, now))
+                for p in later
+            )
             self.schedule(delay=max(wait, self.min_interval))
 
     # --- front end -> Python ---------------------------------------------------------------------
@@ -279,6 +289,9 @@ class SessionWidget(anywidget.AnyWidget):
         data["text/plain"] = safe(self.summary())
         data["text/html"] = safe(self.static_html())
         return data, metadata
+
+    def _ipython_display_(self) -> None:
+        fallback.display_with_fallback(self)
 
     def close(self) -> None:
         if self._unsubscribe is not None:

@@ -23,7 +23,7 @@ import traitlets
 from ..core import events as ev
 from ..errors import ConfigError
 from ..memory.diff import DiffMemory, observation_diff
-from .base import STATIC, SessionWidget, safe, static_module
+from .base import SessionWidget, safe, static_module
 from .cards import clip
 
 STEPS_SHOWN = 40  # steps in the per-step saving strip (the newest ones)
@@ -50,7 +50,7 @@ class DiffView(SessionWidget):
     """A step's observation as a diff against the previous one, with full-text toggle and token report."""
 
     _esm = static_module("dom.js", "diff_view.js")
-    _css = STATIC / "diff_view.css"
+    _css = static_module("fallback.css", "diff_view.css")
 
     node_id = traitlets.Int(None, allow_none=True).tag(sync=True)  # None: follow the cursor
     mode = traitlets.Unicode("diff").tag(sync=True)  # "diff" or "full"; the front end may set it

@@ -25,7 +25,7 @@ import traitlets
 
 from ..core import events as ev
 from ..errors import ConfigError
-from .base import STATIC, SessionWidget, safe, static_module
+from .base import SessionWidget, safe, static_module
 from .cards import clip
 
 STATIC_FONT = "font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:13px;line-height:1.35"
@@ -132,7 +132,7 @@ class MemoryEditor(SessionWidget):
     """Edit, pin, forget and restore the memory entries of `session` (provenance "user")."""
 
     _esm = static_module("dom.js", "memory_editor.js")
-    _css = STATIC / "memory_editor.css"
+    _css = static_module("fallback.css", "memory_editor.css")
 
     entries = traitlets.List(traitlets.Dict()).tag(sync=True)
     policy = traitlets.Dict().tag(sync=True)

@@ -18,7 +18,7 @@ import traitlets
 
 from ..core import events as ev
 from ..errors import ConfigError
-from .base import STATIC, SessionWidget, safe, static_module
+from .base import SessionWidget, safe, static_module
 
 
 def plan_items(session: Any) -> list[dict[str, Any]]:
@@ -52,7 +52,7 @@ class PlanEditor(SessionWidget):
     """Edit the plan of `session`; edits reach the Python `Plan` at once (provenance "user")."""
 
     _esm = static_module("dom.js", "plan_editor.js")
-    _css = STATIC / "plan_editor.css"
+    _css = static_module("fallback.css", "plan_editor.css")
 
     items = traitlets.List(traitlets.Dict()).tag(sync=True)
 

@@ -33,7 +33,7 @@ from ..core import events as ev
 from ..errors import ConfigError
 from ..viz.tree_figure import STYLE, value_range, visual_status
 from . import cards as cards_mod
-from .base import STATIC, SessionWidget, safe, static_module
+from .base import SessionWidget, safe, static_module
 
 PAGE = 200  # node records per synced page
 STATUSES = ("expanded", "frontier", "terminal", "solved", "pruned", "error")
@@ -69,7 +69,7 @@ class TreeView(SessionWidget):
     """The live run tree of one session (see the module docstring)."""
 
     _esm = static_module("dom.js", "tree_layout.js", "tree_parts.js", "tree_view.js")  # layout, drawing, view
-    _css = STATIC / "tree_view.css"
+    _css = static_module("fallback.css", "tree_view.css")
 
     page_count = traitlets.Int(0).tag(sync=True)
     meta = traitlets.Dict().tag(sync=True)

@@ -52,7 +52,7 @@ class Workbench(Decisions, SessionWidget):
     Trajectory / Plan / Memory / Tree / Usage tabs."""
 
     _esm = static_module("dom.js", "approval_card.js", "workbench.js")
-    _css = static_module("workbench.css", "approval.css")
+    _css = static_module("fallback.css", "workbench.css", "approval.css")
 
     header = traitlets.Dict().tag(sync=True)
     path = traitlets.List(traitlets.Int()).tag(sync=True)  # node ids, root to cursor

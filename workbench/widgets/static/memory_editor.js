@@ -21,6 +21,7 @@ function describe(e) {
 }
 
 function render({ model, el }) {
+  el.classList.add("wb-live"); // hides the static fallback output after it (fallback.css)
   const send = (event, args) => model.send({ event, ...(args || {}) });
   const recs = new Map();
   const titleText = h("span", {});

@@ -5,6 +5,7 @@
 const WHO = { user: "you", agent: "agent", env: "env", import: "import" };
 
 function render({ model, el }) {
+  el.classList.add("wb-live"); // hides the static fallback output after it (fallback.css)
   const send = (event, args) => model.send({ event, ...(args || {}) });
   const rows = [];
   let focusAfter = -1;

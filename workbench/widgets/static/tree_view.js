@@ -5,6 +5,7 @@
 // routes to a plain method of workbench/widgets/tree_view.py.
 
 function render({ model, el }) {
+  el.classList.add("wb-live"); // hides the static fallback output after it (fallback.css)
   const style = model.get("palette") || {};
   const labels = style.labels || {};
   const send = (event, args) => model.send({ event, ...(args || {}) });

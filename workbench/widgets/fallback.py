@@ -1,0 +1,96 @@
+"""The static fallback of a displayed widget: its own output, kept current, for readers without a kernel.
+
+Displaying a workbench widget makes two outputs: the live widget view and, right after it, a
+`text/html` output (`display_id` `wb-fallback-...`) with the widget's `static_html()`. Why two:
+
+- nbconvert's HTML exporter (and nbviewer) render a widget view whenever the notebook holds widget
+  state, which `nbconvert --execute`, nbclient and papermill store by default, and then drop the
+  `text/html` of that output: offline the panel is blank. A separate `text/html` output is always kept.
+- A fallback inside the widget's own output cannot be refreshed: updating that output makes JupyterLab
+  render a second live view. The separate output is refreshed with `update_display_data` whenever the
+  session changes (at most every `INTERVAL` seconds; the end of a run at once), so a saved notebook
+  shows the run as it was at save time, not as it was when the cell ran.
+- In a live JupyterLab the widget's CSS (`static/fallback.css`) hides the fallback output that follows
+  a rendered widget; where no widget renders (GitHub, nbviewer, nbconvert, a notebook reopened
+  without a kernel) that CSS is absent and the fallback shows.
+
+Each update is sent twice when the two differ: with the parent header of the cell that displayed the
+widget (JupyterLab routes it to that cell's outputs) and with the header of the request executing now
+(nbclient/nbconvert only read messages of the cell they are running, e.g. `await run` while a
+background run ends).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import itertools
+from typing import Any
+
+INTERVAL = 1.0  # seconds between two refreshes of a widget's fallback outputs
+PART = "_fallback"  # the refresh part (see SessionWidget.flush) that re-sends the fallback outputs
+_ids = itertools.count(1)
+
+
+def bundle(widget: Any) -> dict[str, Any]:
+    """The fallback output's data: the widget's static HTML, marked for the hiding CSS."""
+    from .base import safe
+
+    return {
+        "text/html": f'<div class="wb-fallback">{safe(widget.static_html())}</div>',
+        "text/plain": safe(widget.summary()),
+    }
+
+
+def _publisher() -> Any:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    return getattr(shell, "display_pub", None) if shell is not None else None
+
+
+def _current_parent(pub: Any) -> dict[str, Any]:
+    """The header of the request the kernel is executing now (not the caller's context's)."""
+    return contextvars.Context().run(lambda: dict(pub.parent_header or {}))
+
+
+def display_with_fallback(widget: Any) -> None:
+    """Display `widget` (its view, no `text/html`) and its fallback output right after it."""
+    from IPython.display import display
+
+    data, metadata = widget._repr_mimebundle_()
+    display({k: v for k, v in data.items() if k != "text/html"}, metadata=metadata, raw=True)
+    display_id = f"wb-fallback-{widget.model_id}-{next(_ids)}"
+    pub = _publisher()
+    parent = dict(getattr(pub, "parent_header", None) or {}) if pub is not None else {}
+    widget._fallbacks.append((display_id, parent))
+    display(bundle(widget), raw=True, display_id=display_id)
+
+
+def refresh(widget: Any) -> None:
+    """Re-send every fallback output of `widget` with its current state."""
+    if not widget._fallbacks:
+        return
+    data = bundle(widget)
+    pub = _publisher()
+    session = getattr(pub, "session", None)
+    if session is None or not hasattr(pub, "pub_socket"):
+        # not a kernel: a terminal has no document to keep current (an update would print the text
+        # again); only outputs being recorded (`capture_output`) take the update
+        from IPython.core.displaypub import CapturingDisplayPublisher
+        from IPython.display import update_display
+
+        if isinstance(pub, CapturingDisplayPublisher):
+            for display_id, _parent in widget._fallbacks:
+                update_display(data, raw=True, display_id=display_id)
+        return
+    now = _current_parent(pub)
+    for display_id, parent in widget._fallbacks:
+        content = {"data": data, "metadata": {}, "transient": {"display_id": display_id}}
+        parents = [parent]
+        if now.get("msg_id") and now.get("msg_id") != parent.get("msg_id"):
+            parents.append(now)
+        for header in parents:
+            msg = session.msg("update_display_data", content, parent=header)
+            session.send(pub.pub_socket, msg, ident=pub.topic)
