@@ -505,6 +505,36 @@ def test_workbench_cards_carry_diff_and_full_text_and_the_used_edit_mark():
 
 
 # --- display, secrets, imports ------------------------------------------------------------------------
+def test_a_change_no_cell_was_running_for_is_sent_after_the_next_cell():
+    """A background run can end between two cells: its last refresh then belongs to no running cell
+    and nbclient/nbconvert drop it. The next cell's end re-sends the fallbacks that changed."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.display import display
+    from IPython.utils.capture import capture_output
+
+    shell = InteractiveShell.instance()
+    try:
+        s, _ = make([react("inc", "count"), react("inc")])
+        wb = Workbench(s)
+        with capture_output():
+            display(wb)
+
+        async def two_steps() -> None:  # on a loop that closes: a refresh still pending never runs
+            await s.astep()
+            await s.astep()
+
+        asyncio.run(two_steps())  # no output is being recorded: the refreshes reach no cell
+        with capture_output() as cap:
+            shell.run_cell("1 + 1")
+        updates = [o for o in cap.outputs if o.update]
+        assert len(updates) == 1 and "step 2" in updates[0].data["text/plain"]
+        with capture_output() as cap:
+            shell.run_cell("2 + 2")
+        assert not [o for o in cap.outputs if o.update]  # nothing changed since: nothing re-sent
+    finally:
+        InteractiveShell.clear_instance()
+
+
 def test_a_displayed_widget_keeps_its_fallback_output_current():
     """Displaying a widget makes its view and, after it, a static fallback output with a display id;
     every change of the session re-sends that output (update_display_data), so a saved notebook shows

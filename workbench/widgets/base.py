@@ -108,6 +108,7 @@ class SessionWidget(anywidget.AnyWidget):
         self._last_flush = -math.inf
         self.messages_sent = 0  # refreshes that sent something (for tests and benchmarks)
         self._fallbacks: list[tuple[str, dict[str, Any]]] = []  # (display id, parent header) per display
+        self._fallback_version = self._fallback_cell_version = 0  # changes seen / re-sent after a cell
         super().__init__(**{**self.initial_state(), **kwargs})
         self.on_msg(self._on_custom_msg)
         self._unsubscribe: Callable[[], None] | None = session.subscribe(self._on_event)
@@ -139,6 +140,7 @@ class SessionWidget(anywidget.AnyWidget):
             return
         if self._fallbacks:
             parts = parts | {fallback.PART}
+            fallback.changed(self)
         with self._lock:
             self._dirty |= parts
         self.schedule(urgent=isinstance(event, _END_EVENTS))

@@ -17,18 +17,35 @@ Displaying a workbench widget makes two outputs: the live widget view and, right
 Each update is sent twice when the two differ: with the parent header of the cell that displayed the
 widget (JupyterLab routes it to that cell's outputs) and with the header of the request executing now
 (nbclient/nbconvert only read messages of the cell they are running, e.g. `await run` while a
-background run ends).
+background run ends). A run can also end between two cells (its last update then belongs to no
+running cell), so after every cell the fallbacks that changed since the last cell are sent again
+(IPython's `post_execute` event).
 """
 
 from __future__ import annotations
 
 import contextvars
 import itertools
+import weakref
 from typing import Any
 
 INTERVAL = 1.0  # seconds between two refreshes of a widget's fallback outputs
 PART = "_fallback"  # the refresh part (see SessionWidget.flush) that re-sends the fallback outputs
 _ids = itertools.count(1)
+_live: weakref.WeakSet[Any] = weakref.WeakSet()  # displayed widgets with fallback outputs
+_hooked: weakref.WeakSet[Any] = weakref.WeakSet()  # shells whose post_execute re-sends them
+
+
+def changed(widget: Any) -> None:
+    """Note that `widget`'s session changed (its fallbacks are re-sent after the next cell)."""
+    widget._fallback_version += 1
+
+
+def _after_cell() -> None:
+    for widget in list(_live):
+        if widget._fallback_version != widget._fallback_cell_version:
+            widget._fallback_cell_version = widget._fallback_version
+            refresh(widget)
 
 
 def bundle(widget: Any) -> dict[str, Any]:
@@ -66,6 +83,13 @@ def display_with_fallback(widget: Any) -> None:
     parent = dict(getattr(pub, "parent_header", None) or {}) if pub is not None else {}
     widget._fallbacks.append((display_id, parent))
     display(bundle(widget), raw=True, display_id=display_id)
+    _live.add(widget)
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is not None and shell not in _hooked:
+        shell.events.register("post_execute", _after_cell)
+        _hooked.add(shell)
 
 
 def refresh(widget: Any) -> None:
