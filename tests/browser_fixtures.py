@@ -95,6 +95,9 @@ def _lab_env(base: Path) -> dict[str, str]:
         env[name] = str(base / sub)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env.pop("WORKBENCH_MODEL", None)
+    # the server extension enabled by the same file the wheel installs into etc/jupyter
+    enable = Path(__file__).resolve().parent.parent / "jupyter-config" / "jupyter_server_config.d"
+    shutil.copytree(enable, base / "config" / "jupyter_server_config.d", dirs_exist_ok=True)
     return env
 
 

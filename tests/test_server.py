@@ -1,0 +1,155 @@
+"""The REST API of the Jupyter server extension, against a real JupyterLab server (tests/browser_fixtures)
+over a real store that a session keeps writing while the server reads it."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser_fixtures import LabServer, lab_server
+from toys import Counter, react
+
+from workbench.core.session import Session
+from workbench.llm.scripted import ScriptedModel
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LabServer, dict[str, Session]]]:
+    base = tmp_path_factory.mktemp("api")
+    root = base / "root"
+    (root / ".workbench").mkdir(parents=True)  # the project store the server finds from its root
+    store = root / ".workbench" / "runs.sqlite"
+    sessions = {}
+    for name, env, strategy in (("a", "gridworld", "react"), ("b", "game24", "react"), ("c", "gridworld", "bfs")):
+        sessions[name] = s = Session(task=f"task {name}", env=env, strategy=strategy, store=store, seed=1)
+        s.step()
+    counter = Session(task="count up", env=Counter(goal=3), model=ScriptedModel([react("inc")] * 3), store=store)
+    counter.run(max_steps=3)
+    sessions["counter"] = counter
+    with lab_server(base) as server:
+        yield server, sessions
+    for s in sessions.values():
+        s.store.close()
+
+
+def call(server: LabServer, path: str, token: bool = True) -> tuple[int, Any]:
+    headers = {"Authorization": f"token {server.token}"} if token else {}
+    request = urllib.request.Request(f"{server.url}{path}", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # 127.0.0.1 only
+            body = response.read().decode()
+            kind = response.headers.get("Content-Type", "")
+            return response.status, json.loads(body) if "json" in kind and "ndjson" not in kind else body
+    except urllib.error.HTTPError as err:
+        body = err.read().decode()
+        try:
+            return err.code, json.loads(body)
+        except ValueError:
+            return err.code, body
+
+
+def test_every_endpoint_refuses_a_request_without_a_token(served):
+    server, sessions = served
+    rid = sessions["a"].run_id
+    for path in ("store", "runs", f"runs/{rid}", f"runs/{rid}/nodes/1", f"runs/{rid}/export"):
+        status, _ = call(server, f"/workbench/api/{path}", token=False)
+        assert status == 403, path
+
+
+def test_the_store_is_the_projects(served):
+    server, _ = served
+    status, body = call(server, "/workbench/api/store")
+    assert status == 200 and body["rule"] == "project" and body["exists"] is True
+    assert body["path"] == str(server.root / ".workbench" / "runs.sqlite")
+
+
+def test_runs_are_listed_newest_first_filtered_and_paged(served):
+    server, sessions = served
+    status, body = call(server, "/workbench/api/runs")
+    assert status == 200 and body["total"] == 4
+    assert [r["id"] for r in body["runs"]] == [sessions[k].run_id for k in ("counter", "c", "b", "a")]
+    first = body["runs"][0]
+    assert first["steps"] == 3 and first["status"] != "running" and first["tokens"] > 0
+    assert {"model_label", "strategy", "cost", "outcome", "created_at"} <= set(first)
+    _, grid = call(server, "/workbench/api/runs?env=gridworld")
+    assert {r["id"] for r in grid["runs"]} == {sessions["a"].run_id, sessions["c"].run_id}
+    _, bfs = call(server, "/workbench/api/runs?env=gridworld&strategy=bfs")
+    assert [r["id"] for r in bfs["runs"]] == [sessions["c"].run_id]
+    _, page = call(server, "/workbench/api/runs?limit=2&offset=1")
+    assert page["total"] == 4 and [r["id"] for r in page["runs"]] == [sessions["c"].run_id, sessions["b"].run_id]
+    _, found = call(server, "/workbench/api/runs?q=count%20up")
+    assert [r["id"] for r in found["runs"]] == [sessions["counter"].run_id]
+    _, literal = call(server, "/workbench/api/runs?q=%25")  # a % is text, not a wildcard
+    assert literal["total"] == 0
+    _, later = call(server, f"/workbench/api/runs?since={first['created_at'] + 1000}")
+    assert later["total"] == 0
+
+
+def test_a_run_with_its_nodes_paged_and_one_node_with_its_calls(served):
+    server, sessions = served
+    s = sessions["counter"]
+    status, run = call(server, f"/workbench/api/runs/{s.run_id[:6]}")  # a prefix is enough
+    assert status == 200 and run["id"] == s.run_id and run["node_count"] == 4
+    assert [n["id"] for n in run["nodes"]] == [0, 1, 2, 3] and run["nodes"][1]["action"] == "inc"
+    assert "llm_calls" not in run["nodes"][1]  # calls come per node
+    _, paged = call(server, f"/workbench/api/runs/{s.run_id}?offset=2&limit=1")
+    assert [n["id"] for n in paged["nodes"]] == [2]
+    status, node = call(server, f"/workbench/api/runs/{s.run_id}/nodes/3")
+    assert status == 200 and node["node"]["id"] == 3 and len(node["llm_calls"]) == 1
+    messages = node["llm_calls"][0]["messages"]  # rebuilt from the store's prompt deltas
+    assert messages == [m if isinstance(m, dict) else m for m in s.tree.nodes[3].llm_calls[0].messages]
+
+
+def test_the_server_reads_while_a_session_writes(served):
+    server, sessions = served
+    s = sessions["a"]
+    _, before = call(server, f"/workbench/api/runs/{s.run_id}")
+    s.step()  # this process keeps writing the store the server reads
+    _, after = call(server, f"/workbench/api/runs/{s.run_id}")
+    assert after["node_count"] == before["node_count"] + 1 and after["steps"] == before["steps"] + 1
+
+
+def test_exports(served):
+    server, sessions = served
+    s = sessions["counter"]
+    status, data = call(server, f"/workbench/api/runs/{s.run_id}/export?format=json")
+    assert status == 200 and data["format"] == "agent-workbench.run" and len(data["nodes"]) == 4
+    status, text = call(server, f"/workbench/api/runs/{s.run_id}/export?format=sft")
+    assert status == 200 and all(json.loads(line) for line in text.splitlines())
+
+
+BAD = [
+    ("runs/ZZ!", 400, "hex digits"),
+    ("runs/..%2F..%2Fetc%2Fpasswd", 400, "hex digits"),
+    ("runs/abcdef012345", 404, "no run 'abcdef012345'"),
+    ("runs/{rid}/nodes/x", 400, "integer"),
+    ("runs/{rid}/nodes/999", 404, "has no node 999"),
+    ("runs/{rid}/export?format=xml", 400, "json, sft or dpo"),
+    ("runs?limit=0", 400, "limit from 1 to 500"),
+    ("runs?limit=many", 400, "must be integers"),
+    ("runs?since=yesterday", 400, "seconds since the epoch"),
+]
+
+
+@pytest.mark.parametrize(("path", "code", "message"), BAD, ids=[b[0] for b in BAD])
+def test_bad_requests_get_a_status_and_a_message(served, path: str, code: int, message: str):
+    server, sessions = served
+    status, body = call(server, "/workbench/api/" + path.format(rid=sessions["a"].run_id))
+    assert status == code and message in body["message"]
+
+
+def test_a_server_without_a_store_lists_no_runs_and_creates_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    with lab_server(tmp_path) as server:
+        status, body = call(server, "/workbench/api/runs")
+        assert status == 200 and body["total"] == 0 and body["runs"] == []
+        status, body = call(server, "/workbench/api/runs/abc123")
+        assert status == 404 and "has no runs yet" in body["message"]
+    assert not (tmp_path / "data" / "agent-workbench").exists()

@@ -1,0 +1,103 @@
+"""Tornado handlers of the REST API (see `workbench.server`); the queries live in `reader.py`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
+from tornado import web
+
+from ..store.location import describe_default
+from .reader import FILTERS, BadRequest, NotFound, StoreReader, page_args
+
+AUTH_RESOURCE = "workbench"
+
+
+class _Base(APIHandler):
+    auth_resource = AUTH_RESOURCE
+
+    def reader(self) -> StoreReader:
+        return StoreReader(describe_default(self.settings["workbench_root"])[0])
+
+    async def answer(self, fn: Any, *args: Any) -> None:
+        """Run a query off the event loop and write its JSON; map reader errors to 400 and 404."""
+        try:
+            result = await asyncio.to_thread(fn, *args)
+        except BadRequest as exc:
+            raise web.HTTPError(400, str(exc)) from None
+        except NotFound as exc:
+            raise web.HTTPError(404, str(exc)) from None
+        self.finish(json.dumps(result))
+
+
+class StoreHandler(_Base):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        path, rule = describe_default(self.settings["workbench_root"])
+        self.finish(json.dumps({"path": str(path), "rule": rule, "exists": path.is_file()}))
+
+
+class RunsHandler(_Base):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        filters = {k: self.get_argument(k, "") for k in (*FILTERS, "q", "since", "until")}
+        try:
+            offset, limit = page_args(self.get_argument("offset", None), self.get_argument("limit", None))
+        except BadRequest as exc:
+            raise web.HTTPError(400, str(exc)) from None
+        await self.answer(self.reader().runs, filters, offset, limit)
+
+
+class RunHandler(_Base):
+    @web.authenticated
+    @authorized
+    async def get(self, run_id: str) -> None:
+        try:
+            offset, limit = page_args(self.get_argument("offset", None), self.get_argument("limit", None), 200)
+        except BadRequest as exc:
+            raise web.HTTPError(400, str(exc)) from None
+        await self.answer(self.reader().run, run_id, offset, limit)
+
+
+class NodeHandler(_Base):
+    @web.authenticated
+    @authorized
+    async def get(self, run_id: str, node_id: str) -> None:
+        await self.answer(self.reader().node, run_id, node_id)
+
+
+class ExportHandler(_Base):
+    @web.authenticated
+    @authorized
+    async def get(self, run_id: str) -> None:
+        fmt = self.get_argument("format", "json")
+        try:
+            content_type, body = await asyncio.to_thread(self.reader().export, run_id, fmt)
+        except BadRequest as exc:
+            raise web.HTTPError(400, str(exc)) from None
+        except NotFound as exc:
+            raise web.HTTPError(404, str(exc)) from None
+        ext = "json" if fmt == "json" else "jsonl"
+        self.set_header("Content-Disposition", f'attachment; filename="run-{run_id}-{fmt}.{ext}"')
+        self.finish(body, set_content_type=content_type)
+
+
+def setup_handlers(web_app: Any, root_dir: str) -> None:
+    web_app.settings["workbench_root"] = root_dir
+    base = url_path_join(web_app.settings.get("base_url", "/"), "workbench", "api")
+    web_app.add_handlers(
+        ".*$",
+        [
+            (url_path_join(base, "store"), StoreHandler),
+            (url_path_join(base, "runs"), RunsHandler),
+            (url_path_join(base, r"runs/([^/]+)"), RunHandler),
+            (url_path_join(base, r"runs/([^/]+)/nodes/([^/]+)"), NodeHandler),
+            (url_path_join(base, r"runs/([^/]+)/export"), ExportHandler),
+        ],
+    )

@@ -1,0 +1,197 @@
+"""Read-only queries over a run store for the REST API: runs (filtered, paged), one run's nodes
+(paged, for 10,000-node trees), one node with its model calls, and exports.
+
+Each request opens the SQLite file read-only (`mode=ro`), so the server never writes or migrates a
+store that kernels are writing (WAL lets readers and one writer work at once) and never creates one.
+Ids are checked before any query: a run id is hex (a unique prefix is enough, as on the command
+line), a node id an integer; anything else is a `BadRequest`, an unknown id a `NotFound`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..store.rows import CALL_FIELDS, NODE_FIELDS, known, resolve_messages, run_summary
+
+RUN_ID = re.compile(r"[0-9a-f]{1,32}")
+MAX_PAGE = 500
+FILTERS = ("env", "model", "strategy", "memory", "status")
+_SUMMARY_COLUMNS = (
+    "id, task, config, steps, prompt_tokens, completion_tokens, cost, status, outcome, created_at, updated_at, cursor"
+)
+_NAME = {  # a config entry is a name or {"name": ...}
+    key: f"COALESCE(json_extract(config, '$.{key}.name'), json_extract(config, '$.{key}'))"
+    for key in ("env", "model", "strategy", "memory")
+}
+
+
+class BadRequest(ValueError):
+    """A malformed argument (HTTP 400)."""
+
+
+class NotFound(LookupError):
+    """No such run or node (HTTP 404)."""
+
+
+def page_args(offset: Any, limit: Any, default: int = 50) -> tuple[int, int]:
+    """(offset, limit) from query strings: integers, offset >= 0, 1 <= limit <= MAX_PAGE."""
+    try:
+        off = int(offset) if offset not in (None, "") else 0
+        lim = int(limit) if limit not in (None, "") else default
+    except (TypeError, ValueError):
+        raise BadRequest(f"offset and limit must be integers, got {offset!r} and {limit!r}") from None
+    if off < 0 or not 1 <= lim <= MAX_PAGE:
+        raise BadRequest(f"offset must be >= 0 and limit from 1 to {MAX_PAGE}")
+    return off, lim
+
+
+class StoreReader:
+    """Queries over the store at `path` (which may not exist yet: then there are no runs)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    @contextmanager
+    def _conn(self) -> Iterator[sqlite3.Connection | None]:
+        if not self.path.is_file():
+            yield None
+            return
+        conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    # --- runs ---------------------------------------------------------------------------------------
+    def runs(self, filters: dict[str, str], offset: int = 0, limit: int = 50) -> dict[str, Any]:
+        """Runs newest first, filtered by `FILTERS` (exact), `q` (task text), `since`/`until` (epoch s)."""
+        where, params = [], []
+        for key in FILTERS:
+            value = filters.get(key)
+            if value:
+                where.append(f"{_NAME.get(key, key)} = ?")
+                params.append(value)
+        if filters.get("q"):
+            where.append("(task LIKE ? ESCAPE '\\' OR id LIKE ?)")
+            text = re.sub(r"([%_\\])", r"\\\1", filters["q"])
+            params += [f"%{text}%", f"{text}%"]
+        for key, op in (("since", ">="), ("until", "<")):
+            if filters.get(key):
+                try:
+                    params.append(float(filters[key]))
+                except ValueError:
+                    raise BadRequest(f"{key} must be a time in seconds since the epoch, got {filters[key]!r}") from None
+                where.append(f"created_at {op} ?")
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        with self._conn() as conn:
+            if conn is None:
+                return {"store": str(self.path), "total": 0, "offset": offset, "runs": []}
+            (total,) = conn.execute(f"SELECT COUNT(*) FROM runs{clause}", params).fetchone()
+            rows = conn.execute(
+                f"SELECT {_SUMMARY_COLUMNS} FROM runs{clause} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
+                (*params, limit, offset),
+            ).fetchall()
+        return {"store": str(self.path), "total": total, "offset": offset, "runs": [run_summary(r) for r in rows]}
+
+    def _resolve(self, conn: sqlite3.Connection | None, run_id: str) -> str:
+        if not RUN_ID.fullmatch(run_id or ""):
+            raise BadRequest(f"a run id is 1 to 32 hex digits, got {run_id[:40]!r}")
+        if conn is None:
+            raise NotFound(f"no run {run_id!r}: the store {self.path} has no runs yet")
+        rows = conn.execute(
+            "SELECT id FROM runs WHERE substr(id, 1, ?) = ? ORDER BY created_at DESC LIMIT 2", (len(run_id), run_id)
+        ).fetchall()
+        if not rows:
+            raise NotFound(f"no run {run_id!r} in {self.path}")
+        if len(rows) > 1 and rows[0][0] != run_id:
+            raise BadRequest(f"run id {run_id!r} is ambiguous; give more characters")
+        return str(rows[0][0])
+
+    def run(self, run_id: str, offset: int = 0, limit: int = 200) -> dict[str, Any]:
+        """One run: its summary, config, plan and memory, and a page of its nodes (without calls)."""
+        with self._conn() as conn:
+            rid = self._resolve(conn, run_id)
+            assert conn is not None
+            row = conn.execute(f"SELECT {_SUMMARY_COLUMNS}, plan, memory FROM runs WHERE id = ?", (rid,)).fetchone()
+            (node_count,) = conn.execute("SELECT COUNT(*) FROM nodes WHERE run_id = ?", (rid,)).fetchone()
+            nodes = conn.execute(
+                "SELECT data FROM nodes WHERE run_id = ? ORDER BY id LIMIT ? OFFSET ?", (rid, limit, offset)
+            ).fetchall()
+        summary = run_summary(row[:12])
+        return {
+            **summary,
+            "config": json.loads(row[2]),
+            "plan": json.loads(row[12]) if row[12] else [],
+            "memory": json.loads(row[13]) if row[13] else {},
+            "node_count": node_count,
+            "offset": offset,
+            "nodes": [known(json.loads(data), NODE_FIELDS) for (data,) in nodes],
+        }
+
+    def node(self, run_id: str, node_id: str) -> dict[str, Any]:
+        """One node with its model calls (prompts rebuilt from the store's deltas)."""
+        try:
+            nid = int(node_id)
+        except (TypeError, ValueError):
+            raise BadRequest(f"a node id is an integer, got {str(node_id)[:40]!r}") from None
+        with self._conn() as conn:
+            rid = self._resolve(conn, run_id)
+            assert conn is not None
+            found = conn.execute("SELECT data FROM nodes WHERE run_id = ? AND id = ?", (rid, nid)).fetchone()
+            if found is None:
+                raise NotFound(f"run {rid} has no node {nid}")
+            # a call's prompt may be stored as a delta on an earlier call: read the chain up to this node
+            rows = conn.execute(
+                "SELECT node_id, seq, data FROM llm_calls WHERE run_id = ? AND node_id <= ? ORDER BY node_id, seq",
+                (rid, nid),
+            ).fetchall()
+        calls = {(n, s): json.loads(d) for n, s, d in rows}
+        resolve_messages(calls)
+        mine = [calls[key] for key in sorted(calls) if key[0] == nid]
+        return {"run_id": rid, "node": known(json.loads(found[0]), NODE_FIELDS), "llm_calls": mine}
+
+    def export(self, run_id: str, fmt: str) -> tuple[str, str]:
+        """(content type, body) of the run as `json`, `sft` or `dpo` (JSONL)."""
+        if fmt not in ("json", "sft", "dpo"):
+            raise BadRequest(f"format must be json, sft or dpo, got {fmt[:20]!r}")
+        from ..core.tree import Run
+
+        with self._conn() as conn:
+            rid = self._resolve(conn, run_id)
+            assert conn is not None
+            task, config, created_at, cursor, outcome, plan, memory = conn.execute(
+                "SELECT task, config, created_at, cursor, outcome, plan, memory FROM runs WHERE id = ?", (rid,)
+            ).fetchone()
+            nodes = {}
+            for (data,) in conn.execute("SELECT data FROM nodes WHERE run_id = ? ORDER BY id", (rid,)):
+                node = {**known(json.loads(data), NODE_FIELDS), "llm_calls": []}
+                nodes[node["id"]] = node
+            rows = conn.execute(
+                "SELECT node_id, seq, data FROM llm_calls WHERE run_id = ? ORDER BY node_id, seq", (rid,)
+            ).fetchall()
+        if not nodes:
+            raise NotFound(f"run {rid} has no nodes yet")
+        calls = {(n, q): json.loads(d) for n, q, d in rows}
+        resolve_messages(calls)
+        for (n, _), data in sorted(calls.items()):
+            if n in nodes:
+                nodes[n]["llm_calls"].append(known(data, CALL_FIELDS))
+        run = Run.from_dict({
+            "id": rid, "task": task, "config": json.loads(config), "created_at": created_at,
+            "cursor": cursor if cursor in nodes else max(nodes), "outcome": outcome, "nodes": list(nodes.values()),
+        })  # fmt: skip
+        state = {"plan": json.loads(plan) if plan else [], "memory": json.loads(memory) if memory else {}}
+        if fmt == "json":
+            from ..export.json import export_run
+
+            return "application/json", json.dumps(export_run(run, plan=state["plan"], memory=state["memory"]))
+        from ..export.training import dpo_pairs, sft_records
+
+        records = sft_records(run, require_success=False) if fmt == "sft" else dpo_pairs(run)
+        return "application/x-ndjson", "".join(json.dumps(r) + "\n" for r in records)
