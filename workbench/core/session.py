@@ -104,6 +104,13 @@ def _make_store(store: Any) -> Any:
 class Session(EnvMixin, SteeringMixin, ApprovalMixin):
     """One agent run you can step, run, pause, rewind, edit and steer."""
 
+    scheduler: Any = None  # a FairScheduler shared with other agents (`share`), or None
+    scheduler_name = ""
+
+    def share(self, scheduler: Any, name: str = "") -> None:
+        """Take model-call slots from `scheduler` (a `FairScheduler`), as agent `name`; None stops."""
+        self.scheduler, self.scheduler_name = scheduler, name or self.run_id
+
     def __init__(
         self,
         task: str | None = None,
@@ -392,7 +399,11 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin):
         self, messages: list[dict[str, str]], parent: Node, *, purpose: str = "act", **kwargs: Any
     ) -> LLMCall:
         """One model call for a step from `parent`; a failure raises `ModelError` (recorded by `astep`)."""
-        call = await self.model.acomplete(messages, purpose=purpose, **kwargs)
+        if self.scheduler is None:
+            call = await self.model.acomplete(messages, purpose=purpose, **kwargs)
+        else:  # a kernel-wide budget shared fairly with other agents (workbench.oversight.scheduler)
+            async with self.scheduler.slot(self.scheduler_name or self.run_id):
+                call = await self.model.acomplete(messages, purpose=purpose, **kwargs)
         call.response = valid_text(call.response if isinstance(call.response, str) else str(call.response))
         if call.tool_calls:
             call.tool_calls = valid_obj(call.tool_calls)

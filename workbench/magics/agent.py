@@ -224,14 +224,21 @@ class AgentMagics(Magics):
         )
 
     def _agents(self, args: argparse.Namespace) -> render.Rich:
+        sched = self.agents.scheduler
+        calls = sched.stats() if sched is not None else {}
+        idle = {"running": 0, "waiting": 0, "done": 0}
         rows = [
             ("*" if a.name == self.agents.current_name else "", a.name, a.session.config.get("env"),
-             a.session.config.get("model_label"), self._status_word(a), a.session.tree.steps)
+             a.session.config.get("model_label"), self._status_word(a), a.session.tree.steps,
+             oversight.calls_line(calls.get(a.name, idle)))
             for a in self.agents
         ]  # fmt: skip
         if not rows:
             return render.small("no agents yet; make one with %agent new --env gridworld")
-        return render.table(["", "name", "env", "model", "status", "steps"], rows, "agents (* = current)")
+        caption = "agents (* = current)"
+        if sched is not None:
+            caption += f"; model calls shared round-robin, at most {sched.limit} at once"
+        return render.table(["", "name", "env", "model", "status", "steps", "model calls"], rows, caption)
 
     def _session(self, args: argparse.Namespace) -> Session:
         return self.agents.get(args.name).session

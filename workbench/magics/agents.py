@@ -125,6 +125,7 @@ class Agents:
         self._agents: dict[str, Agent] = {}
         self.current_name: str | None = None
         self._made = 0
+        self.scheduler: Any = None  # the kernel's FairScheduler, made with the first agent
 
     def __len__(self) -> int:
         return len(self._agents)
@@ -154,6 +155,11 @@ class Agents:
         if old is not None and old.running:
             old.session.stop()
         self._made += 1
+        if self.scheduler is None:
+            from ..oversight.scheduler import FairScheduler
+
+            self.scheduler = FairScheduler(limit=4)
+        session.share(self.scheduler, name)  # the agents of a kernel share its model-call budget fairly
         agent = Agent(name, session)
         self._agents[name] = agent
         self.current_name = name

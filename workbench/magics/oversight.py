@@ -101,3 +101,8 @@ def gate(agent: Agent, args: Any) -> render.Rich:
     if not rows:
         return render.small(f"{agent.name}: no gate rules; every action runs without asking")
     return render.table(["#", "rule", "decision"], rows, f"gate rules of {agent.name} (first match decides)")
+
+
+def calls_line(stats: dict[str, int]) -> str:
+    """An agent's share of the kernel's model-call budget, for `%agent agents`."""
+    return f"{stats['running']} running, {stats['waiting']} waiting, {stats['done']} done"
