@@ -98,6 +98,12 @@ def _lab_env(base: Path) -> dict[str, str]:
     # the server extension enabled by the same file the wheel installs into etc/jupyter
     enable = Path(__file__).resolve().parent.parent / "jupyter-config" / "jupyter_server_config.d"
     shutil.copytree(enable, base / "config" / "jupyter_server_config.d", dirs_exist_ok=True)
+    # the lab extension as built in this checkout (`pip install` also puts it in share/jupyter)
+    built = Path(__file__).resolve().parent.parent / "workbench" / "labextension"
+    link = base / "data" / "labextensions" / "agent-workbench"
+    if (built / "package.json").is_file() and not link.exists():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(built, target_is_directory=True)
     return env
 
 

@@ -1,0 +1,112 @@
+"""The JupyterLab extension in a real JupyterLab and Chromium: the "Agent runs" sidebar lists a run a
+kernel is making and follows it live, a run opens in the main area with no kernel, the palette's
+commands work, light and dark."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+import pytest
+from browser_fixtures import ARTIFACTS, open_notebook, run_all, screenshot, write_notebook
+
+pytestmark = pytest.mark.browser
+
+BUILT = ARTIFACTS.parent / "workbench" / "labextension" / "package.json"
+
+CELLS = [
+    """\
+import asyncio
+from workbench.core.session import Session
+from workbench.llm.model import Model
+
+class Paced:
+    \"\"\"The offline demo model, answering after a pause as a real model would.\"\"\"
+    def __init__(self, inner, delay):
+        self.inner, self.delay = inner, delay
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+    async def acomplete(self, messages, **kwargs):
+        await asyncio.sleep(self.delay)
+        return await self.inner.acomplete(messages, **kwargs)
+
+s = Session(task="find the key, open the door", env="gridworld", model=Paced(Model("workbench/demo", seed=2), 0.4))
+print("RUN>>", s.run_id, s.store.path)""",
+    "task = asyncio.ensure_future(s.arun(max_steps=25))",
+]
+
+
+def expect(locator: Any) -> Any:
+    from playwright.sync_api import expect as _expect
+
+    return _expect(locator)
+
+
+def command(page: Any, name: str, args: str = "{}") -> Any:
+    return page.evaluate(f"() => window.jupyterapp.commands.execute('{name}', {args})")
+
+
+def test_runs_browser_follows_a_live_run_and_opens_it_without_a_kernel(lab: Any, chromium: Any) -> None:
+    if not BUILT.is_file():  # `pip install -e .` builds it; under CI a missing build is a failure
+        message = "the lab extension is not built: `pip install -e .` (or jlpm build:prod in extension/)"
+        pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
+    lab.delete_sessions()
+    write_notebook(lab.root / "runs-browser.ipynb", CELLS)
+    context = chromium.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    open_notebook(page, lab, "runs-browser.ipynb")
+    run_all(page)
+    said = page.locator(".jp-OutputArea-output").first.inner_text()
+    run_id = re.search(r"RUN>> (\w+)", said).group(1)
+
+    # the palette lists the commands; the sidebar opens from it
+    palette = page.evaluate(
+        "() => window.jupyterapp.commands.listCommands().filter(c => c.startsWith('workbench:'))"
+    )
+    assert {"workbench:open-runs", "workbench:new-agent-notebook", "workbench:step-agent"} <= set(palette)
+    command(page, "workbench:open-runs")
+    row = page.locator(f"#workbench-runs .wb-runs-row[data-run-id='{run_id}']")
+    expect(row).to_be_visible()
+    expect(row).to_have_attribute("data-status", "running")
+    steps = row.locator("td").nth(5)
+    first = int(steps.inner_text())
+    expect(steps).not_to_have_text(str(first), timeout=10_000)  # it follows the run as it steps
+    screenshot(page.locator("#workbench-runs"), "extension-runs-light.png")
+
+    # the search box filters on the server
+    page.locator("#workbench-runs .wb-runs-search").fill("no such task anywhere")
+    expect(row).to_have_count(0)
+    page.locator("#workbench-runs .wb-runs-search").fill("open the door")
+    expect(row).to_be_visible()
+
+    # the run ends; with every kernel shut down, it still opens from the store
+    expect(row).not_to_have_attribute("data-status", "running", timeout=60_000)
+    lab.delete_sessions()
+    row.click()
+    view = page.locator(f"#workbench-run-view-{run_id}")
+    expect(view.locator(".wb-run-title")).to_contain_text("find the key, open the door")
+    expect(view.locator(".wb-run-state")).not_to_contain_text("running")
+    expect(view.locator(".wb-run-card").first).to_contain_text("Start")
+    assert view.locator(".wb-run-card").count() >= 3
+    expect(view.locator(".wb-run-card").nth(1)).to_contain_text("Action")
+    screenshot(view, "extension-run-light.png")
+
+    command(page, "apputils:change-theme", "{theme: 'JupyterLab Dark'}")
+    expect(page.locator("body")).to_have_attribute("data-jp-theme-light", "false")
+    expect(page.locator("#jupyterlab-splash")).to_have_count(0)
+    screenshot(view, "extension-run-dark.png")
+    screenshot(page.locator("#workbench-runs"), "extension-runs-dark.png")
+    command(page, "apputils:change-theme", "{theme: 'JupyterLab Light'}")
+    expect(page.locator("body")).to_have_attribute("data-jp-theme-light", "true")
+
+    # "Open in notebook" makes a notebook that loads the run
+    view.locator(".wb-run-open-notebook").click()
+    loader = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").nth(1)
+    expect(loader).to_contain_text(f"%agent load {run_id}")
+    assert not errors, errors
+    page.evaluate("() => window.jupyterapp.commands.execute('application:close-all')")
+    context.close()
+    lab.delete_sessions()
