@@ -98,7 +98,7 @@ def main() -> None:
             requests = [
                 ("runs, first page (50)", f"{api}/runs"),
                 ("runs, env+strategy filter", f"{api}/runs?env=game24&strategy=bfs"),
-                ("runs, text search", f"{api}/runs?q=%239999"),
+                ("runs, text search (one match)", f"{api}/runs?q=%239000"),
                 ("runs, page at offset 9000", f"{api}/runs?offset=9000&limit=50"),
                 (f"{args.nodes}-node run, first 200 nodes", f"{api}/runs/{big}"),
                 (f"{args.nodes}-node run, last page", f"{api}/runs/{big}?offset={args.nodes - 200}&limit=200"),
