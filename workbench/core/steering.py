@@ -229,15 +229,11 @@ class SteeringMixin:
             raise ConfigError(f"invalid regex {pattern!r}: {exc}") from None
 
     def descendants(self: Session, node_id: int) -> Iterable[Node]:
-        children: dict[int, list[Node]] = {}
-        for n in self.tree.nodes.values():
-            if n.parent_id is not None:
-                children.setdefault(n.parent_id, []).append(n)
-        stack = list(children.get(node_id, ()))
+        stack = list(self.tree.children(node_id))
         while stack:
             n = stack.pop()
             yield n
-            stack.extend(children.get(n.id, ()))
+            stack.extend(self.tree.children(n.id))
 
     def best_node(self: Session) -> Node:
         """The best state so far outside pruned subtrees: a successful terminal node first, then the

@@ -127,6 +127,8 @@ class Run:
     cost: float = 0.0
     # the last path handed out, root first: most calls ask for it or for a child of its end
     _path_cache: list[Node] = field(default_factory=list, init=False, repr=False, compare=False)
+    # parent id -> child ids in creation order, kept as nodes are added (not serialised)
+    _kids: dict[int, list[int]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __repr__(self) -> str:
         """One short line; `to_dict()` has everything."""
@@ -142,6 +144,8 @@ class Run:
             id=len(self.nodes), parent_id=parent_id, depth=parent.depth + 1 if parent else 0, **fields
         )
         self.nodes[node.id] = node
+        if parent_id is not None:
+            self._kids.setdefault(parent_id, []).append(node.id)
         return node
 
     @property
@@ -188,7 +192,8 @@ class Run:
         return list(cached) if copy else cached
 
     def children(self, node_id: int) -> list[Node]:
-        return [n for n in self.nodes.values() if n.parent_id == node_id]
+        """The children of `node_id` in creation order (from an index kept as nodes are added)."""
+        return [self.nodes[i] for i in self._kids.get(node_id, ())]
 
     @property
     def steps(self) -> int:
@@ -233,6 +238,8 @@ class Run:
         for nd in data.get("nodes", []):
             node = Node.from_dict(nd)
             run.nodes[node.id] = node
+            if node.parent_id is not None:
+                run._kids.setdefault(node.parent_id, []).append(node.id)
             for call in node.llm_calls:
                 run._count(call)
         return run

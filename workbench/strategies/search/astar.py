@@ -178,11 +178,9 @@ class AStar(FrontierSearch):
             raise ConfigError("astar: plans must be a list of action lists, e.g. [['4 * 6', ...]]") from None
 
     def plans(self, session: StepContext) -> list[list[str]]:
-        found = [
-            [action_key(a) for a in actions_so_far(session.tree.path(n.id))]
-            for n in session.tree.nodes.values()
-            if n.terminal and n.reward > 0
-        ]
+        idx = self._index
+        source = idx.refresh() if idx is not None and idx.tree is session.tree else View(session, 0)
+        found = [[action_key(a) for a in actions_so_far(session.tree.path(n.id))] for n in source.successes()]
         return self.stored + [p for p in found if p]
 
     def f(self, node: Node, view: View) -> float:

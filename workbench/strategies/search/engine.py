@@ -38,6 +38,7 @@ from ...core.tree import LLMCall, Node
 from ...errors import ConfigError
 from ..base import Strategy
 from .common import Request, record_calls
+from .index import SearchIndex, View
 from .values import ValueFunction, make_value
 
 if TYPE_CHECKING:
@@ -55,32 +56,6 @@ SEARCH_OPTIONS: dict[str, Any] = {
     "max_seconds": None,  # wall-time budget of a round
 }
 _POSITIVE_INTS = ("max_expansions", "max_depth", "branching", "n_samples", "value_samples")
-
-
-class View:
-    """One moment of the tree seen from the scope: children lists, live nodes, relative depths."""
-
-    def __init__(self, session: StepContext, scope_id: int) -> None:
-        tree = session.tree
-        self.tree = tree
-        self.kids: dict[int, list[Node]] = {}
-        for node in tree.nodes.values():
-            if node.parent_id is not None:
-                self.kids.setdefault(node.parent_id, []).append(node)
-        self.scope = tree.nodes[scope_id]
-        self.nodes: list[Node] = []
-        stack = [self.scope]
-        while stack:  # the scope's subtree, skipping pruned nodes and everything below them
-            node = stack.pop()
-            self.nodes.append(node)
-            stack.extend(c for c in self.kids.get(node.id, ()) if c.status != "pruned")
-        self.nodes.sort(key=lambda n: n.id)
-
-    def children(self, node: Node) -> list[Node]:
-        return [c for c in self.kids.get(node.id, ()) if c.status != "pruned"]
-
-    def depth(self, node: Node) -> int:
-        return node.depth - self.scope.depth
 
 
 def _qualname(fn: Any) -> str:
@@ -105,6 +80,8 @@ class SearchStrategy(Strategy):
         if not isinstance(cfg.get("threshold", 1.0), (int, float)):
             raise ConfigError(f"{self.name}: threshold must be a number, got {cfg['threshold']!r}")
         self.value_fn: ValueFunction | None = make_value(cfg["value"]) if "value" in cfg else None
+        self._index: SearchIndex | None = None
+        self._index_config: dict[str, Any] = {}
 
     # --- subclass hooks ---------------------------------------------------------------------------
     async def expand(self, session: StepContext, state: dict[str, Any], view: View) -> Node | None:
@@ -117,6 +94,31 @@ class SearchStrategy(Strategy):
     def context(self, session: StepContext) -> str:
         """Extra text for action and value prompts (MCTS: reflections)."""
         return ""
+
+    def open_key(self, node: Node, view: View) -> tuple[Any, ...] | None:
+        """The frontier order of an open node (the least is popped next); None: not open."""
+        return None
+
+    def leaf_selectable(self, node: Node, view: View) -> bool | None:
+        """Whether `node` leads to something to expand; None: if any live child does (MCTS)."""
+        return False
+
+    # --- the search's view of the tree --------------------------------------------------------------
+    def view(self, session: StepContext, scope_id: int) -> SearchIndex:
+        """The incremental index of the scope's subtree, brought up to date (built once per round)."""
+        idx = self._index
+        if (
+            idx is None
+            or idx.session is not session
+            or idx.tree is not session.tree
+            or idx.scope.id != scope_id
+            or self._index_config != self.config
+        ):
+            if idx is not None:
+                idx.close()
+            self._index_config = dict(self.config)
+            idx = self._index = SearchIndex(session, scope_id, self)
+        return idx.refresh()
 
     # --- state ------------------------------------------------------------------------------------
     def state(self, session: StepContext) -> dict[str, Any]:
@@ -165,7 +167,7 @@ class SearchStrategy(Strategy):
     async def astep(self, session: StepContext) -> Node:
         st = self._begin(session)
         started = time.perf_counter()
-        node = await self.expand(session, st, View(session, st["scope"]))
+        node = await self.expand(session, st, self.view(session, st["scope"]))
         st["seconds"] = float(st["seconds"]) + (time.perf_counter() - started)
         if node is not None:
             st["expansions"] += 1
@@ -200,7 +202,7 @@ class SearchStrategy(Strategy):
         for key, used in (("max_tokens", run.tokens), ("max_cost", run.cost), ("max_steps", run.steps)):
             if budgets.get(key) is not None and used >= budgets[key]:
                 return key
-        if not self.has_work(session, state, View(session, state["scope"])):
+        if not self.has_work(session, state, self.view(session, state["scope"])):
             return "frontier empty"
         return None
 
@@ -215,7 +217,7 @@ class SearchStrategy(Strategy):
         return max(live, key=key) if live else view.scope
 
     def commit(self, session: StepContext, state: dict[str, Any], reason: str) -> Node:
-        best = self.best(View(session, state["scope"]))
+        best = self.best(self.view(session, state["scope"]))
         state.update(committed=best.id, reason=reason)
         self.save(session, state)
         tree = session.tree
@@ -257,7 +259,7 @@ class SearchStrategy(Strategy):
         return value, {"value_by": self.value_fn.name, "value_detail": detail}
 
     def pinned(self, view: View) -> list[Node]:
-        return [n for n in view.nodes if n.info.get("pinned") and n.status in ("frontier", "expanded")]
+        return view.pinned()
 
     def unpin(self, session: StepContext, node: Node) -> None:
         session.update_node(node, info={**node.info, "pinned": False})

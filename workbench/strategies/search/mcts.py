@@ -94,10 +94,14 @@ class MCTS(SearchStrategy):
     # --- prompts ----------------------------------------------------------------------------------
     def context(self, session: StepContext) -> str:
         keep = int(self.config["reflections"])
-        found = [n.info["reflection"] for n in session.tree.nodes.values() if n.info.get("reflection")]
-        if not keep or not found:
+        if not keep:
             return ""
-        lines = "\n".join(f"- {text}" for text in found[-keep:])
+        idx = self._index
+        source = idx.refresh() if idx is not None and idx.tree is session.tree else View(session, 0)
+        found = [n.info["reflection"] for n in source.reflections()[-keep:]]
+        if not found:
+            return ""
+        lines = "\n".join(f"- {text}" for text in found)
         return f"Reflections on earlier failed attempts (avoid repeating them):\n{lines}"
 
     def _reflect_request(self, session: StepContext, node: Node) -> Request:
@@ -127,18 +131,13 @@ class MCTS(SearchStrategy):
     def _expanded(self, node: Node) -> bool:
         return "mcts_expanded" in node.info
 
-    def _selectable(self, view: View) -> dict[int, bool]:
-        """Whether each live node still leads to something to expand (memo over the subtree)."""
-        cap = int(self.config["max_depth"])
-        memo: dict[int, bool] = {}
-        for node in reversed(view.nodes):  # children have larger ids than their parents
-            if node.terminal or node.status not in ("expanded", "frontier"):
-                memo[node.id] = False
-            elif not self._expanded(node):
-                memo[node.id] = view.depth(node) < cap or node.status == "frontier"
-            else:
-                memo[node.id] = any(memo.get(c.id, False) for c in view.children(node))
-        return memo
+    def leaf_selectable(self, node: Node, view: View) -> bool | None:
+        """Whether a live node still leads to something to expand (None: if any child does)."""
+        if node.terminal or node.status not in ("expanded", "frontier"):
+            return False
+        if not self._expanded(node):
+            return view.depth(node) < int(self.config["max_depth"]) or node.status == "frontier"
+        return None
 
     def uct(self, node: Node, parent: Node) -> float:
         if node.visits == 0:
@@ -148,20 +147,19 @@ class MCTS(SearchStrategy):
         return value + float(self.config["exploration"]) * explore
 
     def has_work(self, session: StepContext, state: dict[str, Any], view: View) -> bool:
-        return self._selectable(view).get(view.scope.id, False)
+        return view.selectable(view.scope)
 
     def select(self, session: StepContext, view: View) -> Node | None:
-        ok = self._selectable(view)
         node = view.scope
         for pinned in self.pinned(view):
             self.unpin(session, pinned)
-            if ok.get(pinned.id):
+            if view.selectable(pinned):
                 node = pinned
                 break
-        if not ok.get(node.id):
+        if not view.selectable(node):
             return None
         while self._expanded(node):
-            kids = [c for c in view.children(node) if ok.get(c.id)]
+            kids = [c for c in view.children(node) if view.selectable(c)]
             parent = node
             node = max(kids, key=lambda c: (self.uct(c, parent), c.value or 0.0, -c.id))
         return node
@@ -176,7 +174,7 @@ class MCTS(SearchStrategy):
                 await session.arealize(leaf)
             if leaf.status != "pruned":  # a destructive action is never executed: select again
                 break
-            view = View(session, view.scope.id)
+            view.refresh()
         if leaf.terminal:  # a frontier node that turned out terminal
             await self._evaluate(session, state, [leaf], {})
             await self._backup(session, state, leaf)
@@ -283,7 +281,7 @@ class MCTS(SearchStrategy):
     async def _rollout_count(self, session: StepContext, state: dict[str, Any], start: Node) -> Node:
         """The cheaper rollout: the most frequent sampled action each step, no scoring on the way."""
         node, cap = start, int(self.config["max_depth"])
-        view = View(session, state["scope"])
+        view = self.view(session, state["scope"])
         while not node.terminal and view.depth(node) < cap:
             (calls,) = await gather(
                 session, [self.act_request(session, node, int(self.config["rollout_samples"]))]

@@ -66,11 +66,14 @@ class FrontierSearch(SearchStrategy):
     def opened(self, node: Node) -> bool:
         return "expanded_at" in node.info
 
+    def open_key(self, node: Node, view: View) -> tuple[Any, ...] | None:
+        return self.order_key(node, view) if self.is_open(node, view) else None
+
     def has_work(self, session: StepContext, state: dict[str, Any], view: View) -> bool:
         scope = view.scope
         if not self.opened(scope) and (scope.status == "frontier" or self.can_grow(scope, view)):
             return True
-        if any(self.is_open(n, view) for n in view.nodes):
+        if view.first_open() is not None:
             return True
         return any(self.can_grow(p, view) for p in self.pinned(view))
 
@@ -90,11 +93,10 @@ class FrontierSearch(SearchStrategy):
             kids = [c for c in view.children(pinned) if self.is_open(c, view)]
             if not kids and self.can_grow(pinned, view):
                 kids = await self.open(session, state, pinned)
-                view = View(session, view.scope.id)
+                view.refresh()
             if kids:
                 return min(kids, key=lambda n: self.order_key(n, view))
-        candidates = [n for n in view.nodes if self.is_open(n, view)]
-        return min(candidates, key=lambda n: self.order_key(n, view)) if candidates else None
+        return view.first_open()
 
     async def expand(self, session: StepContext, state: dict[str, Any], view: View) -> Node | None:
         scope = view.scope
@@ -103,7 +105,7 @@ class FrontierSearch(SearchStrategy):
                 await session.arealize(scope)
             if self.can_grow(scope, view):
                 await self.open(session, state, scope)
-            view = View(session, scope.id)
+            view.refresh()
         while True:
             node = await self.select(session, state, view)
             if node is None:
@@ -111,9 +113,9 @@ class FrontierSearch(SearchStrategy):
             if node.status == "frontier":
                 await session.arealize(node)
                 if node.status == "pruned":  # a destructive action: never executed, not an expansion
-                    view = View(session, scope.id)
+                    view.refresh()
                     continue
-            return await self.grow(session, state, node, View(session, scope.id))
+            return await self.grow(session, state, node, view.refresh())
 
 
 class BestFirst(FrontierSearch):
