@@ -150,7 +150,7 @@ def treequest_run(n: int, width: int) -> list[float] | None:
     times = []
     for _ in range(n):
         t0 = time.perf_counter()
-        tree = algo.step(tree, {"gen": generate})
+        tree = algo.step(tree, {"gen": generate}, inplace=True)
         times.append(time.perf_counter() - t0)
     return times
 

@@ -241,3 +241,14 @@ def test_options_are_checked():
         make_strategy("mcts", backup="median")
     with pytest.raises(ConfigError, match="alpha"):
         make_strategy("astar", alpha=2)
+
+
+def test_a_cost_budget_holds_within_one_call_with_calls_in_flight():
+    # 6 action samples and 4 value calls per expansion, 3 at once: the batch is sized to what is left
+    model = Sampled(cycle("b", "a", "c"), cost_per_token=0.001)
+    s = search(model=model, max_cost=0.05, concurrency=3, value="judge", value_samples=4)
+    s.run()
+    calls = [c for n in s.tree.nodes.values() for c in n.llm_calls]
+    assert s.strategy.state(s)["reason"] == "max_cost" and s.done
+    assert len(calls) == model.calls  # the calls cut short are kept on the node they were made for
+    assert 0.05 <= s.tree.cost <= 0.05 + max(c.cost for c in calls)

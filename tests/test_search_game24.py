@@ -64,3 +64,16 @@ def test_every_search_runs_on_game24_and_commits(strategy):
     state = s.strategy.state(s)
     assert s.done and 1 <= len(nodes) == state["expansions"] <= 4
     assert state["committed"] == s.cursor.id and s.tree.outcome in ("success", "failure")
+
+
+@pytest.mark.parametrize("strategy", ["best-first", "bfs", "astar", "mcts"])
+@pytest.mark.parametrize("budget", [500, 5000])
+def test_a_token_budget_is_never_exceeded_by_more_than_one_call(strategy, budget):
+    # the repro of issue 10.3: best-first with max_tokens=500 used to spend ~20,000 tokens, as the
+    # budget was checked only between expansions (one expansion is up to 40 calls)
+    s = Session(env="game24", model=demo(3), seed=3, strategy=strategy, max_tokens=budget)
+    s.run()
+    calls = [c for n in s.tree.nodes.values() for c in n.llm_calls]
+    assert s.done and s.strategy.state(s)["reason"] == "max_tokens" and s.tree.outcome == "failure"
+    assert s.tree.tokens == sum(c.tokens for c in calls)  # every call made is on the tree
+    assert budget <= s.tree.tokens <= budget + max(c.tokens for c in calls)

@@ -129,6 +129,9 @@ class Run:
     _path_cache: list[Node] = field(default_factory=list, init=False, repr=False, compare=False)
     # parent id -> child ids in creation order, kept as nodes are added (not serialised)
     _kids: dict[int, list[int]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # the largest single call so far: what a budget check expects the next call may cost
+    largest_call_tokens: int = field(default=0, init=False, repr=False, compare=False)
+    largest_call_cost: float = field(default=0.0, init=False, repr=False, compare=False)
 
     def __repr__(self) -> str:
         """One short line; `to_dict()` has everything."""
@@ -213,6 +216,8 @@ class Run:
         self.prompt_tokens += call.prompt_tokens
         self.completion_tokens += call.completion_tokens
         self.cost += call.cost
+        self.largest_call_tokens = max(self.largest_call_tokens, call.tokens)
+        self.largest_call_cost = max(self.largest_call_cost, call.cost)
 
     def to_dict(self) -> dict[str, Any]:
         return {

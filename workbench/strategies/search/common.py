@@ -35,31 +35,123 @@ class Request:
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
+class BudgetStop(Exception):
+    """A token or cost budget ran out in the middle of a batch: `done` holds the calls already made
+    (per request), which the engine records before it commits."""
+
+    def __init__(self, key: str, done: list[tuple[Request, list[LLMCall]]]) -> None:
+        super().__init__(f"{key} reached during an expansion")
+        self.key = key
+        self.done = done
+
+
+class _Skip(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+class BudgetGuard:
+    """Starts a batch's calls only while the session's token and cost budgets allow them.
+
+    A call starts only if the budget is not used up counting the calls this batch already made; and
+    while other calls are in flight, only if the budget still holds them all plus this one at the
+    size of the largest call so far (none known yet: one call at a time). So a budget is exceeded
+    by at most one call, and far from the limit the batch still runs `concurrency` calls at once.
+    """
+
+    def __init__(self, session: StepContext) -> None:
+        self.session = session
+        budgets = session.budgets or {}
+        self.limits = {k: budgets.get(k) for k in ("max_tokens", "max_cost") if budgets.get(k) is not None}
+        self.tokens = 0
+        self.cost = 0.0
+        self.inflight = 0
+        self.changed = asyncio.Condition()
+
+    def used(self, key: str) -> float:
+        run = self.session.tree
+        return run.tokens + self.tokens if key == "max_tokens" else run.cost + self.cost
+
+    def exhausted(self) -> str | None:
+        """The budget that is used up, if one is."""
+        return next((k for k, limit in self.limits.items() if self.used(k) >= limit), None)
+
+    def fits(self) -> bool:
+        if not self.limits or self.inflight == 0:
+            return True
+        run = self.session.tree
+        for key, limit in self.limits.items():
+            size = run.largest_call_tokens if key == "max_tokens" else run.largest_call_cost
+            if size <= 0 or self.used(key) + (self.inflight + 1) * size > limit:
+                return False
+        return True
+
+    async def acquire(self) -> None:
+        if not self.limits:
+            return
+        async with self.changed:
+            while True:
+                key = self.exhausted()
+                if key is not None:
+                    raise _Skip(key)
+                if self.fits():
+                    self.inflight += 1
+                    return
+                await self.changed.wait()
+
+    async def release(self, call: LLMCall | None) -> None:
+        if not self.limits:
+            return
+        async with self.changed:
+            self.inflight -= 1
+            if call is not None:
+                self.tokens += call.tokens
+                self.cost += call.cost
+            self.changed.notify_all()
+
+
 async def gather(session: StepContext, requests: list[Request]) -> list[list[LLMCall]]:
     """The calls of every request (in request order), at most `session.concurrency` at once.
 
     A failed call is dropped, as in `Session.sample`; when every call of a request failed, the
     first failure is raised (the session records it as an error node). Other exceptions propagate.
+    When a token or cost budget runs out, the calls not started are skipped and `BudgetStop` is
+    raised with the calls made (see `BudgetGuard`).
     """
     limit = session.call_limit()
+    guard = BudgetGuard(session)
+    key = guard.exhausted()
+    if key is not None:
+        raise BudgetStop(key, [])
 
     async def one(req: Request, i: int) -> LLMCall:
         async with limit:
-            return await session.call_model(
-                req.messages, req.node, purpose=req.purpose, sample=i, **req.kwargs
-            )
+            await guard.acquire()
+            call = None
+            try:
+                call = await session.call_model(
+                    req.messages, req.node, purpose=req.purpose, sample=i, **req.kwargs
+                )
+                return call
+            finally:
+                await guard.release(call)
 
     jobs = [(k, i) for k, req in enumerate(requests) for i in range(req.n)]
     results = await asyncio.gather(*(one(requests[k], i) for k, i in jobs), return_exceptions=True)
     calls: list[list[LLMCall]] = [[] for _ in requests]
     errors: list[list[ModelError]] = [[] for _ in requests]
+    skipped: str | None = None
     for (k, _), result in zip(jobs, results, strict=True):
         if isinstance(result, LLMCall):
             calls[k].append(result)
         elif isinstance(result, ModelError):
             errors[k].append(result)
+        elif isinstance(result, _Skip):
+            skipped = result.key
         elif isinstance(result, BaseException):
             raise result
+    if skipped is not None:
+        raise BudgetStop(skipped, [(req, calls[k]) for k, req in enumerate(requests) if calls[k]])
     for k, req in enumerate(requests):
         if req.n and not calls[k] and errors[k]:
             raise errors[k][0]

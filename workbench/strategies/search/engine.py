@@ -37,7 +37,7 @@ from ...core import events as ev
 from ...core.tree import LLMCall, Node
 from ...errors import ConfigError
 from ..base import Strategy
-from .common import Request, record_calls
+from .common import BudgetStop, Request, record_calls, unused
 from .index import SearchIndex, View
 from .values import ValueFunction, make_value
 
@@ -167,18 +167,34 @@ class SearchStrategy(Strategy):
     async def astep(self, session: StepContext) -> Node:
         st = self._begin(session)
         started = time.perf_counter()
-        node = await self.expand(session, st, self.view(session, st["scope"]))
+        stopped: str | None = None
+        try:
+            node = await self.expand(session, st, self.view(session, st["scope"]))
+        except BudgetStop as stop:  # the budget ran out mid-expansion: keep what was paid for
+            self._keep(session, stop)
+            node, stopped = None, stop.key
         st["seconds"] = float(st["seconds"]) + (time.perf_counter() - started)
         if node is not None:
             st["expansions"] += 1
             st["total"] = int(st.get("total", 0)) + 1
-        reason = self.stop_reason(session, st, node)
+        if stopped is not None:
+            reason: str | None = "threshold" if st.pop("found", None) is not None else stopped
+        else:
+            reason = self.stop_reason(session, st, node)
         if reason is not None:
             best = self.commit(session, st, reason)
             return node if node is not None else best
         self.save(session, st)
         assert node is not None  # no node means an empty frontier, which is a stop reason
         return node
+
+    def _keep(self, session: StepContext, stop: BudgetStop) -> None:
+        """Record the calls a budget stop cut short on the nodes they were made for (action samples
+        as unused samples); the half-done expansion is left open, so a larger budget finishes it."""
+        for req, calls in stop.done:
+            kept = unused(calls) if req.purpose == "act" else calls
+            record_calls(session, req.node, kept)
+            session.update_node(req.node, llm_calls=req.node.llm_calls)
 
     def index(self, state: dict[str, Any]) -> int:
         """The number of the expansion in progress (1-based, counted over all rounds)."""
