@@ -74,6 +74,10 @@ def test_a_token_budget_is_never_exceeded_by_more_than_one_call(strategy, budget
     s = Session(env="game24", model=demo(3), seed=3, strategy=strategy, max_tokens=budget)
     s.run()
     calls = [c for n in s.tree.nodes.values() for c in n.llm_calls]
-    assert s.done and s.strategy.state(s)["reason"] == "max_tokens" and s.tree.outcome == "failure"
+    reason = s.strategy.state(s)["reason"]
+    assert s.done and reason in ("max_tokens", "threshold")  # a search may also solve it in budget
     assert s.tree.tokens == sum(c.tokens for c in calls)  # every call made is on the tree
-    assert budget <= s.tree.tokens <= budget + max(c.tokens for c in calls)
+    assert s.tree.tokens <= budget + max(c.tokens for c in calls)
+    if reason == "max_tokens":
+        assert s.tree.tokens >= budget and s.tree.outcome == "failure"
+    assert budget > 500 or reason == "max_tokens"

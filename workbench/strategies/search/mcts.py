@@ -249,7 +249,7 @@ class MCTS(SearchStrategy):
     def _capped_return(self, session: StepContext, state: dict[str, Any], end: Node) -> float | None:
         """`depth_penalty` when the simulation ended at `max_depth` without a terminal, else None."""
         penalty = self.config["depth_penalty"]
-        view = View(session, state["scope"])
+        view = self.view(session, state["scope"])
         if penalty is None or end.terminal or view.depth(end) < int(self.config["max_depth"]):
             return None
         session.update_node(end, info={**end.info, "depth_capped": True})
@@ -259,7 +259,7 @@ class MCTS(SearchStrategy):
         if self.config["rollout_select"] == "count":
             return await self._rollout_count(session, state, start)
         node, cap = start, int(self.config["max_depth"])
-        view = View(session, state["scope"])
+        view = self.view(session, state["scope"])
         while not node.terminal and view.depth(node) < cap and state.get("found") is None:
             (calls,) = await gather(
                 session, [self.act_request(session, node, int(self.config["rollout_samples"]))]
