@@ -82,6 +82,9 @@ class InstantModel:
         if purpose == "value":
             track = "yes" if h % 3 else "no"
             text = f"Thoughts: fine.\nScore: {1 + h % 9}\nStatus: failure\nOn the right track: {track}"
+        elif "Candidate actions:" in str(messages[0].get("content", "")):  # A*'s one-call proposals
+            moves = "\n".join(f"{i + 1}. {MOVES[(h + i) % self.width]}" for i in range(self.width))
+            text = f"Thought: try.\nCandidate actions:\n{moves}"
         elif purpose == "imagine":
             text = f"Remaining steps: {1 + h % 5}"
         else:
@@ -98,7 +101,7 @@ class InstantModel:
 
 OPTIONS: dict[str, dict[str, Any]] = {
     # small per-expansion sample counts: the model is free, the engine is what is measured
-    "mcts": {"n_samples": 3, "branching": 3, "max_depth": 12, "reflections": 3},
+    "mcts": {"n_samples": 3, "branching": 3, "max_depth": 12, "reflections": 3, "rollout_samples": 1},
     "best-first": {"n_samples": 3, "branching": 3, "value_samples": 1, "max_depth": 12},
     "bfs": {"n_samples": 3, "branching": 3, "value_samples": 1, "max_depth": 12},
     "dfs": {"n_samples": 3, "branching": 3, "value_samples": 1, "max_depth": 12},
