@@ -521,6 +521,18 @@ def test_search_options_on_a_linear_strategy_say_what_is_valid(shell):
         agent(shell, "new --strategy best-first --value nope")
 
 
+def test_new_takes_rounds_for_the_outer_loop_of_a_search(shell):
+    agent(shell, "new --name r --env game24 --strategy best-first --rounds terminal --max-expansions 2")
+    s = current(shell)
+    assert s.strategy.config["rounds"] == "terminal"
+    agent(shell, "new --name r2 --strategy dfs --rounds 3")
+    assert current(shell).strategy.config["rounds"] == 3
+    with pytest.raises(UsageError, match="'terminal'"):
+        agent(shell, "new --strategy dfs --rounds 0")
+    with pytest.raises(UsageError, match="react does not take rounds"):
+        agent(shell, "new --rounds 2")
+
+
 # --- objects from the notebook: $name and {expr} ------------------------------------------------
 def shout(text: str) -> str:
     """Upper-case a text."""

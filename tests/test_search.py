@@ -252,3 +252,70 @@ def test_a_cost_budget_holds_within_one_call_with_calls_in_flight():
     assert s.strategy.state(s)["reason"] == "max_cost" and s.done
     assert len(calls) == model.calls  # the calls cut short are kept on the node they were made for
     assert 0.05 <= s.tree.cost <= 0.05 + max(c.cost for c in calls)
+
+
+def test_a_failed_commit_is_not_a_dead_end_resume_from_the_committed_node():
+    # issue 10.1's repro: 2 expansions commit "b" (value 0.3, not terminal) with outcome failure
+    s = search(max_expansions=2)
+    s.run()
+    committed = s.cursor
+    assert s.done and s.tree.outcome == "failure" and not committed.terminal
+    with pytest.raises(ConfigError, match=rf"rewind\({committed.id}\) searches on"):
+        s.step()
+    s.rewind(committed.id)  # "resume from here" on the committed node itself
+    assert not s.done and s.tree.outcome is None
+    s.run()
+    state = s.strategy.state(s)
+    assert state["round"] == 2 and state["scope"] == committed.id and words(s, [s.cursor]) == ["ba"]
+
+
+def test_rounds_search_again_from_each_commit_until_a_terminal():
+    s = search(max_expansions=2, rounds="terminal")
+    seen: list[ev.Event] = []
+    s.subscribe(seen.append)
+    s.run()
+    state = s.strategy.state(s)
+    # round 1 commits "b", round 2 (from "b") commits "ba", round 3 reaches the terminal "bac"
+    assert words(s, [s.cursor]) == ["bac"] and s.tree.outcome == "success" and s.done
+    assert state["round"] == 3 and state["loop_round"] == 3 and state["final"]
+    assert words(s, [s.tree.nodes[state["scope"]]]) == ["ba"]
+    finished = [e for e in seen if isinstance(e, ev.RunFinished)]
+    assert [(e.node_id, e.outcome) for e in finished] == [(s.cursor.id, "success")]  # once, at the end
+    moves = [e.node_id for e in seen if isinstance(e, ev.CursorMoved)]
+    assert words(s, [s.tree.nodes[i] for i in moves]) == ["b", "ba", "bac"]
+
+
+def test_rounds_n_stops_after_n_rounds_and_a_rewind_starts_a_new_loop():
+    s = search(max_expansions=1, rounds=2, value=lambda node, session: 0.1 * node.depth)
+    s.run()
+    state = s.strategy.state(s)
+    assert s.done and s.tree.outcome == "failure" and (state["round"], state["loop_round"]) == (2, 2)
+    assert s.cursor.depth == 2  # each round moved one level down
+    s.rewind(s.cursor.id)
+    s.run()
+    state = s.strategy.state(s)
+    assert (state["round"], state["loop_round"]) == (3, 1) and s.cursor.terminal  # a terminal ends a loop
+    with pytest.raises(ConfigError, match="rounds must be"):
+        make_strategy("mcts", rounds=0)
+    with pytest.raises(ConfigError, match="rounds must be"):
+        make_strategy("astar", rounds="forever")
+
+
+def test_rewinding_to_a_pruned_node_says_so_and_unprune_brings_it_back():
+    s = search(max_expansions=3)
+    s.run(max_steps=2)
+    c = next(n for n in s.tree.children(0) if n.action == "c")
+    s.prune(c.id)
+    with pytest.raises(ConfigError, match=rf"node {c.id} is pruned.*unprune\({c.id}\)"):
+        s.rewind(c.id)
+    b = next(n for n in s.tree.children(0) if n.action == "b")
+    s.prune(b.id)
+    below = s.tree.children(b.id)[0]
+    with pytest.raises(ConfigError, match=rf"below pruned node {b.id}"):
+        s.rewind(below.id)
+    assert s.unprune(b.id)[0] == b.id and below.status == "frontier"
+    with pytest.raises(ConfigError, match="not pruned"):
+        s.unprune(b.id)
+    s.rewind(below.id)
+    s.run()
+    assert s.strategy.state(s)["scope"] == below.id and s.tree.outcome is not None

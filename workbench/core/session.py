@@ -548,7 +548,11 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin):
         if self.done:
             raise ConfigError(
                 f"the run is finished at node {self.tree.cursor} ({self.tree.outcome}); "
-                "rewind to an earlier node to branch"
+                + (
+                    "rewind to an earlier node to branch"
+                    if self.tree.current.terminal
+                    else f"rewind to a node to go on (rewind({self.tree.cursor}) searches on from this one)"
+                )
             )
         if self.pending_approval is not None:
             what = self.pending_approval.proposal.action
@@ -697,10 +701,21 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin):
             )
         if self._stepping:
             raise StepInProgress("cannot rewind while a step is running; pause() first")
+        pruned = next((n for n in self.tree.path(node_id) if n.status == "pruned"), None)
+        if pruned is not None:
+            where = (
+                f"node {node_id} is pruned"
+                if pruned is node
+                else f"node {node_id} is below pruned node {pruned.id}"
+            )
+            raise ConfigError(
+                f"{where}, so nothing would grow from it; unprune({pruned.id}) first or rewind elsewhere"
+            )
         self.drop_pending(f"rewound to node {node_id}")
         self.tree.cursor = node_id
         self.plan.load(node.plan)
         self.memory.load_state(node.memory)
+        self.strategy.rewound(self, node)
         self.status = "done" if self.done else "idle"
         self.events.publish(ev.CursorMoved(self.run_id, node_id=node_id, provenance="user"))
         self.events.publish(

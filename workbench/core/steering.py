@@ -23,6 +23,7 @@ from ..tools.base import result_text
 from . import events as ev
 from .tree import LLMCall, Node
 
+DESTRUCTIVE_NOTE = "(not executed: the action matches a destructive pattern)"
 PROMOTED_INFO = ("tool_calls", "env_actions", "answer", "checked", "code")  # env info kept on the node
 
 if TYPE_CHECKING:
@@ -82,9 +83,7 @@ class SteeringMixin:
         if node.executed or node.status != "frontier":
             return node
         if self.is_destructive(node.action):
-            return self.update_node(
-                node, status="pruned", observation="(not executed: the action matches a destructive pattern)"
-            )
+            return self.update_node(node, status="pruned", observation=DESTRUCTIVE_NOTE)
         gated = self.search_gate(node)
         if gated is not None:  # a search never asks a person mid-expansion: the action is not run
             return self.update_node(
@@ -202,6 +201,24 @@ class SteeringMixin:
                 self.update_node(n, provenance="user", status="pruned")
                 pruned.append(n.id)
         return pruned
+
+    def unprune(self: Session, node_id: int) -> list[int]:
+        """Undo `prune`: `node_id` and the pruned nodes below it may be expanded again (executed
+        nodes become `expanded`, the others `frontier`). Nodes pruned because their action matched a
+        destructive pattern stay pruned. Returns the ids made live again."""
+        node = self._node(node_id)
+        if node.status != "pruned":
+            raise ConfigError(
+                f"node {node_id} is {node.status}, not pruned; only a pruned node can be unpruned"
+            )
+        if node.observation == DESTRUCTIVE_NOTE:
+            raise ConfigError(f"node {node_id} stays pruned: its action matches a destructive pattern")
+        back = []
+        for n in [node, *self.descendants(node_id)]:
+            if n.status == "pruned" and n.observation != DESTRUCTIVE_NOTE:
+                self.update_node(n, provenance="user", status="expanded" if n.executed else "frontier")
+                back.append(n.id)
+        return back
 
     def pin(self: Session, node_id: int) -> Node:
         """Expand `node_id` next (search strategies select pinned nodes first)."""

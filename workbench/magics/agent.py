@@ -65,7 +65,7 @@ def make_session(args: argparse.Namespace, task: str | None) -> Session:
     check_model(args.model)
     extra: dict[str, Any] = {
         key: getattr(args, key)
-        for key in ("max_expansions", "max_depth", "branching", "value", "sandbox")
+        for key in ("max_expansions", "rounds", "max_depth", "branching", "value", "sandbox")
         if getattr(args, key, None) is not None
     }
     if tools is not None:  # tools alone (no --env) make a tools-only agent

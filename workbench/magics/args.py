@@ -25,6 +25,16 @@ def one_line(message: str) -> str:
     return " ".join(part.strip() for part in str(message).splitlines() if part.strip())
 
 
+def rounds(text: str) -> int | str:
+    """An argparse type: a whole number >= 1 or `terminal` (search rounds)."""
+    if text == "terminal":
+        return text
+    try:
+        return whole(1)(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1 or 'terminal', not {text!r}") from None
+
+
 def whole(minimum: int) -> Callable[[str], int]:
     """An argparse type: a whole number >= `minimum`, with a message that says so."""
 
@@ -77,6 +87,7 @@ NEW_OPTIONS = [
     _opt("--task", nargs="+", metavar="TEXT", help="the task (default: the env's own)"),
     *_BUDGETS,
     _opt("--max-expansions", type=whole(1), metavar="N", help="search: expansion budget"),
+    _opt("--rounds", type=rounds, metavar="N", help="search: rounds in a row from each commit, or 'terminal'"),
     _opt("--max-depth", type=whole(1), metavar="N", help="search: depth cap"),
     _opt("--branching", type=whole(1), metavar="N", help="search: children per expansion"),
     _opt("--value", choices=["judge", "score", "reward"], help="search: value function"),
@@ -118,7 +129,7 @@ COMMANDS: dict[str, Command] = {
     for c in [
         _c("new", "new [--name NAME] [--env ENV] [--model MODEL] [--strategy S] [--memory M] [--window N]"
            " [--tools TOOLS] [--seed N] [--task TEXT] [--max-steps N] [--max-tokens N] [--max-cost X]"
-           " [--store PATH] [--max-expansions N] [--max-depth N] [--branching N] [--value judge|score|reward]"
+           " [--store PATH] [--max-expansions N] [--rounds N|terminal] [--max-depth N] [--branching N] [--value judge|score|reward]"
            " [--concurrency N] [--sandbox auto|bwrap|process]",
            "make a new agent, make it current and show its panel; ENV, S, M: a name, module:attr, $var or"
            " {expr}", *NEW_OPTIONS),

@@ -114,6 +114,9 @@ class Strategy:
         """Whether another step makes sense (linear strategies: the cursor is not terminal)."""
         return session.tree.current.terminal
 
+    def rewound(self, session: StepContext, node: Node) -> None:
+        """Called after the user moved the cursor to `node` (`Session.rewind`); searches start anew."""
+
 
 def valid_actions_note(session: StepContext, node: Node) -> str:
     """`Valid actions now: ...` when the env lists them for `node`'s state (at most 30 shown)."""

@@ -151,6 +151,7 @@ class AStar(FrontierSearch):
             for k in ("max_expansions", "max_depth", "branching", "temperature", "threshold")
         },
         "max_seconds": None,
+        "rounds": 1,
         "proposals": "list",  # list: one call proposes `branching` actions | sample: n_samples calls
         "n_samples": 10,  # k samples per expansion with proposals="sample" (sc = count / k)
         "alpha": 0.5,  # weight of long-term memory vs self-consistency in the step cost

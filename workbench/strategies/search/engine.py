@@ -21,11 +21,19 @@ estimate (and is never overwritten); destructive actions are never executed.
 Rounds. A search grows the subtree of its *scope* (the cursor when it started) and stops on the
 threshold (best-first/BFS/DFS: any scored state; A* and MCTS: a terminal, whose value is its
 outcome), an empty frontier, or a budget: `max_expansions`, `max_seconds` (wall time spent in
-steps), and the session's `max_steps` (nodes), `max_tokens`, `max_cost`. Then it commits: the
-cursor moves to the best node (a successful terminal first, then the highest value, then the
-shallowest; MCTS: the deeper), `tree.outcome` is set and `finished()` is true. Moving the cursor elsewhere
-(`session.rewind(node_id)`: "resume from here") starts a new round below that node with a fresh
-budget.
+steps), and the session's `max_steps` (nodes), `max_tokens`, `max_cost` (checked before every
+model call: see `common.BudgetGuard`). Then it commits: the cursor moves to the best node (a
+successful terminal first, then the highest value, then the shallowest; MCTS: the deeper).
+
+The outer loop (`rounds`). Koh et al.'s agent searches again from the committed state until the
+episode ends; here `rounds=N` runs up to N rounds in a row, each from the node the previous one
+committed, and `rounds="terminal"` runs them until a terminal node is committed (the paper's loop).
+The loop ends early on success, on a session budget (`max_steps`, `max_tokens`, `max_cost`), or on
+a round that could not move past its scope. Only then is `tree.outcome` set, `RunFinished`
+published and `finished()` true. The default is `rounds=1`: one `run()` is one search to inspect,
+as before. `session.rewind(node_id)` ("resume from here") starts a new loop of rounds below any
+node, the committed one included, with fresh budgets; rewinding to a pruned node is refused
+(`session.unprune(node_id)` first).
 """
 
 from __future__ import annotations
@@ -54,7 +62,9 @@ SEARCH_OPTIONS: dict[str, Any] = {
     "value_samples": 20,  # sampled value calls averaged per state
     "threshold": 1.0,  # stop when a scored state reaches this value
     "max_seconds": None,  # wall-time budget of a round
+    "rounds": 1,  # rounds in a row, each from the last commit; "terminal": until a terminal (Koh et al.)
 }
+FINAL_REASONS = ("max_tokens", "max_cost", "max_steps")  # session budgets: another round cannot start
 _POSITIVE_INTS = ("max_expansions", "max_depth", "branching", "n_samples", "value_samples")
 
 
@@ -77,6 +87,11 @@ class SearchStrategy(Strategy):
         for key in ("max_seconds", "temperature"):
             if cfg.get(key) is not None and (not isinstance(cfg[key], (int, float)) or cfg[key] < 0):
                 raise ConfigError(f"{self.name}: {key} must be a number >= 0 or None, got {cfg[key]!r}")
+        rounds = cfg.get("rounds", 1)
+        if rounds != "terminal" and (not isinstance(rounds, int) or isinstance(rounds, bool) or rounds < 1):
+            raise ConfigError(
+                f"{self.name}: rounds must be a whole number >= 1 or 'terminal', got {rounds!r}"
+            )
         if not isinstance(cfg.get("threshold", 1.0), (int, float)):
             raise ConfigError(f"{self.name}: threshold must be a number, got {cfg['threshold']!r}")
         self.value_fn: ValueFunction | None = make_value(cfg["value"]) if "value" in cfg else None
@@ -126,21 +141,34 @@ class SearchStrategy(Strategy):
         return dict(session.tree.root.info.get("search") or {})
 
     def finished(self, session: StepContext) -> bool:
+        """Committed, with the cursor still on the commit, and the loop of rounds over."""
         st = session.tree.root.info.get("search") or {}
         return (
             st.get("strategy") == self.name
             and st.get("committed") is not None
             and session.tree.cursor == st["committed"]
+            and st.get("final", True)
         )
+
+    def rewound(self, session: StepContext, node: Node) -> None:
+        """The user moved the cursor (`rewind`): a committed search starts a new loop there, even at
+        the committed node itself."""
+        st = self.state(session)
+        if st.get("strategy") == self.name and st.get("committed") is not None:
+            st.update(committed=None, scope=None)
+            self.save(session, st)
+            session.tree.outcome = None  # undecided again until the new loop commits
 
     def _begin(self, session: StepContext) -> dict[str, Any]:
         st = self.state(session)
         cursor = session.tree.cursor
         anchor = st.get("committed") if st.get("committed") is not None else st.get("scope")
-        if st.get("strategy") != self.name or cursor != anchor:
+        again = st.get("strategy") == self.name and st.get("committed") is not None and cursor == anchor
+        if st.get("strategy") != self.name or cursor != anchor or again:
             st = {
                 "strategy": self.name,
                 "round": int(st.get("round", 0)) + 1,
+                "loop_round": int(st.get("loop_round", 1)) + 1 if again else 1,  # rounds in this loop
                 "scope": cursor,
                 "expansions": 0,
                 "seconds": 0.0,
@@ -234,13 +262,23 @@ class SearchStrategy(Strategy):
 
     def commit(self, session: StepContext, state: dict[str, Any], reason: str) -> Node:
         best = self.best(self.view(session, state["scope"]))
-        state.update(committed=best.id, reason=reason)
+        rounds = self.config.get("rounds", 1)
+        success = best.terminal and best.reward > 0
+        final = (
+            success
+            or best.terminal
+            or reason in FINAL_REASONS
+            or best.id == state["scope"]  # no progress: another round would search the same subtree
+            or (rounds != "terminal" and int(state.get("loop_round", 1)) >= int(rounds))
+        )
+        state.update(committed=best.id, reason=reason, final=final)
         self.save(session, state)
         tree = session.tree
         tree.cursor = best.id
         session.events.publish(ev.CursorMoved(session.run_id, node_id=best.id, provenance="agent"))
-        tree.outcome = "success" if best.terminal and best.reward > 0 else "failure"
-        session.events.publish(ev.RunFinished(session.run_id, outcome=tree.outcome, node_id=best.id))
+        if final:
+            tree.outcome = "success" if success else "failure"
+            session.events.publish(ev.RunFinished(session.run_id, outcome=tree.outcome, node_id=best.id))
         return best
 
     # --- helpers for subclasses ---------------------------------------------------------------------
