@@ -11,8 +11,9 @@ user's steering between steps is honoured:
   that grew it, 0 for a scope opened without scoring;
   `batch`: the proposal batch it came from; `pinned`; `value_by` ("user" after `set_value`);
   strategy keys such as A*'s `g`/`h`/`f` or MCTS's `mcts_expanded`, `reflection`).
-- per run: `root.info["search"]` = {strategy, round, scope, expansions (this round), total,
-  seconds, committed, reason, batches, callables}.
+- per run: `root.info["search"]` = {strategy, round, loop_round (rounds in this loop), scope,
+  expansions (this round), total, seconds, committed, reason, final (the loop is over), batches,
+  callables}.
 
 Steering: pinned nodes are selected first (the pin is used up when selected); a pruned node and
 its subtree are never selected nor committed; a value set by the user replaces the strategy's
