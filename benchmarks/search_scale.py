@@ -8,7 +8,8 @@ gets move (hash(prompt) + i) mod `--width`, value prompts get a score from the s
 ends, so a search never reaches its threshold and runs all its expansions. What is timed is the
 engine: selection, the search's view of the tree, prompts, parsing, backup and the events.
 
-For each strategy it prints the wall time of the whole search and the median ms per expansion
+For each strategy it prints the wall and CPU time of the whole search (on a shared machine the CPU
+time is the one to compare) and the median ms per expansion
 over the expansions before 100, 1,000 and 10,000 (the 10% before each mark, at least 50; a median,
 as the machine is shared), and the ratio of the last mark to the first (flat = 1.0). `--store` adds SQLite persistence. With `--treequest`
 and the `treequest` package installed (the optional `bench` extra), it also times TreeQuest's
@@ -170,7 +171,9 @@ def main() -> None:
     n = args.expansions
     cols = marks(n)
     head = " ".join(f"{'ms@' + str(m):>9}" for m in cols)
-    print(f"{'strategy':<12} {'expansions':>10} {'nodes':>7} {'wall s':>8} {head} {'last/first':>10}")
+    print(
+        f"{'strategy':<12} {'expansions':>10} {'nodes':>7} {'wall s':>8} {'cpu s':>7} {head} {'last/first':>10}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for strategy in args.strategies:
             store = None
@@ -179,27 +182,31 @@ def main() -> None:
 
                 store = RunStore(Path(tmp) / f"{strategy}.sqlite")
             prof = cProfile.Profile() if args.profile else None
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             if prof:
                 prof.enable()
             times, nodes = asyncio.run(timed_search(strategy, n, args.width, store))
             if prof:
                 prof.disable()
-            wall = time.perf_counter() - t0
+            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
             at = [window_ms(times, m) for m in cols if m <= len(times)]
             cells = " ".join(f"{v:>9.3f}" for v in at)
-            print(f"{strategy:<12} {len(times):>10} {nodes:>7} {wall:>8.1f} {cells} {at[-1] / at[0]:>10.2f}")
+            print(
+                f"{strategy:<12} {len(times):>10} {nodes:>7} {wall:>8.1f} {cpu:>7.1f} {cells} {at[-1] / at[0]:>10.2f}"
+            )
             if prof:
                 pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
         if args.treequest:
+            c0 = time.process_time()
             times = treequest_run(n, args.width)
+            cpu = time.process_time() - c0
             if times is None:
                 print("treequest        (not installed: pip install 'agent-workbench[bench]')")
             else:
                 at = [window_ms(times, m) for m in cols]
                 cells = " ".join(f"{v:>9.3f}" for v in at)
                 print(
-                    f"{'treequest':<12} {n:>10} {n + 1:>7} {sum(times):>8.1f} {cells} {at[-1] / at[0]:>10.2f}"
+                    f"{'treequest':<12} {n:>10} {n + 1:>7} {sum(times):>8.1f} {cpu:>7.1f} {cells} {at[-1] / at[0]:>10.2f}"
                 )
 
 
