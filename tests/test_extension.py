@@ -89,6 +89,7 @@ def test_runs_browser_follows_a_live_run_and_opens_it_without_a_kernel(lab: Any,
     view = page.locator(f"#workbench-run-view-{run_id}")
     expect(view.locator(".wb-run-title")).to_contain_text("find the key, open the door")
     expect(view.locator(".wb-run-state")).not_to_contain_text("running")
+    expect(view.locator(".wb-run-config")).to_have_text("demo model (simulated) · react · full memory")
     expect(view.locator(".wb-run-card").first).to_contain_text("Start")
     assert view.locator(".wb-run-card").count() >= 3
     expect(view.locator(".wb-run-card").nth(1)).to_contain_text("Action")

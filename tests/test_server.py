@@ -97,6 +97,7 @@ def test_a_run_with_its_nodes_paged_and_one_node_with_its_calls(served):
     s = sessions["counter"]
     status, run = call(server, f"/workbench/api/runs/{s.run_id[:6]}")  # a prefix is enough
     assert status == 200 and run["id"] == s.run_id and run["node_count"] == 4
+    assert run["memory"] == "full" and isinstance(run["memory_state"], dict)  # the name, then the state
     assert [n["id"] for n in run["nodes"]] == [0, 1, 2, 3] and run["nodes"][1]["action"] == "inc"
     assert "llm_calls" not in run["nodes"][1]  # calls come per node
     _, paged = call(server, f"/workbench/api/runs/{s.run_id}?offset=2&limit=1")

@@ -114,7 +114,7 @@ class StoreReader:
         return str(rows[0][0])
 
     def run(self, run_id: str, offset: int = 0, limit: int = 200) -> dict[str, Any]:
-        """One run: its summary, config, plan and memory, and a page of its nodes (without calls)."""
+        """One run: its summary, config, plan and memory state, and a page of its nodes (without calls)."""
         with self._conn() as conn:
             rid = self._resolve(conn, run_id)
             assert conn is not None
@@ -128,7 +128,7 @@ class StoreReader:
             **summary,
             "config": json.loads(row[2]),
             "plan": json.loads(row[12]) if row[12] else [],
-            "memory": json.loads(row[13]) if row[13] else {},
+            "memory_state": json.loads(row[13]) if row[13] else {},  # `memory` stays the policy's name
             "node_count": node_count,
             "offset": offset,
             "nodes": [known(json.loads(data), NODE_FIELDS) for (data,) in nodes],
