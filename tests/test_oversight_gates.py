@@ -351,3 +351,17 @@ def test_per_agent_tool_permissions_reject_before_execution():
     admin.run(max_steps=2)
     assert deleted == ["a"] and listed == [1]  # the admin may delete, but not list
     assert "allow ['list_files']" in first.info["approval"]["rule"]
+
+
+def test_a_resumed_run_drops_a_proposal_left_waiting_and_asks_the_model_again(tmp_path):
+    answers = ['Thought: x\nAction: delete_file\nAction Input: {"path": "a"}']
+    store = tmp_path / "runs.sqlite"
+    s = Session(tools=[delete_file], model=ScriptedModel(answers), tool_calling="text", store=store)
+    proposed = s.step()
+    s.store.close()
+    again = Session.resume(s.run_id, store=store, tools=[delete_file], model=ScriptedModel(answers))
+    stale = again.tree.nodes[proposed.id]
+    assert stale.status == "pruned" and stale.info["approval"]["state"] == "dropped"
+    assert again.pending_approval is None and again.tree.cursor == 0
+    nxt = again.step()
+    assert nxt.id != proposed.id and again.pending_approval.node is nxt and not deleted

@@ -270,6 +270,7 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin):
             kwargs["env"] = cfg.get("env_spec")
         kwargs.update(overrides)
         session = cls(store=store, _run=run, **kwargs)
+        session.drop_stale_proposals()  # a proposal left waiting when the last process ended
         session.plan.load(state.get("plan") or run.current.plan)
         session.memory.load_state(state.get("memory") or run.current.memory)
         return session

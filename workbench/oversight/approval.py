@@ -375,6 +375,17 @@ class ApprovalMixin(MonitorMixin):
             )
         )
 
+    def drop_stale_proposals(self: Session) -> list[int]:
+        """Proposals a resumed run left waiting (the process ended before a decision) are dropped:
+        recorded as such on their nodes; the next step asks the model again. Returns their ids."""
+        stale = [
+            n for n in self.tree.nodes.values() if (n.info.get("approval") or {}).get("state") == "pending"
+        ]
+        for node in stale:
+            node.info["approval"].update(state="dropped", by="", reason="the session ended before a decision")
+            self.update_node(node, status="pruned", info=node.info)
+        return [n.id for n in stale]
+
     def search_gate(self: Session, node: Node) -> str | None:
         """Why a search must not execute `node`'s action by itself (a gate that does not approve), or None."""
         if not self.gates.rules or not node.action:
