@@ -156,6 +156,15 @@ class MemoryEdited(Event):
     state: dict[str, Any] | None = None
 
 
+@dataclass
+class FullTextKept(Event):
+    """A size cap clipped a node's field; its whole text, kept because the run asked for it."""
+
+    node_id: int
+    field: str
+    text: str
+
+
 Subscriber = Callable[[Event], None]
 
 

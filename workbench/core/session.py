@@ -29,6 +29,7 @@ from ..strategies.parsing import Parsed
 from . import events as ev
 from .breakpoints import Breakpoint
 from .envstate import TOOL_CALLING, EnvMixin, label_of, with_tools
+from .persist import PersistMixin
 from .plan import Plan
 from .steering import PROMOTED_INFO, SteeringMixin
 from .sync import run_sync
@@ -101,7 +102,7 @@ def _make_store(store: Any) -> Any:
     raise ConfigError("store must be a RunStore, a path to a SQLite file, or None")
 
 
-class Session(EnvMixin, SteeringMixin, ApprovalMixin):
+class Session(EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin):
     """One agent run you can step, run, pause, rewind, edit and steer."""
 
     scheduler: Any = None  # a FairScheduler shared with other agents (`share`), or None
@@ -169,9 +170,7 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin):
         self._init_approvals(gates, specs)  # approval gates and behaviour specs: workbench.oversight
         self.concurrency = concurrency
         self.status = "idle"
-        self.store = _make_store(store)
-        if self.store is not None:
-            self.events.subscribe(self.store.handle)
+        store = _make_store(store)
 
         self._pause = threading.Event()
         self._stepping = False
@@ -192,6 +191,7 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin):
                 self.tree.config["env_spec"] = env  # the text env under the tools, rebuilt on resume
         else:
             self.tree = _run
+        self._attach_store(store)  # takes the run's lease: a second writer fails here
         self.events.publish(
             ev.RunStarted(self.tree.id, task=self.tree.task, config=self.tree.config, resumed=resumed)
         )
@@ -233,10 +233,16 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin):
         self.events.publish(ev.NodeAdded(self.tree.id, node=root))
 
     @classmethod
-    def resume(cls, run_id: str, store: Any, **overrides: Any) -> Session:
+    def resume(cls, run_id: str, store: Any, *, read_only: bool = False, **overrides: Any) -> Session:
         """A session that continues the stored run `run_id` from its last completed node.
 
-        `overrides` replace stored settings (e.g. `env=` for a custom env object, `model=`)."""
+        `overrides` replace stored settings (e.g. `env=` for a custom env object, `model=`).
+        `read_only=True` gives a view that writes nothing and cannot step (a run another process
+        is writing can still be looked at)."""
+        if read_only and isinstance(store, (str, Path)):
+            from ..store.sqlite import RunStore
+
+            store = RunStore(store, create=False, read_only=True)
         store = _make_store(store)
         run = store.load_run(run_id)
         state = store.load_state(run.id)
@@ -269,8 +275,11 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin):
                 )
             kwargs["env"] = cfg.get("env_spec")
         kwargs.update(overrides)
-        session = cls(store=store, _run=run, **kwargs)
-        session.drop_stale_proposals()  # a proposal left waiting when the last process ended
+        session = cls(store=None if read_only else store, _run=run, **kwargs)
+        if read_only:
+            session.store, session.read_only = store, True
+        else:
+            session.drop_stale_proposals()  # a proposal left waiting when the last process ended
         session.plan.load(state.get("plan") or run.current.plan)
         session.memory.load_state(state.get("memory") or run.current.memory)
         return session
@@ -390,11 +399,15 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin):
             )
 
     def close(self) -> None:
-        """Close what the env and the strategy hold (MCP servers, a CodeAct kernel); safe to call twice."""
-        for owner in (self.strategy, self.env):
-            close = getattr(owner, "close", None)
-            if callable(close):
-                close()
+        """Close what the env and the strategy hold (MCP servers, a CodeAct kernel), write what is
+        queued and give back the run's lease; safe to call twice."""
+        try:
+            for owner in (self.strategy, self.env):
+                close = getattr(owner, "close", None)
+                if callable(close):
+                    close()
+        finally:
+            self._release_store()
 
     async def call_model(
         self, messages: list[dict[str, str]], parent: Node, *, purpose: str = "act", **kwargs: Any
@@ -561,6 +574,7 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin):
                 f"an action awaits your approval ({what[:80]!r}); approve() or reject('reason') it first"
             )
         self._check_budget()
+        self._retry_store()
         self._stepping = True
         parent = self.tree.current
         self.events.publish(ev.StepStarted(self.run_id, parent_id=parent.id))
@@ -575,6 +589,8 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin):
             except ModelError as exc:
                 node = self._record_model_error(parent, exc)
                 self.status = "error"
+                self._stepping = False
+                self._raise_store_error()
                 return node
             except Exception as exc:
                 self.status = "error"
@@ -593,6 +609,8 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin):
             elif self.status != "running":
                 self.status = "idle"
             self.events.publish(ev.StepFinished(self.run_id, node=node))
+            self._stepping = False
+            self._raise_store_error()
             return node
         finally:
             self._stepping = False

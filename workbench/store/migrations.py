@@ -84,7 +84,31 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX runs_by_created ON runs (created_at);
         """,
     ),
+    (
+        4,
+        """
+        -- one writer per run (see lease.py), and full texts kept when a size cap clipped a node
+        CREATE TABLE leases (
+            run_id        TEXT PRIMARY KEY,
+            token         TEXT NOT NULL,
+            pid           INTEGER NOT NULL,
+            host          TEXT NOT NULL,
+            started       REAL,
+            acquired_at   REAL NOT NULL,
+            heartbeat_at  REAL NOT NULL
+        );
+        CREATE TABLE full_texts (
+            run_id      TEXT NOT NULL,
+            node_id     INTEGER NOT NULL,
+            field       TEXT NOT NULL,
+            text        TEXT NOT NULL,
+            PRIMARY KEY (run_id, node_id, field)
+        );
+        """,
+    ),
 ]
+
+TABLES = ("runs", "nodes", "llm_calls", "events", "leases", "full_texts")
 
 LATEST = MIGRATIONS[-1][0]
 

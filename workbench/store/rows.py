@@ -20,7 +20,7 @@ from dataclasses import fields
 from typing import Any
 
 from ..core.prompt import Prompt, as_list
-from ..core.tree import LLMCall, Node
+from ..core.tree import LLMCall, Node, Run
 from ..safety.redact import secret_pairs
 
 NODE_FIELDS = tuple(f.name for f in fields(Node) if f.name != "llm_calls")
@@ -114,12 +114,116 @@ def run_summary(row: tuple[Any, ...]) -> dict[str, Any]:
     """A `list_runs` entry from (id, task, config, steps, prompt, completion, cost, status, outcome,
     created_at, updated_at, cursor)."""
     rid, task, config, steps, prompt, completion, cost, status, outcome, created, updated, cursor = row
-    cfg = json.loads(config)
+    damaged = None
+    try:
+        cfg = json.loads(config)
+        if not isinstance(cfg, dict):
+            raise ValueError("not an object")
+    except (TypeError, ValueError) as exc:
+        cfg, damaged, status = {}, f"config is not valid JSON ({exc})", "damaged"
     return {
         "id": rid, "task": task, "env": _name_of(cfg.get("env")), "model": _name_of(cfg.get("model")),
         "model_label": str(cfg.get("model_label") or _name_of(cfg.get("model"))),
         "strategy": _name_of(cfg.get("strategy")), "memory": _name_of(cfg.get("memory")),
         "steps": steps, "prompt_tokens": prompt, "completion_tokens": completion, "tokens": prompt + completion,
         "cost": cost, "status": status, "outcome": outcome, "cursor": cursor,
-        "created_at": created, "updated_at": updated,
+        "created_at": created, "updated_at": updated, "damaged": damaged,
     }
+
+
+def _broken_refs(calls: dict[tuple[int, int], dict[str, Any]]) -> list[tuple[int, int]]:
+    """Calls whose chain of `messages_ref` reaches a call that is not there (or loops)."""
+    broken = []
+    for key in calls:
+        seen = [key]
+        while "messages_ref" in calls[seen[-1]]:
+            ref = calls[seen[-1]]["messages_ref"]
+            try:
+                base = (ref["node"], ref["seq"])
+            except (TypeError, KeyError):
+                broken.append(key)
+                break
+            if base not in calls or base in seen:
+                broken.append(key)
+                break
+            seen.append(base)
+    return broken
+
+
+def build_run(
+    run_id: str,
+    row: tuple[Any, ...],
+    node_rows: list[tuple[Any, ...]],
+    call_rows: list[tuple[Any, ...]],
+    *,
+    strict: bool = True,
+) -> tuple[Run, list[str]]:
+    """A `Run` from its stored rows: `row` = (task, config, created_at, cursor, outcome), `node_rows`
+    = [(data,)], `call_rows` = [(node_id, seq, data)].
+
+    `strict` raises `ValueError` naming the first bad row; otherwise bad rows are left out (a node
+    whose parent is missing goes with its subtree, a prompt whose base is missing loses its messages)
+    and the problems are returned with the run."""
+    problems: list[str] = []
+
+    def bad(text: str) -> None:
+        if strict:
+            raise ValueError(text)
+        problems.append(text)
+
+    task, config, created_at, cursor, outcome = row
+    try:
+        cfg = json.loads(config)
+        if not isinstance(cfg, dict):
+            raise ValueError("not an object")
+    except (TypeError, ValueError) as exc:
+        bad(f"its config is not valid JSON: {exc}")
+        cfg = {}
+    nodes: dict[int, dict[str, Any]] = {}
+    for (data,) in node_rows:
+        try:
+            fields_ = known(json.loads(data), NODE_FIELDS)
+            Node.from_dict(fields_)  # the right fields, of usable types
+            if not isinstance(fields_["id"], int) or not isinstance(fields_.get("parent_id"), (int, type(None))):
+                raise ValueError("id and parent_id must be integers")
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            bad(f"a node row is unreadable ({type(exc).__name__}: {exc})")
+            continue
+        nodes[fields_["id"]] = {**fields_, "llm_calls": []}
+    orphans = True
+    while orphans:  # a node without its parent would break every path through it
+        orphans = [i for i, n in nodes.items() if n.get("parent_id") is not None and n["parent_id"] not in nodes]
+        for i in sorted(orphans):
+            bad(f"node {i} has no parent node {nodes[i]['parent_id']}")
+            del nodes[i]
+    if not any(n.get("parent_id") is None for n in nodes.values()):
+        nodes = {}
+    calls: dict[tuple[int, int], dict[str, Any]] = {}
+    for node_id, seq, data in call_rows:
+        try:
+            call = json.loads(data)
+            if not isinstance(call, dict):
+                raise ValueError("not an object")
+        except (TypeError, ValueError) as exc:
+            bad(f"model call {seq} of node {node_id} is unreadable: {exc}")
+            continue
+        calls[(node_id, seq)] = call
+    for key in _broken_refs(calls):
+        bad(f"the prompt of model call {key[1]} of node {key[0]} refers to a missing call")
+        calls[key].pop("messages_ref", None)
+        calls[key]["messages"] = []
+    resolve_messages(calls)
+    for (node_id, seq), data in calls.items():
+        if node_id in nodes:  # calls of a node that is not stored (never expected) are skipped
+            try:
+                nodes[node_id]["llm_calls"].append(LLMCall.from_dict(known(data, CALL_FIELDS)).to_dict())
+            except TypeError as exc:
+                bad(f"model call {seq} of node {node_id} is unreadable: {exc}")
+    if not nodes:
+        return Run(task=str(task), config=cfg, id=run_id), problems
+    run = Run.from_dict({
+        "id": run_id, "task": task, "config": cfg, "created_at": created_at,
+        "cursor": cursor if cursor in nodes else max(nodes), "outcome": outcome,
+        "nodes": [nodes[i] for i in sorted(nodes)],
+    })
+    return run, problems

@@ -4,12 +4,22 @@
     session.subscribe(store.handle)               # the Session does this when given `store=`
     run = store.load_run("3fa9")                   # a unique prefix of the id is enough
 
-Writing. `handle(event)` turns each event into a few appends or single-row updates: nothing on the
-write path reads the database or re-serialises the whole run, so a step costs the same at step 1000
-as at step 1. Everything between `StepStarted` and `StepFinished` (or the `Error` that ends a failed
-step) commits as one transaction, so a step's node, its model calls, the cursor move and the plan
-it wrote become durable together; every event outside a step commits on its own. A process killed
-at any moment therefore leaves a consistent file that lacks at most the step in flight.
+Writing. `handle(event)` queues each event; at the end of a step (`StepFinished`, or the `Error`
+or `Paused` that ends it) the queued events are written as one transaction, so a step's nodes, its
+model calls, the cursor move and the plan it wrote become durable together, and the write lock is
+taken only for that short write (never across a step's model calls). An event outside a step is
+written at once. Each event becomes a few appends or single-row updates: nothing on the write path
+reads the database or re-serialises the whole run, so a step costs the same at step 1000 as at 1.
+A process killed at any moment therefore leaves a consistent file that lacks at most the step in
+flight.
+
+A write that fails (the lock stays busy for `timeout` seconds, a full disk, a damaged file, a
+missing table) is rolled back whole and its events stay queued, in order: `failure` holds the
+`StoreError`, later events only queue, and `flush()` tries again (the Session does at its next
+step and raises the error from `step()` meanwhile). So a node is never stored without its parent.
+Each write also moves the heartbeat of the run's lease (`lease.py`): a writer that lost its lease
+writes nothing more. A damaged file (`PRAGMA quick_check` at open, or a read that fails) is not
+written to again; `workbench doctor` (`doctor.py`) checks it and salvages its readable runs.
 
 Tables (see `migrations.py`): `runs` (one row per run: task, config, cursor, status, outcome, plan
 and memory as last written, running totals), `nodes` (one row per node, its fields as JSON without
@@ -22,10 +32,13 @@ Every string written passes through secret redaction (`workbench.safety.redact`)
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -34,58 +47,155 @@ from typing import Any
 from ..core import events as ev
 from ..core.tree import Node, Run
 from ..errors import StoreError
-from .migrations import migrate
+from . import lease
+from .migrations import LATEST, TABLES, migrate, version
 from .rows import (
     CALL_FIELDS,
-    NODE_FIELDS,
     Secrets,
+    build_run,
     current_secrets,
     dumps,
-    known,
     message_ops,
     node_json,
-    resolve_messages,
     run_summary,
     scrub,
 )
 
 DEFAULT_PATH = Path(".workbench") / "runs.sqlite"
+DEFAULT_TIMEOUT = 5.0  # seconds a write waits for another connection's write lock before it fails
+
+
+def default_timeout() -> float:
+    """The lock timeout: $WORKBENCH_STORE_TIMEOUT seconds when set, else DEFAULT_TIMEOUT."""
+    text = os.environ.get("WORKBENCH_STORE_TIMEOUT", "").strip()
+    try:
+        value = float(text) if text else DEFAULT_TIMEOUT
+    except ValueError:
+        raise StoreError(f"WORKBENCH_STORE_TIMEOUT must be a number of seconds, not {text!r}") from None
+    if not value >= 0:
+        raise StoreError(f"WORKBENCH_STORE_TIMEOUT must be 0 or more seconds, not {text!r}")
+    return value
 
 
 class RunStore:
-    """Runs, nodes and calls in SQLite; an event subscriber that writes as things finish."""
+    """Runs, nodes and calls in SQLite; an event subscriber that writes as things finish.
 
-    def __init__(self, path: str | Path = DEFAULT_PATH, *, create: bool = True) -> None:
+    `read_only=True` (or a file this process cannot write, e.g. on a read-only mount) opens it for
+    reading only. `timeout` is how long a write waits for another writer's lock before it fails
+    (default $WORKBENCH_STORE_TIMEOUT or 5 s).
+    `check=False` skips the `PRAGMA quick_check` done at open (`workbench doctor` reads damaged files)."""
+
+    def __init__(
+        self, path: str | Path = DEFAULT_PATH, *, create: bool = True, read_only: bool = False,
+        timeout: float | None = None, check: bool = True,
+    ) -> None:
         self.path = Path(path)
-        if not create and not self.path.is_file():
-            raise StoreError(f"no run store at {self.path}; `workbench run` creates one")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=10)
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open run store {self.path}: {exc}; pass another store path") from None
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            migrate(conn, where=str(self.path))
-        except sqlite3.DatabaseError as exc:
-            conn.close()
+        self.timeout = default_timeout() if timeout is None else float(timeout)
+        if self.path.is_dir():
             raise StoreError(
-                f"cannot open run store {self.path}: {exc}; is it a workbench store? pass another path"
-            ) from None
+                f"{self.path} is a directory, not a run store; pass a file such as {self.path / 'runs.sqlite'}"
+            )
+        exists = self.path.is_file()
+        if not create and not exists:
+            raise StoreError(f"no run store at {self.path}; `workbench run` creates one")
+        self.read_only = bool(read_only) or (exists and not _writable(self.path))
+        if self.read_only and not exists:
+            raise StoreError(f"no run store at {self.path} to open read-only")
+        conn = self._connect_read_only() if self.read_only else self._connect()
+        self._conn: sqlite3.Connection | None = conn
+        try:
+            self._prepare(conn, check)
         except BaseException:
             conn.close()
+            self._conn = None
             raise
-        self._conn: sqlite3.Connection | None = conn
         self._lock = threading.RLock()
         self._in_tx = False
         self._open_steps: set[str] = set()
+        self._pending: list[ev.Event] = []  # events not written yet, oldest first
+        self.failure: StoreError | None = None  # why the last write failed (its events are still pending)
+        self.damaged: str | None = None  # set when the file turned out damaged: no more writes
+        self._leases: dict[str, str] = {}  # run id -> our lease token
+        self._fenced: dict[str, StoreError] = {}  # runs whose lease we lost: their events are dropped
         # per run, the last call written (node id, seq, messages): the base of the next prompt's delta
         self._last_call: dict[str, tuple[int, int, list[Any]]] = {}
         self._calls_written: dict[tuple[str, int], int] = {}  # (run, node) -> calls already stored
 
+    # --- opening ----------------------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            return sqlite3.connect(
+                str(self.path), isolation_level=None, check_same_thread=False, timeout=self.timeout
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open run store {self.path}: {exc}; pass another store path") from None
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        base = "file:" + urllib.parse.quote(str(self.path.resolve()))
+        last: Exception | None = None
+        # mode=ro still needs the WAL index file; on a read-only mount only immutable=1 can read
+        for query in ("?mode=ro", "?mode=ro&immutable=1"):
+            try:
+                conn = sqlite3.connect(base + query, uri=True, check_same_thread=False, timeout=self.timeout)
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                return conn
+            except sqlite3.Error as exc:
+                last = exc
+                if "conn" in locals():
+                    conn.close()
+        raise StoreError(f"cannot open run store {self.path} read-only: {last}; copy it somewhere writable")
+
+    def _prepare(self, conn: sqlite3.Connection, check: bool) -> None:
+        try:
+            if not self.read_only:
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+            if check:
+                problems = [str(r[0]) for r in conn.execute("PRAGMA quick_check").fetchall()]
+                if problems != ["ok"]:
+                    raise StoreError(self._damaged_text("; ".join(problems[:3])))
+            if self.read_only:
+                current = version(conn)
+                if current != LATEST:
+                    newer = current > LATEST
+                    raise StoreError(
+                        f"run store {self.path} has schema version {current} and is read-only; "
+                        + ("upgrade agent-workbench to read it" if newer else
+                           "open it once where it is writable to upgrade it, or copy it")
+                    )
+            else:
+                migrate(conn, where=str(self.path))
+            names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            missing = [t for t in TABLES if t not in names]
+            if missing:
+                raise StoreError(
+                    f"run store {self.path} lacks the table(s) {', '.join(missing)}: it is not a complete "
+                    f"workbench store. `workbench doctor --store {self.path} --salvage NEW.sqlite` copies "
+                    "what is readable into a new file"
+                )
+        except sqlite3.DatabaseError as exc:
+            text = str(exc)
+            if "not a database" in text or "file is encrypted" in text:
+                raise StoreError(
+                    f"cannot open run store {self.path}: {exc}; is it a workbench store? pass another path"
+                ) from None
+            if "locked" in text or "busy" in text:
+                raise StoreError(
+                    f"cannot open run store {self.path}: another process held its write lock for more than "
+                    f"{self.timeout:g} s; close it or try again"
+                ) from None
+            raise StoreError(self._damaged_text(text)) from None
+
+    def _damaged_text(self, detail: str) -> str:
+        return (
+            f"run store {self.path} is damaged ({detail}); nothing more is written to it. "
+            f"`workbench doctor --store {self.path} --salvage NEW.sqlite` copies the readable runs into a "
+            "new file"
+        )
+
     def __repr__(self) -> str:
-        return f"RunStore({str(self.path)!r})"
+        return f"RunStore({str(self.path)!r}{', read_only=True' if self.read_only else ''})"
 
     def __enter__(self) -> RunStore:
         return self
@@ -93,7 +203,7 @@ class RunStore:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.close()
+        self.close(quiet=exc_type is not None)
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -101,19 +211,96 @@ class RunStore:
             raise StoreError(f"the run store {self.path} is closed; open a new RunStore")
         return self._conn
 
-    def close(self) -> None:
-        """Commit whatever is pending (a step cut short keeps what it wrote) and close the file."""
+    def close(self, *, quiet: bool = False) -> None:
+        """Write what is pending (a step cut short keeps what it did), give back our leases, close.
+
+        Raises `StoreError` (after closing) when pending events could not be written: they are lost."""
         with self._lock:
             if self._conn is None:
                 return
-            if self._in_tx:
-                self._conn.execute("COMMIT")
-                self._in_tx = False
+            lost: StoreError | None = None
+            if self._pending and not self.read_only:
+                try:
+                    self._flush()
+                except StoreError as exc:
+                    lost = StoreError(
+                        f"{len(self._pending)} change(s) could not be written to {self.path} and are lost "
+                        f"with this close: {exc}"
+                    )
+            for run_id in list(self._leases):
+                self.release(run_id)
             self._open_steps.clear()
+            self._pending = []
             self._conn.close()
             self._conn = None
+        if lost is not None and not quiet:
+            raise lost
+
+    # --- leases -----------------------------------------------------------------------------------
+    def acquire(self, run_id: str) -> str:
+        """Take the writer's lease of `run_id` (see lease.py); raises `StoreError` naming a live holder."""
+        with self._lock:
+            self._require_writable()
+            try:
+                self._begin()
+                token = lease.take(self.conn, run_id, where=str(self.path))
+                self._commit()
+            except StoreError:
+                self._rollback()
+                raise
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise self._error_for(exc, f"cannot open run {run_id} for writing") from None
+            self._leases[run_id] = token
+            self._fenced.pop(run_id, None)
+            return token
+
+    def lease_token(self, run_id: str) -> str | None:
+        """Our lease token for `run_id` (None when this store does not hold it)."""
+        return self._leases.get(run_id)
+
+    def release(self, run_id: str) -> None:
+        """Give back the lease of `run_id` (nothing when we do not hold it)."""
+        with self._lock:
+            token = self._leases.pop(run_id, None)
+            if token is None or self._conn is None or self.read_only:
+                return
+            try:
+                if self._in_tx:
+                    lease.give_back(self.conn, run_id, token)
+                else:
+                    self.conn.execute("BEGIN IMMEDIATE")
+                    lease.give_back(self.conn, run_id, token)
+                    self.conn.execute("COMMIT")
+            except sqlite3.Error:  # the row stays; our pid dies with us, so it can be taken over then
+                if self.conn.in_transaction and not self._in_tx:
+                    self.conn.execute("ROLLBACK")
+
+    def fenced(self, run_id: str) -> StoreError | None:
+        """Why this store no longer writes `run_id` (another writer took its lease), or None."""
+        return self._fenced.get(run_id)
+
+    def _fence(self, run_ids: set[str], now: float) -> None:
+        """Inside a write transaction: check (or take) the lease of each run about to be written."""
+        for run_id in run_ids:
+            token = self._leases.get(run_id)
+            if token is not None:
+                if not lease.beat(self.conn, run_id, token, now):
+                    del self._leases[run_id]
+                    self._fenced[run_id] = StoreError(lease.lost_message(self.conn, run_id, str(self.path)))
+                continue
+            try:  # a writer that never called acquire (events fed in by hand, an import)
+                self._leases[run_id] = lease.take(self.conn, run_id, where=str(self.path))
+            except StoreError as exc:
+                self._fenced[run_id] = exc
 
     # --- writing ----------------------------------------------------------------------------------
+    def _require_writable(self) -> None:
+        if self.read_only:
+            raise StoreError(f"run store {self.path} is open read-only; nothing can be written to it")
+        if self.damaged:
+            raise StoreError(self._damaged_text(self.damaged))
+
     def _begin(self) -> None:
         if not self._in_tx:
             self.conn.execute("BEGIN IMMEDIATE")
@@ -121,8 +308,9 @@ class RunStore:
 
     def _rollback(self) -> None:
         if self._in_tx:
-            self.conn.execute("ROLLBACK")
             self._in_tx = False
+            with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already (a full disk)
+                self.conn.execute("ROLLBACK")
         self._last_call.clear()  # a delta base may have been rolled back with the rest
         self._calls_written.clear()
 
@@ -135,21 +323,90 @@ class RunStore:
             self.conn.execute("COMMIT")
             self._in_tx = False
 
+    def _error_for(self, exc: sqlite3.Error, what: str) -> StoreError:
+        """A StoreError for a failed write: what happened and what to do."""
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            advice = (
+                f"another connection held the write lock for more than {self.timeout:g} s; "
+                "close the other writer or wait, then try again"
+            )
+        elif "full" in text:
+            advice = "the disk is full; free some space, then try again"
+        elif "no such table" in text or "no such column" in text:
+            advice = (
+                "the file is not a complete workbench store; `workbench doctor --store "
+                f"{self.path} --salvage NEW.sqlite` copies what is readable"
+            )
+        elif "readonly" in text or "read-only" in text:
+            advice = "the file or its folder is read-only; make it writable or pass another store"
+        elif type(exc) is sqlite3.DatabaseError or "malformed" in text:
+            self.damaged = text
+            return StoreError(self._damaged_text(text))
+        else:
+            advice = "fix the cause, then try again"
+        return StoreError(f"{what} in {self.path}: {text}; {advice}")
+
     def handle(self, event: ev.Event) -> None:
-        """Write one event (the Session subscribes this). Unknown event kinds are ignored."""
-        handler = _HANDLERS.get(type(event))
-        if handler is None:
+        """Queue one event and write the queue at the end of a step (the Session subscribes this).
+
+        Never raises: a failed write is kept in `failure` and its events stay queued (see `flush`).
+        Unknown event kinds are ignored."""
+        if type(event) not in _HANDLERS:
             return
         with self._lock:
-            secrets = current_secrets()
-            try:
-                handler(self, event, secrets)
-            except BaseException:
-                self._rollback()
-                self._open_steps.discard(event.run_id)
-                raise
-            if not self._open_steps:
-                self._commit()
+            run_id = event.run_id
+            if run_id in self._fenced or self._conn is None:
+                return
+            if isinstance(event, ev.StepStarted):
+                self._open_steps.add(run_id)
+            elif isinstance(event, (ev.StepFinished, ev.Error, ev.Paused)):
+                self._open_steps.discard(run_id)  # a failed step ends with Error, a cancelled one Paused
+            self._pending.append(event)
+            if not self._open_steps and self.failure is None:
+                with contextlib.suppress(StoreError):  # kept in self.failure; the Session raises it
+                    self._flush()
+
+    @property
+    def pending(self) -> int:
+        """How many events wait to be written (more than 0 after a failed write)."""
+        return len(self._pending)
+
+    def flush(self) -> None:
+        """Write every queued event now, as one transaction.
+
+        Raises `StoreError` when the write fails; the events then stay queued, in order, and
+        `failure` holds the error until a later flush succeeds."""
+        with self._lock:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            self.failure = None
+            return
+        try:
+            self._require_writable()
+        except StoreError as exc:
+            self.failure = exc
+            raise
+        batch = self._pending
+        secrets = current_secrets()
+        try:
+            self._begin()
+            self._fence({e.run_id for e in batch}, time.time())
+            for event in batch:
+                if event.run_id not in self._fenced:
+                    _HANDLERS[type(event)](self, event, secrets)
+            self._commit()
+        except sqlite3.Error as exc:
+            self._rollback()
+            self.failure = self._error_for(exc, f"could not write {len(batch)} change(s)")
+            raise self.failure from None
+        except BaseException:
+            self._rollback()
+            raise
+        self._pending = []
+        self.failure = None
 
     def _event_row(
         self, event: ev.Event, secrets: Secrets, data: dict[str, Any], *,
@@ -216,13 +473,14 @@ class RunStore:
         self._touch(e.run_id, e.at, ", config = ?", (dumps(e.config, s),))
         self._event_row(e, s, {"change": e.change}, provenance=e.provenance)
 
-    def _on_step_started(self, e: ev.StepStarted, s: Secrets) -> None:
-        if e.run_id in self._open_steps:  # the previous step never finished (cancelled): keep what it wrote
-            self._commit()
-        self._open_steps.add(e.run_id)
+    def _on_step_boundary(self, e: ev.Event, s: Secrets) -> None:
+        pass  # `handle` tracks open steps; nothing to write
 
-    def _on_step_finished(self, e: ev.StepFinished, s: Secrets) -> None:
-        self._open_steps.discard(e.run_id)
+    def _on_full_text(self, e: ev.FullTextKept, s: Secrets) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO full_texts (run_id, node_id, field, text) VALUES (?, ?, ?, ?)",
+            (e.run_id, e.node_id, e.field, scrub(e.text, s)),
+        )
 
     def _on_node_added(self, e: ev.NodeAdded, s: Secrets) -> None:
         self._write_node(e.run_id, e.node, e.at, s)
@@ -251,12 +509,10 @@ class RunStore:
             self._event_row(e, s, data, provenance=e.provenance)
 
     def _on_error(self, e: ev.Error, s: Secrets) -> None:
-        self._open_steps.discard(e.run_id)  # a failed step publishes Error instead of StepFinished
         self._touch(e.run_id, e.at, ", status = 'error'")
         self._event_row(e, s, {"message": e.message, "error_type": e.error_type}, node_id=e.node_id)
 
     def _on_paused(self, e: ev.Paused, s: Secrets) -> None:
-        self._open_steps.discard(e.run_id)
         status = {"error": "error", "done": "done"}.get(e.reason, "paused")
         self._touch(e.run_id, e.at, ", status = ?", (status,))
         self._event_row(e, s, {"reason": e.reason})
@@ -281,10 +537,16 @@ class RunStore:
     ) -> None:
         """Write a whole run at once (an imported run, or a session that ran without a store)."""
         with self._lock:
+            self._require_writable()
+            if self._pending:  # what was queued before goes first (its parents, its order)
+                self._flush()
             s = current_secrets()
             now = time.time()
             try:
                 self._begin()
+                self._fence({run.id}, now)
+                if run.id in self._fenced:
+                    raise self._fenced.pop(run.id)
                 self.conn.execute(
                     "INSERT OR REPLACE INTO runs (id, task, config, created_at, updated_at, cursor, status, outcome,"
                     " plan, memory) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -303,16 +565,36 @@ class RunStore:
                 for node in run.nodes.values():
                     self._write_node(run.id, node, now, s)
                 self._touch(run.id, now, ", status = ?", ("done" if run.current.terminal else status,))
+                self._commit()
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise self._error_for(exc, f"could not save run {run.id}") from None
             except BaseException:
                 self._rollback()
                 raise
-            if not self._open_steps:
-                self._commit()
 
     # --- reading ----------------------------------------------------------------------------------
     def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
-            return self.conn.execute(sql, params).fetchall()
+            try:
+                return self.conn.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise StoreError(f"cannot read {self.path}: {exc}; another process holds it, try again") from None
+                self.damaged = str(exc)
+                raise StoreError(self._damaged_text(str(exc))) from None
+
+    def _damaged_run(self, run_id: str, detail: str) -> StoreError:
+        return StoreError(
+            f"run {run_id!r} in {self.path} is damaged ({detail}); the other runs are unaffected. "
+            f"`workbench doctor --store {self.path} --salvage NEW.sqlite` copies what is readable"
+        )
+
+    def _json(self, text: Any, run_id: str, what: str) -> Any:
+        try:
+            return json.loads(text)
+        except (TypeError, ValueError) as exc:
+            raise self._damaged_run(run_id, f"{what} is not valid JSON: {exc}") from None
 
     def resolve(self, run_id: str) -> str:
         """The full id of the run `run_id` names (its id or a unique prefix of it)."""
@@ -332,37 +614,27 @@ class RunStore:
     def load_run(self, run_id: str) -> Run:
         """The stored run with its nodes (and their calls), cursor, outcome and config."""
         rid = self.resolve(run_id)
-        (task, config, created_at, cursor, outcome), = self._read(
-            "SELECT task, config, created_at, cursor, outcome FROM runs WHERE id = ?", (rid,)
-        )
-        nodes: dict[int, dict[str, Any]] = {}
-        for (data,) in self._read("SELECT data FROM nodes WHERE run_id = ? ORDER BY id", (rid,)):
-            node = {**known(json.loads(data), NODE_FIELDS), "llm_calls": []}
-            nodes[node["id"]] = node
-        if not nodes:
-            raise StoreError(f"run {rid!r} in {self.path} has no nodes (it stopped before its first state); start a new run")
-        rows = self._read("SELECT node_id, seq, data FROM llm_calls WHERE run_id = ? ORDER BY node_id, seq", (rid,))
-        calls = {(node_id, seq): json.loads(data) for node_id, seq, data in rows}
+        (row,) = self._read("SELECT task, config, created_at, cursor, outcome FROM runs WHERE id = ?", (rid,))
+        node_rows = self._read("SELECT data FROM nodes WHERE run_id = ? ORDER BY id", (rid,))
+        call_rows = self._read("SELECT node_id, seq, data FROM llm_calls WHERE run_id = ? ORDER BY node_id, seq", (rid,))
         try:
-            resolve_messages(calls)
+            run, _ = build_run(rid, row, node_rows, call_rows)
         except ValueError as exc:
-            raise StoreError(f"run {rid!r} in {self.path} is damaged ({exc}); `workbench runs` lists the others") from None
-        for (node_id, _), data in calls.items():
-            if node_id in nodes:  # calls of a node that is not stored (never expected) are skipped
-                nodes[node_id]["llm_calls"].append(known(data, CALL_FIELDS))
-        return Run.from_dict({
-            "id": rid, "task": task, "config": json.loads(config), "created_at": created_at,
-            "cursor": cursor if cursor in nodes else max(nodes), "outcome": outcome, "nodes": list(nodes.values()),
-        })
+            raise self._damaged_run(rid, str(exc)) from None
+        if not run.nodes:
+            raise StoreError(f"run {rid!r} in {self.path} has no nodes (it stopped before its first state); start a new run")
+        return run
 
     def load_state(self, run_id: str) -> dict[str, Any]:
         """The plan (list of item dicts) and memory (a policy's state()) as last written."""
         rid = self.resolve(run_id)
         (plan, memory), = self._read("SELECT plan, memory FROM runs WHERE id = ?", (rid,))
-        return {"plan": json.loads(plan), "memory": json.loads(memory)}
+        return {"plan": self._json(plan, rid, "its plan"), "memory": self._json(memory, rid, "its memory")}
 
     def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
-        """Stored runs, newest first: id, task, env, model, strategy, memory, totals, status."""
+        """Stored runs, newest first: id, task, env, model, strategy, memory, totals, status.
+
+        A run whose row is damaged is listed with status "damaged" and the reason in `damaged`."""
         rows = self._read(
             "SELECT id, task, config, steps, prompt_tokens, completion_tokens, cost, status, outcome,"
             " created_at, updated_at, cursor FROM runs ORDER BY created_at DESC, rowid DESC LIMIT ?",
@@ -377,28 +649,57 @@ class RunStore:
             "SELECT seq, kind, provenance, node_id, data, at FROM events WHERE run_id = ? ORDER BY seq", (rid,)
         )
         return [
-            {"seq": seq, "kind": kind, "provenance": prov, "node_id": node_id, "data": json.loads(data), "at": at}
+            {"seq": seq, "kind": kind, "provenance": prov, "node_id": node_id,
+             "data": self._json(data, rid, f"event {seq}"), "at": at}
             for seq, kind, prov, node_id, data, at in rows
         ]
+
+    def full_text(self, run_id: str, node_id: int, field: str) -> str | None:
+        """The whole text of a node field a size cap clipped, when it was kept (`keep_full_text`)."""
+        rid = self.resolve(run_id)
+        rows = self._read(
+            "SELECT text FROM full_texts WHERE run_id = ? AND node_id = ? AND field = ?", (rid, int(node_id), field)
+        )
+        return str(rows[0][0]) if rows else None
 
     def delete_run(self, run_id: str) -> str:
         """Delete a run and everything it holds; returns its full id."""
         rid = self.resolve(run_id)
         with self._lock:
-            self._begin()
-            for table, key in (("llm_calls", "run_id"), ("nodes", "run_id"), ("events", "run_id"), ("runs", "id")):
-                self.conn.execute(f"DELETE FROM {table} WHERE {key} = ?", (rid,))
-            self._forget(rid)
-            if not self._open_steps:
+            self._require_writable()
+            if self._pending:
+                self._flush()
+            try:
+                self._begin()
+                self._fence({rid}, time.time())
+                if rid in self._fenced:
+                    raise self._fenced.pop(rid)
+                for table, key in (("llm_calls", "run_id"), ("nodes", "run_id"), ("events", "run_id"),
+                                   ("full_texts", "run_id"), ("leases", "run_id"), ("runs", "id")):
+                    self.conn.execute(f"DELETE FROM {table} WHERE {key} = ?", (rid,))
                 self._commit()
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise self._error_for(exc, f"could not delete run {rid}") from None
+            except BaseException:
+                self._rollback()
+                raise
+            self._forget(rid)
+            self._leases.pop(rid, None)
         return rid
+
+
+def _writable(path: Path) -> bool:
+    """Whether this process may write `path` and create its WAL files next to it."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
 
 
 _HANDLERS: dict[type, Callable[[RunStore, Any, Secrets], None]] = {
     ev.RunStarted: RunStore._on_run_started,
     ev.ConfigChanged: RunStore._on_config_changed,
-    ev.StepStarted: RunStore._on_step_started,
-    ev.StepFinished: RunStore._on_step_finished,
+    ev.StepStarted: RunStore._on_step_boundary,
+    ev.StepFinished: RunStore._on_step_boundary,
+    ev.FullTextKept: RunStore._on_full_text,
     ev.NodeAdded: RunStore._on_node_added,
     ev.NodeUpdated: RunStore._on_node_updated,
     ev.CursorMoved: RunStore._on_cursor_moved,

@@ -1,0 +1,357 @@
+"""Store faults: failed writes surface and are retried, one writer per run, damaged files, size caps.
+
+Every test here drives a real Session against a real SQLite file; model calls go over HTTP to the
+loopback server (tests/conftest.py) except where another process needs a model of its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from workbench.core import events as ev
+from workbench.core.session import Session
+from workbench.errors import StoreError
+from workbench.store.sqlite import RunStore
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def stored_parents_ok(path: Path, run_id: str) -> list[int]:
+    """The stored node ids, after checking that every stored node's parent is stored too."""
+    with contextlib.closing(sqlite3.connect(path)) as r:
+        rows = r.execute("SELECT id, parent_id FROM nodes WHERE run_id = ? ORDER BY id", (run_id,)).fetchall()
+    ids = {i for i, _ in rows}
+    assert all(p is None or p in ids for _, p in rows), rows
+    return sorted(ids)
+
+
+def same_tree(stored, live) -> None:
+    stored.created_at = live.created_at  # stored as the RunStarted time
+    assert stored.to_dict() == live.to_dict()
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[ev.Event] = []
+
+    def __call__(self, event: ev.Event) -> None:
+        self.events.append(event)
+
+    def errors(self) -> list[ev.Error]:
+        return [e for e in self.events if isinstance(e, ev.Error)]
+
+
+# --- 1. a failed write stops the run, the step stays in memory and is written on the retry -----------
+
+
+def test_a_locked_store_raises_from_step_and_the_step_is_written_when_the_user_continues(
+    tmp_path: Path, server, server_model
+):
+    path = tmp_path / "runs.sqlite"
+    store = RunStore(path)
+    store.conn.execute("PRAGMA busy_timeout = 200")  # fail fast: the lock never frees by itself
+    s = Session(env="gridworld", model=server_model, store=store)
+    seen = Recorder()
+    s.subscribe(seen)
+    s.step()
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another connection holds the write lock
+    with pytest.raises(StoreError, match="write lock"):
+        s.step()
+    assert s.status == "error" and len(s.tree.nodes) == 3  # the step happened and is kept in memory
+    assert [e.error_type for e in seen.errors()] == ["StoreError"]  # what the panel and the CLI show
+    assert stored_parents_ok(path, s.run_id) == [0, 1]
+    calls = len(server.requests)
+    with pytest.raises(StoreError, match="write lock"):  # still locked: fails again before any model call
+        s.step()
+    assert len(server.requests) == calls and len(s.tree.nodes) == 3
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    s.step()  # the user continues: the kept step is written first, then the new one
+    assert s.status != "error" and s.store_error is None
+    assert stored_parents_ok(path, s.run_id) == [0, 1, 2, 3]
+    same_tree(RunStore(path).load_run(s.run_id), s.tree)
+
+
+def test_a_search_step_holds_no_write_lock_while_it_calls_the_model(tmp_path: Path, server, server_model):
+    path = tmp_path / "runs.sqlite"
+    probes: list[str] = []
+
+    def respond(body: dict) -> str:
+        other = sqlite3.connect(path, isolation_level=None, timeout=0)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            probes.append("free")
+        except sqlite3.OperationalError as exc:
+            probes.append(str(exc))
+        finally:
+            other.close()
+        if "Score:" in body["messages"][0]["content"]:
+            return "Score: 6"
+        return server.default_answer
+
+    server.responder = respond
+    s = Session(
+        env="gridworld",
+        model=server_model,
+        store=path,
+        strategy="best-first",
+        value="score",
+        branching=2,
+        n_samples=2,
+        max_expansions=3,
+    )
+    s.run(max_steps=2)
+    assert len(probes) >= 8 and set(probes) == {"free"}, probes
+
+
+@contextlib.contextmanager
+def tiny_disk(where: Path, size: str = "512k") -> Iterator[Path]:
+    """A small tmpfs mounted at `where` (needs root, as in the test image)."""
+    where.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small tmpfs needs root")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], check=True)
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def test_a_full_disk_stops_the_run_loses_nothing_and_the_retry_writes_it_all(
+    tmp_path: Path, server, server_model
+):
+    with tiny_disk(tmp_path / "disk") as disk:
+        path = disk / "runs.sqlite"
+        store = RunStore(path)
+        server.responder = lambda body: "Thought: " + "let me think. " * 1500 + "\nAction: look"
+        s = Session(env="gridworld", model=server_model, store=store)
+        seen = Recorder()
+        s.subscribe(seen)
+        filler = disk / "filler"
+        filler.write_bytes(b"\0" * 256 * 1024)
+        error = None
+        for _ in range(60):
+            try:
+                s.step()
+            except StoreError as exc:
+                error = exc
+                break
+        assert error is not None and "disk is full" in str(error), error
+        assert s.status == "error" and seen.errors()[-1].error_type == "StoreError"
+        stored = stored_parents_ok(path, s.run_id)
+        assert stored == list(range(len(stored))) and len(stored) < len(s.tree.nodes)
+        filler.unlink()  # the user frees space and continues
+        s.step()
+        assert stored_parents_ok(path, s.run_id) == sorted(s.tree.nodes)
+        same_tree(store.load_run(s.run_id), s.tree)
+        s.close()
+        store.close()
+
+
+def test_a_missing_table_is_a_store_error_and_nothing_is_stored_without_its_parent(
+    tmp_path: Path, server, server_model
+):
+    path = tmp_path / "runs.sqlite"
+    s = Session(env="gridworld", model=server_model, store=path)
+    s.step()
+    other = sqlite3.connect(path, isolation_level=None)
+    (schema,) = other.execute("SELECT sql FROM sqlite_master WHERE name = 'llm_calls'").fetchone()
+    other.execute("DROP TABLE llm_calls")
+    with pytest.raises(StoreError, match="no such table: llm_calls"):
+        s.step()
+    with pytest.raises(StoreError, match="no such table"):
+        s.step()
+    assert len(s.tree.nodes) == 3 and stored_parents_ok(path, s.run_id) == [0, 1]
+    other.execute(schema)  # repaired: the next step writes both
+    other.close()
+    s.step()
+    assert stored_parents_ok(path, s.run_id) == [0, 1, 2, 3]
+    loaded = s.store.load_run(s.run_id)  # node 1's call went with the dropped table; 2 and 3 are whole
+    assert [len(loaded.nodes[i].llm_calls) for i in (1, 2, 3)] == [0, 1, 1]
+    assert [loaded.nodes[i].observation for i in (2, 3)] == [s.tree.nodes[i].observation for i in (2, 3)]
+
+
+def test_the_cli_stops_with_the_store_error_and_a_non_zero_exit(tmp_path: Path, server):
+    path = tmp_path / "runs.sqlite"
+    blocker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    answers = iter(range(100))
+
+    def respond(body: dict) -> str:
+        if next(answers) == 1:  # step 1 is stored; now another connection takes the write lock
+            blocker.execute("BEGIN IMMEDIATE")
+        return server.default_answer
+
+    server.responder = respond
+    try:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "workbench",
+                "run",
+                "--store",
+                str(path),
+                "--env",
+                "gridworld",
+                "--model",
+                "openai/loopback",
+                "--api-base",
+                server.url,
+                "--max-steps",
+                "4",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+            env={
+                **os.environ,
+                "PYTHONPATH": str(ROOT),
+                "OPENAI_API_KEY": "sk-loopback-faults",
+                "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+                "WORKBENCH_STORE_TIMEOUT": "0.2",
+            },
+        )
+    finally:
+        if blocker.in_transaction:
+            blocker.execute("ROLLBACK")
+        blocker.close()
+    assert done.returncode != 0, done.stdout
+    assert "write lock" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    with RunStore(path) as store:
+        (row,) = store.list_runs()
+        assert row["steps"] == 1  # step 1 whole; step 2 could not be written while the lock was held
+
+
+# --- 2. one writer per run -------------------------------------------------------------------------
+
+HOLDER = textwrap.dedent(
+    """
+    import sys
+    from workbench.core.session import Session
+    from workbench.llm.scripted import ScriptedModel
+
+    s = Session.resume(sys.argv[2], store=sys.argv[1], model=ScriptedModel(["Thought: t\\nAction: look"]))
+    print("holding", flush=True)
+    if sys.stdin.readline().strip() == "step":
+        s.step()
+    s.close()
+    print("closed", flush=True)
+    """
+)
+
+
+def start_holder(path: Path, run_id: str) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(path), run_id],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    line = proc.stdout.readline()
+    assert line.strip() == "holding", proc.stderr.read()
+    return proc
+
+
+def test_a_second_process_cannot_write_a_run_another_process_holds(tmp_path: Path, server, server_model):
+    path = tmp_path / "runs.sqlite"
+    s = Session(env="gridworld", model=server_model, store=path)
+    s.step()
+    s.close()  # gives the lease back
+    proc = start_holder(path, s.run_id)
+    try:
+        with pytest.raises(StoreError) as info:
+            Session.resume(s.run_id, store=path, model=server_model)
+        assert f"process {proc.pid} on" in str(info.value) and "read_only=True" in str(info.value)
+        view = Session.resume(s.run_id, store=path, model=server_model, read_only=True)
+        assert len(view.tree.nodes) == 2
+        with pytest.raises(StoreError, match="read-only view"):
+            view.step()
+        proc.stdin.write("step\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline().strip() == "closed"
+    finally:
+        proc.kill()
+        proc.wait()
+    again = Session.resume(s.run_id, store=path, model=server_model)  # the holder closed: free
+    assert len(again.tree.nodes) == 3
+    again.step()
+    again.close()
+    assert stored_parents_ok(path, s.run_id) == [0, 1, 2, 3]
+
+
+def test_a_killed_holder_leaves_a_lease_the_next_opener_takes_over(tmp_path: Path, server, server_model):
+    path = tmp_path / "runs.sqlite"
+    s = Session(env="gridworld", model=server_model, store=path)
+    s.close()
+    proc = start_holder(path, s.run_id)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    with contextlib.closing(sqlite3.connect(path)) as r:  # the dead process's lease is still there
+        assert r.execute("SELECT pid FROM leases").fetchall() == [(proc.pid,)]
+    taken = Session.resume(s.run_id, store=path, model=server_model)
+    taken.step()
+    with contextlib.closing(sqlite3.connect(path)) as r:
+        assert r.execute("SELECT pid FROM leases").fetchall() == [(os.getpid(),)]
+    taken.close()
+    with contextlib.closing(sqlite3.connect(path)) as r:
+        assert r.execute("SELECT count(*) FROM leases").fetchone() == (0,)
+
+
+def test_a_lease_from_another_host_is_taken_over_only_when_its_heartbeat_is_stale(
+    tmp_path: Path, server_model
+):
+    path = tmp_path / "runs.sqlite"
+    s = Session(env="gridworld", model=server_model, store=path)
+    s.close()
+    import time
+
+    from workbench.store import lease
+
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as w:
+        w.execute(
+            "INSERT INTO leases VALUES (?, 'tok', 4242, 'elsewhere', NULL, ?, ?)",
+            (s.run_id, time.time(), time.time()),
+        )
+        with pytest.raises(StoreError, match="process 4242 on elsewhere"):
+            Session.resume(s.run_id, store=path, model=server_model)
+        old = time.time() - lease.STALE_AFTER - 1
+        w.execute("UPDATE leases SET heartbeat_at = ?", (old,))
+    Session.resume(s.run_id, store=path, model=server_model).close()
+
+
+def test_a_writer_that_lost_its_lease_writes_nothing_more(tmp_path: Path, server, server_model):
+    path = tmp_path / "runs.sqlite"
+    first = Session(env="gridworld", model=server_model, store=path)
+    first.step()
+    # a notebook cell resumes the run again in the same process: the new session takes it over
+    second = Session.resume(first.run_id, store=path, model=server_model)
+    second.step()
+    with pytest.raises(StoreError, match=f"taken over by process {os.getpid()}"):
+        first.step()  # its own store object: the lease check in the write transaction refuses it
+    assert first.status == "error"
+    with pytest.raises(StoreError, match="taken over"):  # and it stays refused, before any model call
+        first.step()
+    shared = second.store  # two sessions on one store object
+    third = Session.resume(first.run_id, store=shared, model=server_model)
+    with pytest.raises(StoreError, match="another session of this process"):
+        second.step()
+    third.step()
+    same_tree(RunStore(path).load_run(first.run_id), third.tree)
+    assert stored_parents_ok(path, first.run_id) == [0, 1, 2, 3]
