@@ -355,3 +355,223 @@ def test_a_writer_that_lost_its_lease_writes_nothing_more(tmp_path: Path, server
     third.step()
     same_tree(RunStore(path).load_run(first.run_id), third.tree)
     assert stored_parents_ok(path, first.run_id) == [0, 1, 2, 3]
+
+
+# --- 3. damaged stores -----------------------------------------------------------------------------
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "workbench", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+    )
+
+
+def make_store(path: Path, server_model, runs: int = 2, steps: int = 3) -> list[str]:
+    ids = []
+    for _ in range(runs):
+        s = Session(env="gridworld", model=server_model, store=path)
+        s.run(max_steps=steps)
+        s.close()
+        ids.append(s.run_id)
+    s.store.close()
+    with contextlib.closing(sqlite3.connect(path)) as c:  # everything into the main file, WAL emptied
+        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return ids
+
+
+def put_bytes(path: Path, data: bytes) -> None:
+    """Replace a store file's bytes (and drop its WAL files, which belong to the old content)."""
+    for suffix in ("-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    path.write_bytes(data)
+
+
+def clear_message(text: str, path: Path) -> None:
+    assert str(path) in text and "Traceback" not in text, text
+    assert "workbench doctor" in text or "workbench store" in text or "read-only" in text, text
+
+
+def test_a_damaged_file_is_a_store_error_naming_it_and_no_new_run_is_written(
+    tmp_path: Path, server, server_model
+):
+    path = tmp_path / "runs.sqlite"
+    ids = make_store(path, server_model)
+    data = bytearray(path.read_bytes())
+    page = 4096
+    pages = len(data) // page
+    for k in range(pages // 3, pages - 1):  # wreck the page headers in the second half of the file
+        data[k * page : k * page + 8] = b"\x99" * 8
+    put_bytes(path, bytes(data))
+    for attempt in (
+        lambda: RunStore(path),
+        lambda: RunStore(path, create=False).load_run(ids[0]),
+        lambda: Session(env="gridworld", model=server_model, store=path),
+        lambda: Session.resume(ids[0], store=path, model=server_model),
+    ):
+        with pytest.raises(StoreError) as info:
+            attempt()
+        clear_message(str(info.value), path)
+    assert path.read_bytes() == bytes(data)  # nothing was written into it
+    for command in (["runs"], ["show", ids[0]], ["export", ids[0]]):
+        done = cli(*command, "--store", str(path), cwd=tmp_path)
+        assert done.returncode != 0 and "no runs yet" not in done.stdout
+        clear_message(done.stderr, path)
+
+
+def test_random_corruption_never_gives_a_raw_traceback(tmp_path: Path, server, server_model):
+    import random
+
+    clean = tmp_path / "clean.sqlite"
+    ids = make_store(clean, server_model, runs=3, steps=4)
+    size = clean.stat().st_size
+    for seed in range(12):
+        rng = random.Random(seed)
+        path = tmp_path / f"c{seed}.sqlite"
+        data = bytearray(clean.read_bytes())
+        for _ in range(4):
+            at = rng.randrange(size // 4, size - 64)
+            data[at : at + 32] = rng.randbytes(32)
+        put_bytes(path, bytes(data))
+        try:
+            with RunStore(path) as store:
+                store.list_runs()
+                for rid in ids:
+                    store.load_run(rid)
+                    store.events(rid)
+        except StoreError as exc:
+            assert str(path) in str(exc)
+        done = cli("show", ids[0], "--store", str(path), cwd=tmp_path)
+        assert "Traceback" not in done.stderr, done.stderr
+
+
+def test_bad_rows_are_store_errors_about_that_run(tmp_path: Path, server, server_model):
+    path = tmp_path / "runs.sqlite"
+    good, bad = make_store(path, server_model)
+    damages = [
+        ("UPDATE runs SET config = '{not json' WHERE id = ?", "config is not valid JSON"),
+        ("UPDATE nodes SET data = 'garbage' WHERE run_id = ? AND id = 2", "node row is unreadable"),
+        (
+            'UPDATE nodes SET data = \'{"id": 2, "parent_id": 1, "depth": "x", "bogus": 1, "observation": 5, '
+            '"memory": 3}\' WHERE run_id = ? AND id = 2',
+            "depth is str, not int",
+        ),
+        (
+            "UPDATE nodes SET data = '{\"parent_id\": 1}' WHERE run_id = ? AND id = 2",
+            "node row is unreadable",
+        ),
+        ("DELETE FROM nodes WHERE run_id = ? AND id = 1", "has no parent node 1"),
+        ("UPDATE llm_calls SET data = '[1, 2]' WHERE run_id = ? AND node_id = 3", "model call 0 of node 3"),
+        (
+            'UPDATE llm_calls SET data = \'{"model": "m"}\' WHERE run_id = ? AND node_id = 3',
+            "model call 0 of node 3",
+        ),
+        ("UPDATE runs SET plan = 'nope' WHERE id = ?", "plan is not valid JSON"),
+        ("UPDATE events SET data = '{' WHERE run_id = ?", "is not valid JSON"),
+    ]
+    original = path.read_bytes()
+    for sql, expected in damages:
+        put_bytes(path, original)
+        with contextlib.closing(sqlite3.connect(path)) as c:
+            c.execute(sql, (bad,))
+            c.commit()
+        with RunStore(path) as store:
+            try:
+                store.load_run(bad)
+                store.load_state(bad)
+                store.events(bad)
+                loaded = True
+            except StoreError as exc:
+                loaded = False
+                text = str(exc)
+                assert f"run {bad!r} in {path} is damaged" in text and "workbench doctor" in text, text
+                if expected:
+                    assert expected in text, text
+            if expected:
+                assert not loaded, sql
+            assert store.load_run(good).steps == 3  # the other run is untouched
+            listed = {r["id"]: r for r in store.list_runs()}
+            assert listed[good]["status"] != "damaged"
+        done = cli("show", bad, "--store", str(path), cwd=tmp_path)
+        assert "Traceback" not in done.stderr, done.stderr
+        assert done.returncode == 0 or (done.returncode == 2 and "is damaged" in done.stderr), done.stderr
+    put_bytes(path, original)
+    with contextlib.closing(sqlite3.connect(path)) as c:
+        c.execute("UPDATE runs SET config = '[' WHERE id = ?", (bad,))
+        c.commit()
+    done = cli("runs", "--store", str(path), cwd=tmp_path)
+    assert done.returncode == 1 and good in done.stdout and "damaged" in done.stdout
+    assert f"run {bad} is damaged" in done.stderr and "workbench doctor" in done.stderr
+
+
+def test_a_text_file_or_a_directory_is_not_a_store(tmp_path: Path):
+    text = tmp_path / "notes.txt"
+    text.write_text("hello, this is not a database\n" * 50)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for bad, says in ((text, "is it a workbench store"), (folder, "is a directory")):
+        for command in (["runs"], ["show", "abc"], ["doctor"]):
+            done = cli(*command, "--store", str(bad), cwd=tmp_path)
+            assert done.returncode != 0 and "no runs yet" not in done.stdout, done.stdout
+            assert str(bad) in done.stderr and "Traceback" not in done.stderr, done.stderr
+        with pytest.raises(StoreError, match=says):
+            RunStore(bad)
+    assert text.read_text().startswith("hello")
+    done = cli("runs", "--store", str(tmp_path / "none.sqlite"), cwd=tmp_path)  # a missing file: nothing yet
+    assert done.returncode == 0 and "no runs yet" in done.stdout
+
+
+def test_doctor_checks_and_salvages_the_readable_runs(tmp_path: Path, server, server_model):
+    path = tmp_path / "runs.sqlite"
+    good, bad = make_store(path, server_model, steps=4)
+    healthy = cli("doctor", "--store", str(path), cwd=tmp_path)
+    assert healthy.returncode == 0 and "integrity: ok" in healthy.stdout, healthy.stdout
+    assert f"run {good}: ok (5 nodes)" in healthy.stdout
+    with contextlib.closing(sqlite3.connect(path)) as c:  # node 3 of one run unreadable: 3 and 4 are lost
+        c.execute("UPDATE nodes SET data = 'garbage' WHERE run_id = ? AND id = 3", (bad,))
+        c.commit()
+    out = tmp_path / "fixed.sqlite"
+    done = cli("doctor", "--store", str(path), "--salvage", str(out), cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert (
+        f"run {bad}: 3 node(s) readable" in done.stdout
+        and f"salvaged 2 of 2 run(s) into {out}" in done.stdout
+    )
+    with RunStore(out) as fixed:
+        assert fixed.load_run(good).to_dict() == RunStore(path).load_run(good).to_dict()
+        assert sorted(fixed.load_run(bad).nodes) == [0, 1, 2]
+        assert {r["id"] for r in fixed.list_runs()} == {good, bad}
+    again = cli("doctor", "--store", str(path), "--salvage", str(out), cwd=tmp_path)
+    assert again.returncode == 2 and "exists" in again.stderr
+    # a file whose pages are wrecked: the integrity check says so, and the intact rows are still saved
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 4096] = b"\x00" * 4096
+    put_bytes(path, bytes(data))
+    done = cli("doctor", "--store", str(path), "--salvage", str(tmp_path / "second.sqlite"), cwd=tmp_path)
+    assert done.returncode == 1 and "integrity: " in done.stdout and "Traceback" not in done.stderr, (
+        done.stderr
+    )
+
+
+def test_a_read_only_store_can_still_be_read(tmp_path: Path, server, server_model):
+    source = tmp_path / "runs.sqlite"
+    (rid,) = make_store(source, server_model, runs=1)
+    with tiny_disk(tmp_path / "ro", size="4m") as mount:
+        shutil.copy(source, mount / "runs.sqlite")
+        subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
+        path = mount / "runs.sqlite"
+        with RunStore(path) as store:
+            assert store.read_only and store.load_run(rid).steps == 3 and store.list_runs()[0]["id"] == rid
+        view = Session.resume(rid, store=path, model=server_model, read_only=True)
+        assert view.tree.steps == 3
+        with pytest.raises(StoreError, match="read-only"):
+            Session(env="gridworld", model=server_model, store=path)
+        with pytest.raises(StoreError, match="read-only"):
+            Session.resume(rid, store=path, model=server_model)
+        for command in (["runs"], ["show", rid], ["doctor"]):
+            done = cli(*command, "--store", str(path), cwd=tmp_path)
+            assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr

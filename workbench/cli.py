@@ -150,6 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", parents=[store], help="print one run step by step")
     show.add_argument("run_id", metavar="RUN_ID")
     show.add_argument("--full", action="store_true", help="print whole observations")
+    doctor = sub.add_parser(
+        "doctor", parents=[store], help="check a run store; --salvage copies its readable runs to a new file"
+    )
+    doctor.add_argument("--salvage", metavar="OUT", help="write every readable run into this new store file")
     export = sub.add_parser("export", parents=[store], help="write a run as JSON")
     export.add_argument("run_id", metavar="RUN_ID")
     export.add_argument(
@@ -413,12 +417,10 @@ def _when(ts: float) -> str:
 def cmd_runs(args: argparse.Namespace) -> int:
     from .store.sqlite import RunStore
 
-    try:
-        store = RunStore(args.store, create=False)
-    except StoreError:
+    if not os.path.lexists(args.store):
         out(f"no runs yet in {args.store}; `workbench run` starts one")
         return 0
-    with store:
+    with RunStore(args.store, create=False) as store:
         rows = store.list_runs(limit=args.limit)
     if not rows:
         out(f"no runs yet in {args.store}; `workbench run` starts one")
@@ -455,7 +457,23 @@ def cmd_runs(args: argparse.Namespace) -> int:
     widths = [max(len(row[i]) for row in table) for i in range(len(head) - 1)]
     for row in table:
         out("  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1])
+    damaged = [r for r in rows if r.get("damaged")]
+    for r in damaged:
+        print(f"workbench runs: run {r['id']} is damaged: {r['damaged']}", file=sys.stderr)
+    if damaged:
+        print(f"workbench runs: `workbench doctor --store {args.store} --salvage NEW.sqlite` copies what is "
+              "readable", file=sys.stderr)
+        return 1
     return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .store import doctor
+
+    report = doctor.salvage(args.store, args.salvage) if args.salvage else doctor.check(args.store)
+    for line in report.lines():
+        out(line)
+    return 0 if report.ok else 1
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -557,6 +575,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "export": cmd_export,
     "where": cmd_where,
     "init": cmd_init,
+    "doctor": cmd_doctor,
     "envs": cmd_envs,
     "models": cmd_models,
 }

@@ -103,14 +103,21 @@ class PersistMixin:
             )
 
     def _release_store(self) -> None:
-        """On close: write what is queued and give back the run's lease."""
+        """On close: write what is queued, give back the run's lease, and close a store this
+        session opened from a path. A write failure not reported yet raises `StoreError`."""
         store, token = self.store, self._lease
-        if store is None or token is None:
+        if store is None:
             return
         self._lease = None
         try:
-            if self.store_error is None or self._store_failure() is None:
-                store.flush()
+            if token is not None:
+                try:
+                    store.flush()
+                except StoreError:
+                    if self.store_error is None:  # new: say so; else step() already raised it
+                        raise
         finally:
-            if store.lease_token(self.tree.id) == token:
+            if token is not None and store.lease_token(self.tree.id) == token:
                 store.release(self.tree.id)
+            if getattr(self, "_own_store", False):
+                store.close(quiet=True)

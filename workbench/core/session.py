@@ -170,6 +170,7 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin):
         self._init_approvals(gates, specs)  # approval gates and behaviour specs: workbench.oversight
         self.concurrency = concurrency
         self.status = "idle"
+        self._own_store = isinstance(store, (str, Path))  # opened here from a path: closed by close()
         store = _make_store(store)
 
         self._pause = threading.Event()
@@ -239,7 +240,8 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin):
         `overrides` replace stored settings (e.g. `env=` for a custom env object, `model=`).
         `read_only=True` gives a view that writes nothing and cannot step (a run another process
         is writing can still be looked at)."""
-        if read_only and isinstance(store, (str, Path)):
+        opened = isinstance(store, (str, Path))
+        if read_only and opened:
             from ..store.sqlite import RunStore
 
             store = RunStore(store, create=False, read_only=True)
@@ -280,6 +282,7 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin):
             session.store, session.read_only = store, True
         else:
             session.drop_stale_proposals()  # a proposal left waiting when the last process ended
+        session._own_store = opened
         session.plan.load(state.get("plan") or run.current.plan)
         session.memory.load_state(state.get("memory") or run.current.memory)
         return session

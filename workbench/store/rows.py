@@ -131,6 +131,32 @@ def run_summary(row: tuple[Any, ...]) -> dict[str, Any]:
     }
 
 
+_INT, _NUM, _STR = (int,), (int, float), (str,)
+_NONE = (type(None),)
+# the JSON types each stored node field may have (bool is an int in Python: checked apart)
+NODE_TYPES: dict[str, tuple[type, ...]] = {
+    "id": _INT, "parent_id": _INT + _NONE, "depth": _INT, "raw": _STR, "thought": _STR, "action": _STR + _NONE,
+    "tool": _STR + _NONE, "executed": (bool,), "observation": _STR, "reward": _NUM, "terminal": (bool,),
+    "value": _NUM + _NONE, "visits": _INT, "status": _STR, "error": _STR + _NONE, "plan": (list,),
+    "memory": (dict,), "provenance": _STR, "created_at": _NUM, "info": (dict,),
+}
+
+
+def check_node(data: Any) -> dict[str, Any]:
+    """The known fields of a stored node, or ValueError naming the first field of a wrong type."""
+    if not isinstance(data, dict):
+        raise ValueError("not an object")
+    fields_ = known(data, NODE_FIELDS)
+    if "id" not in fields_:
+        raise ValueError("no id")
+    for name, value in fields_.items():
+        types = NODE_TYPES.get(name)
+        wrong_bool = isinstance(value, bool) and bool not in types if types else False
+        if types and (not isinstance(value, types) or wrong_bool):
+            raise ValueError(f"{name} is {type(value).__name__}, not {' or '.join(t.__name__ for t in types)}")
+    return fields_
+
+
 def _broken_refs(calls: dict[tuple[int, int], dict[str, Any]]) -> list[tuple[int, int]]:
     """Calls whose chain of `messages_ref` reaches a call that is not there (or loops)."""
     broken = []
@@ -182,11 +208,8 @@ def build_run(
     nodes: dict[int, dict[str, Any]] = {}
     for (data,) in node_rows:
         try:
-            fields_ = known(json.loads(data), NODE_FIELDS)
-            Node.from_dict(fields_)  # the right fields, of usable types
-            if not isinstance(fields_["id"], int) or not isinstance(fields_.get("parent_id"), (int, type(None))):
-                raise ValueError("id and parent_id must be integers")
-        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            fields_ = check_node(json.loads(data))
+        except (TypeError, ValueError) as exc:
             bad(f"a node row is unreadable ({type(exc).__name__}: {exc})")
             continue
         nodes[fields_["id"]] = {**fields_, "llm_calls": []}
