@@ -575,3 +575,105 @@ def test_a_read_only_store_can_still_be_read(tmp_path: Path, server, server_mode
         for command in (["runs"], ["show", rid], ["doctor"]):
             done = cli(*command, "--store", str(path), cwd=tmp_path)
             assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+
+
+# --- 4. size caps ----------------------------------------------------------------------------------
+
+
+class Echo:
+    """A text env whose observation is as long as asked: `say N` answers N characters."""
+
+    name = "echo"
+    task = "read the long report"
+    instructions = "Actions: say N"
+
+    def reset(self, seed=None):
+        return "ready", {}
+
+    def step(self, action):
+        n = int(str(action).split()[-1])
+        return ("report " * n)[:n], 0.0, False, False, {}
+
+
+def test_a_huge_answer_is_cut_marked_and_not_sent_again(tmp_path: Path, server, server_model):
+    huge = "Thought: " + "words " * 200_000 + "\nAction: look"  # 1.2 M characters
+    server.script({"text": huge})
+    path = tmp_path / "runs.sqlite"
+    s = Session(env="gridworld", model=server_model, store=path)
+    node = s.step()
+    assert node.action == "look"  # parsed from the whole answer
+    assert node.info["clipped"]["raw"] == len(huge) and len(node.raw) < 200_100
+    assert node.raw.endswith("more characters cut: this run keeps 200,000]")
+    assert len(node.llm_calls[0].response) < 200_100 and len(node.thought) < 200_100
+    s.step()
+    assert sum(len(m["content"]) for m in server.requests[-1]["messages"]) < 500_000
+    with contextlib.closing(sqlite3.connect(path)) as r:
+        assert max(n for (n,) in r.execute("SELECT length(data) FROM llm_calls")) < 500_000
+    s.close()
+
+
+def test_observation_caps_keep_the_full_text_only_when_asked(tmp_path: Path, server, server_model):
+    server.responder = lambda body: "Thought: read it\nAction: say 50000"
+    path = tmp_path / "runs.sqlite"
+    s = Session(
+        env=Echo(),
+        model=server_model,
+        store=path,
+        limits={"max_observation_chars": 1000, "keep_full_text": True},
+    )
+    node = s.step()
+    assert len(node.observation) < 1100 and node.info["clipped"] == {"observation": 50_000}
+    assert "49,000 more characters cut" in node.observation
+    assert s.store.full_text(s.run_id, node.id, "observation") == ("report " * 50_000)[:50_000]
+    assert s.store.full_text(s.run_id, node.id, "raw") is None
+    s.close()
+    resumed = Session.resume(s.run_id, store=path, env=Echo(), model=server_model)
+    assert resumed.limits.max_observation_chars == 1000 and resumed.limits.keep_full_text
+    resumed.close()
+    plain = Session(env=Echo(), model=server_model, store=path, limits={"max_observation_chars": 1000})
+    plain.step()
+    with contextlib.closing(sqlite3.connect(path)) as r:  # not asked: nothing kept
+        assert r.execute("SELECT count(*) FROM full_texts WHERE run_id = ?", (plain.run_id,)).fetchone() == (
+            0,
+        )
+    plain.close()
+
+
+def test_a_prompt_over_the_cap_is_not_sent_and_becomes_an_error_observation(
+    tmp_path: Path, server, server_model
+):
+    server.responder = lambda body: "Thought: more\nAction: say 3000"
+    s = Session(
+        env=Echo(), model=server_model, store=tmp_path / "runs.sqlite", limits={"max_prompt_chars": 8000}
+    )
+    nodes = s.run(max_steps=10)
+    sent = len(server.requests)
+    assert sent == 3 and all(
+        sum(len(m["content"]) for m in body["messages"]) <= 8000 for body in server.requests
+    )
+    last = nodes[-1]
+    assert last.status == "error" and last.info["error_type"] == "ContextWindowError"
+    assert "over this run's limit of 8,000" in last.observation and "it was not sent" in last.observation
+    assert s.status == "error"
+    s.set_memory("window", window=1)  # what the message suggests: the run goes on
+    s.step()
+    assert len(server.requests) == sent + 1
+    s.close()
+
+
+@pytest.mark.parametrize(
+    "limits, says",
+    [
+        ({"max_prompt": 5}, "unknown limits max_prompt; valid: max_response_chars"),
+        ({"max_observation_chars": 0}, "whole number of characters"),
+        ({"max_observation_chars": float("nan")}, "whole number of characters"),
+        ({"max_response_chars": "10"}, "whole number of characters"),
+        ({"keep_full_text": "yes"}, "True or False"),
+        ([1], "limits must be a dict"),
+    ],
+)
+def test_wrong_limits_are_config_errors(limits, says, server_model):
+    from workbench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=says):
+        Session(env="gridworld", model=server_model, limits=limits)

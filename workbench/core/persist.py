@@ -23,6 +23,7 @@ class PersistMixin:
     """The store side of `Session` (see the module docstring)."""
 
     store: Any
+    limits: Any
     tree: Run
     events: ev.EventBus
     status: str
@@ -101,6 +102,12 @@ class PersistMixin:
             raise StoreError(
                 f"{self.store_error} (the step is kept in memory and written by the next step())"
             )
+
+    def keep_full_text(self, node: Any, full: dict[str, str]) -> None:
+        """Publish the full texts a size cap cut from `node`, when the run keeps them."""
+        if full and getattr(self, "limits", None) is not None and self.limits.keep_full_text:
+            for name, text in full.items():
+                self.events.publish(ev.FullTextKept(self.tree.id, node_id=node.id, field=name, text=text))
 
     def _release_store(self) -> None:
         """On close: write what is queued, give back the run's lease, and close a store this

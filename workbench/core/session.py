@@ -29,6 +29,7 @@ from ..strategies.parsing import Parsed
 from . import events as ev
 from .breakpoints import Breakpoint
 from .envstate import TOOL_CALLING, EnvMixin, label_of, with_tools
+from .limits import Limits, check_prompt, clip_node, make_limits
 from .persist import PersistMixin
 from .plan import Plan
 from .steering import PROMOTED_INFO, SteeringMixin
@@ -134,6 +135,7 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin):
         gates: Any = "default",
         redact_prompts: bool = True,
         specs: Any = None,
+        limits: dict[str, Any] | Limits | None = None,
         _run: Run | None = None,
         **strategy_options: Any,
     ) -> None:
@@ -145,6 +147,7 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin):
         self.seed = seed
         self.tool_calling = tool_calling
         self.redact_prompts = validate.flag("redact_prompts", redact_prompts)
+        self.limits = make_limits(limits)
         self.env_options = dict(env_options or {})
         if env is None and tools is None:
             env = "gridworld"
@@ -216,6 +219,7 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin):
             "seed": self.seed,
             **({"tool_calling": self.tool_calling} if self.tool_calling != "auto" else {}),
             **({"redact_prompts": False} if not self.redact_prompts else {}),
+            **({"limits": self.limits.to_dict()} if self.limits != Limits() else {}),
         }
 
     def _reset_root(self) -> None:
@@ -258,6 +262,7 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin):
             "memory_options": cfg.get("memory_options"),
             "seed": cfg.get("seed", 0),
             "redact_prompts": cfg.get("redact_prompts", True),
+            **({"limits": cfg["limits"]} if cfg.get("limits") else {}),
             **(cfg.get("budgets") or {}),
             **(cfg.get("strategy_options") or {}),
         }
@@ -416,6 +421,7 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin):
         self, messages: list[dict[str, str]], parent: Node, *, purpose: str = "act", **kwargs: Any
     ) -> LLMCall:
         """One model call for a step from `parent`; a failure raises `ModelError` (recorded by `astep`)."""
+        check_prompt(messages, self.limits)
         if self.scheduler is None:
             call = await self.model.acomplete(messages, purpose=purpose, **kwargs)
         else:  # a kernel-wide budget shared fairly with other agents (workbench.oversight.scheduler)
@@ -516,6 +522,7 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin):
         self, node: Node, parent: Node, parsed: Parsed | None, move_cursor: bool, *, added: bool = True
     ) -> Node:
         """Record a node that was just made (`added`) or decided: env state, memory, events, cursor."""
+        full = clip_node(node, self.limits)
         if node.executed:
             self._env_node = node.id
             if can_snapshot(self.env):
@@ -530,6 +537,7 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin):
         else:
             fields = ("action", "observation", "reward", "terminal", "executed", "status", "info", "memory")
             self.events.publish(ev.NodeUpdated(self.run_id, node=node, fields=fields, provenance="user"))
+        self.keep_full_text(node, full)
         if move_cursor:
             self.tree.cursor = node.id
             self.events.publish(ev.CursorMoved(self.run_id, node_id=node.id, provenance="agent"))

@@ -21,6 +21,7 @@ from ..safety.text import valid_obj
 from ..strategies.parsing import Parsed
 from ..tools.base import result_text
 from . import events as ev
+from .limits import clip, clip_node
 from .tree import LLMCall, Node
 
 DESTRUCTIVE_NOTE = "(not executed: the action matches a destructive pattern)"
@@ -72,7 +73,9 @@ class SteeringMixin:
         node = self.tree.new_node(parent.id, plan=self.plan.to_list(), memory=self.memory.state(), **fields)
         for call in calls:
             self.tree.record_call(node, call)
+        full = clip_node(node, self.limits)
         self.events.publish(ev.NodeAdded(self.run_id, node=node))
+        self.keep_full_text(node, full)
         return node
 
     def is_destructive(self: Session, action: str | None) -> bool:
@@ -96,6 +99,11 @@ class SteeringMixin:
         self._sync_env(parent.id)
         self._env_node = None
         obs, reward, terminated, truncated, env_info = self.inbound_result(await self._env_step(node.action))
+        cap = self.limits.max_observation_chars
+        full = {"observation": obs} if isinstance(obs, str) and cap is not None and len(obs) > cap else {}
+        if full:
+            obs = clip(obs, cap)
+            node.info["clipped"] = {**node.info.get("clipped", {}), "observation": len(full["observation"])}
         done = bool(terminated or truncated)
         self._env_node = node.id
         if can_snapshot(self.env):
@@ -105,7 +113,7 @@ class SteeringMixin:
             node.info.update(
                 extra, **({"kind": "tool", "tool_format": "text"} if "tool_calls" in extra else {})
             )
-        return self.update_node(
+        updated = self.update_node(
             node,
             observation=obs,
             reward=float(reward),
@@ -113,6 +121,8 @@ class SteeringMixin:
             executed=True,
             status="terminal" if done else "expanded",
         )
+        self.keep_full_text(node, full)
+        return updated
 
     async def areplay_tools(self: Session, node_id: int | None = None) -> list[dict[str, Any]]:
         """Re-execute the recorded tool calls on the path to `node_id` (default: the cursor) and
