@@ -84,6 +84,38 @@ def test_a_locked_store_raises_from_step_and_the_step_is_written_when_the_user_c
     same_tree(RunStore(path).load_run(s.run_id), s.tree)
 
 
+def test_the_panel_shows_a_failed_write_and_a_step_click_retries_it(
+    tmp_path: Path, server, server_model, monkeypatch
+):
+    import asyncio
+
+    import comm
+    from widget_toys import RecordingComm, front_event
+
+    from workbench.widgets import Workbench
+
+    monkeypatch.setattr(comm, "create_comm", lambda *a, **k: RecordingComm(*a, **k))
+    path = tmp_path / "runs.sqlite"
+
+    async def main() -> None:
+        store = RunStore(path, timeout=0.2)
+        s = Session(env="gridworld", model=server_model, store=store)
+        wb = Workbench(s)
+        blocker = sqlite3.connect(path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        front_event(wb, "step")
+        await wb.settled()
+        assert wb.header["status"] == "error" and "StoreError" in wb.notice and "write lock" in wb.notice
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        front_event(wb, "step")
+        await wb.settled()
+        assert wb.header["status"] != "error" and stored_parents_ok(path, s.run_id) == [0, 1, 2]
+        s.close()
+
+    asyncio.run(main())
+
+
 def test_a_search_step_holds_no_write_lock_while_it_calls_the_model(tmp_path: Path, server, server_model):
     path = tmp_path / "runs.sqlite"
     probes: list[str] = []
