@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -119,17 +120,19 @@ def test_the_panel_shows_a_failed_write_and_a_step_click_retries_it(
 def test_a_search_step_holds_no_write_lock_while_it_calls_the_model(tmp_path: Path, server, server_model):
     path = tmp_path / "runs.sqlite"
     probes: list[str] = []
+    one_at_a_time = threading.Lock()  # value calls run concurrently: probes must not race each other
 
     def respond(body: dict) -> str:
-        other = sqlite3.connect(path, isolation_level=None, timeout=0)
-        try:
-            other.execute("BEGIN IMMEDIATE")
-            other.execute("ROLLBACK")
-            probes.append("free")
-        except sqlite3.OperationalError as exc:
-            probes.append(str(exc))
-        finally:
-            other.close()
+        with one_at_a_time:
+            other = sqlite3.connect(path, isolation_level=None, timeout=0)
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                other.execute("ROLLBACK")
+                probes.append("free")
+            except sqlite3.OperationalError as exc:
+                probes.append(str(exc))
+            finally:
+                other.close()
         if "Score:" in body["messages"][0]["content"]:
             return "Score: 6"
         return server.default_answer
