@@ -38,7 +38,12 @@ class PersistMixin:
             return
         acquire = getattr(store, "acquire", None)
         if callable(acquire):
-            self._lease = acquire(self.tree.id)
+            try:
+                self._lease = acquire(self.tree.id)
+            except BaseException:
+                if getattr(self, "_own_store", False):
+                    store.close(quiet=True)
+                raise
         self.events.subscribe(self._persist)
 
     def _persist(self, event: ev.Event) -> None:

@@ -250,6 +250,17 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin):
 
             store = RunStore(store, create=False, read_only=True)
         store = _make_store(store)
+        try:
+            return cls._resume(run_id, store, opened, read_only, overrides)
+        except BaseException:
+            if opened:
+                store.close(quiet=True)
+            raise
+
+    @classmethod
+    def _resume(
+        cls, run_id: str, store: Any, opened: bool, read_only: bool, overrides: dict[str, Any]
+    ) -> Session:
         run = store.load_run(run_id)
         state = store.load_state(run.id)
         cfg = run.config

@@ -33,7 +33,6 @@ Every string written passes through secret redaction (`workbench.safety.redact`)
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sqlite3
 import threading
@@ -49,15 +48,14 @@ from ..core.tree import Node, Run
 from ..errors import StoreError
 from . import lease
 from .migrations import LATEST, TABLES, migrate, version
+from .reading import ReadingMixin
 from .rows import (
     CALL_FIELDS,
     Secrets,
-    build_run,
     current_secrets,
     dumps,
     message_ops,
     node_json,
-    run_summary,
     scrub,
 )
 
@@ -77,13 +75,14 @@ def default_timeout() -> float:
     return value
 
 
-class RunStore:
+class RunStore(ReadingMixin):
     """Runs, nodes and calls in SQLite; an event subscriber that writes as things finish.
 
     `read_only=True` (or a file this process cannot write, e.g. on a read-only mount) opens it for
     reading only. `timeout` is how long a write waits for another writer's lock before it fails
     (default $WORKBENCH_STORE_TIMEOUT or 5 s).
-    `check=False` skips the `PRAGMA quick_check` done at open (`workbench doctor` reads damaged files)."""
+    `check=False` skips the `PRAGMA quick_check` done at open (`workbench doctor` reads damaged files);
+    it costs about 5 ms per MB and runs once per process for an unchanged file."""
 
     def __init__(
         self, path: str | Path = DEFAULT_PATH, *, create: bool = True, read_only: bool = False,
@@ -151,10 +150,12 @@ class RunStore:
             if not self.read_only:
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
-            if check:
+            stamp = _stamp(self.path)
+            if check and stamp not in _CHECKED:
                 problems = [str(r[0]) for r in conn.execute("PRAGMA quick_check").fetchall()]
                 if problems != ["ok"]:
                     raise StoreError(self._damaged_text("; ".join(problems[:3])))
+                _CHECKED.add(stamp)
             if self.read_only:
                 current = version(conn)
                 if current != LATEST:
@@ -573,95 +574,6 @@ class RunStore:
                 self._rollback()
                 raise
 
-    # --- reading ----------------------------------------------------------------------------------
-    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            try:
-                return self.conn.execute(sql, params).fetchall()
-            except sqlite3.DatabaseError as exc:
-                if "locked" in str(exc) or "busy" in str(exc):
-                    raise StoreError(f"cannot read {self.path}: {exc}; another process holds it, try again") from None
-                self.damaged = str(exc)
-                raise StoreError(self._damaged_text(str(exc))) from None
-
-    def _damaged_run(self, run_id: str, detail: str) -> StoreError:
-        return StoreError(
-            f"run {run_id!r} in {self.path} is damaged ({detail}); the other runs are unaffected. "
-            f"`workbench doctor --store {self.path} --salvage NEW.sqlite` copies what is readable"
-        )
-
-    def _json(self, text: Any, run_id: str, what: str) -> Any:
-        try:
-            return json.loads(text)
-        except (TypeError, ValueError) as exc:
-            raise self._damaged_run(run_id, f"{what} is not valid JSON: {exc}") from None
-
-    def resolve(self, run_id: str) -> str:
-        """The full id of the run `run_id` names (its id or a unique prefix of it)."""
-        run_id = str(run_id).strip()
-        if run_id and self._read("SELECT 1 FROM runs WHERE id = ?", (run_id,)):
-            return run_id
-        rows = self._read(
-            "SELECT id FROM runs WHERE substr(id, 1, ?) = ? ORDER BY created_at DESC LIMIT 6", (len(run_id), run_id)
-        ) if run_id else []
-        if len(rows) == 1:
-            return str(rows[0][0])
-        if rows:
-            shown = ", ".join(r[0] for r in rows[:5])
-            raise StoreError(f"run id {run_id!r} is ambiguous in {self.path}: it matches {shown}; give more characters")
-        raise StoreError(f"no run {run_id!r} in {self.path}; `workbench runs` lists them")
-
-    def load_run(self, run_id: str) -> Run:
-        """The stored run with its nodes (and their calls), cursor, outcome and config."""
-        rid = self.resolve(run_id)
-        (row,) = self._read("SELECT task, config, created_at, cursor, outcome FROM runs WHERE id = ?", (rid,))
-        node_rows = self._read("SELECT data FROM nodes WHERE run_id = ? ORDER BY id", (rid,))
-        call_rows = self._read("SELECT node_id, seq, data FROM llm_calls WHERE run_id = ? ORDER BY node_id, seq", (rid,))
-        try:
-            run, _ = build_run(rid, row, node_rows, call_rows)
-        except ValueError as exc:
-            raise self._damaged_run(rid, str(exc)) from None
-        if not run.nodes:
-            raise StoreError(f"run {rid!r} in {self.path} has no nodes (it stopped before its first state); start a new run")
-        return run
-
-    def load_state(self, run_id: str) -> dict[str, Any]:
-        """The plan (list of item dicts) and memory (a policy's state()) as last written."""
-        rid = self.resolve(run_id)
-        (plan, memory), = self._read("SELECT plan, memory FROM runs WHERE id = ?", (rid,))
-        return {"plan": self._json(plan, rid, "its plan"), "memory": self._json(memory, rid, "its memory")}
-
-    def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
-        """Stored runs, newest first: id, task, env, model, strategy, memory, totals, status.
-
-        A run whose row is damaged is listed with status "damaged" and the reason in `damaged`."""
-        rows = self._read(
-            "SELECT id, task, config, steps, prompt_tokens, completion_tokens, cost, status, outcome,"
-            " created_at, updated_at, cursor FROM runs ORDER BY created_at DESC, rowid DESC LIMIT ?",
-            (int(limit),),
-        )
-        return [run_summary(row) for row in rows]
-
-    def events(self, run_id: str) -> list[dict[str, Any]]:
-        """The run's event history (resumes, user edits, errors, breakpoints, pauses), oldest first."""
-        rid = self.resolve(run_id)
-        rows = self._read(
-            "SELECT seq, kind, provenance, node_id, data, at FROM events WHERE run_id = ? ORDER BY seq", (rid,)
-        )
-        return [
-            {"seq": seq, "kind": kind, "provenance": prov, "node_id": node_id,
-             "data": self._json(data, rid, f"event {seq}"), "at": at}
-            for seq, kind, prov, node_id, data, at in rows
-        ]
-
-    def full_text(self, run_id: str, node_id: int, field: str) -> str | None:
-        """The whole text of a node field a size cap clipped, when it was kept (`keep_full_text`)."""
-        rid = self.resolve(run_id)
-        rows = self._read(
-            "SELECT text FROM full_texts WHERE run_id = ? AND node_id = ? AND field = ?", (rid, int(node_id), field)
-        )
-        return str(rows[0][0]) if rows else None
-
     def delete_run(self, run_id: str) -> str:
         """Delete a run and everything it holds; returns its full id."""
         rid = self.resolve(run_id)
@@ -687,6 +599,15 @@ class RunStore:
             self._forget(rid)
             self._leases.pop(rid, None)
         return rid
+
+
+# files this process found sound, by (path, size, mtime): reopening an unchanged file skips the check
+_CHECKED: set[tuple[str, int, int]] = set()
+
+
+def _stamp(path: Path) -> tuple[str, int, int]:
+    st = path.stat()
+    return (str(path.resolve()), st.st_size, st.st_mtime_ns)
 
 
 def _writable(path: Path) -> bool:
