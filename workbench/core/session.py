@@ -173,7 +173,8 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin):
         self._init_approvals(gates, specs)  # approval gates and behaviour specs: workbench.oversight
         self.concurrency = concurrency
         self.status = "idle"
-        self._own_store = isinstance(store, (str, Path))  # opened here from a path: closed by close()
+        # a store opened here (from a path, or the notebook default) is closed by close()
+        self._own_store = isinstance(store, (str, Path)) or store is NOTEBOOK_DEFAULT
         store = _make_store(store)
 
         self._pause = threading.Event()
