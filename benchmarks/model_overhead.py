@@ -4,8 +4,8 @@
 
 The server is the test suite's `ModelServer` (tests/conftest.py) on 127.0.0.1, answering at once.
 The same chat request (a system prompt and eight history messages) goes out through each layer in
-turn, in interleaved rounds of `--calls` calls each, all on one event loop (the workbench's
-background loop, where `Model` runs its litellm calls):
+turn, one call each, `--calls` times per round, all on one event loop (the workbench's background
+loop, where `Model` runs its litellm calls):
 
 - httpx: a raw `POST /v1/chat/completions` with `httpx.AsyncClient`;
 - openai: `AsyncOpenAI().chat.completions.create`;
@@ -13,8 +13,9 @@ background loop, where `Model` runs its litellm calls):
 - workbench: `Model("openai/loopback", api_base=...).acomplete`, which wraps litellm with its
   retries, usage, cost and error mapping.
 
-Prints the median ms per call of each layer per round (range over rounds), and workbench minus
-litellm: what the workbench adds on top of a plain litellm call.
+Prints the median ms per call of each layer per round (range over rounds), and the median of the
+differences workbench minus litellm between calls made one after the other: what the workbench adds
+on top of a plain litellm call.
 """
 
 from __future__ import annotations
@@ -46,6 +47,17 @@ async def timed(fn, calls: int) -> list[float]:
         t0 = time.perf_counter()
         await fn()
         out.append(time.perf_counter() - t0)
+    return out
+
+
+async def interleaved(fns: dict[str, object], calls: int) -> dict[str, list[float]]:
+    """`calls` rounds of one call per layer, in turn, so that a busy machine slows every layer alike."""
+    out: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(calls):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            await fn()
+            out[name].append(time.perf_counter() - t0)
     return out
 
 
@@ -98,16 +110,21 @@ def main() -> None:
         medians: dict[str, list[float]] = {name: [] for name in fns}
         added: list[float] = []
         for _ in range(args.rounds):
-            for name, fn in fns.items():
-                medians[name].append(statistics.median(run_sync(timed(fn, args.calls))) * 1e3)
-            added.append(medians["workbench"][-1] - medians["litellm"][-1])
+            times = run_sync(interleaved(fns, args.calls))
+            for name, values in times.items():
+                medians[name].append(statistics.median(values) * 1e3)
+            diffs = [w - p for w, p in zip(times["workbench"], times["litellm"], strict=True)]
+            added.append(statistics.median(diffs) * 1e3)
     finally:
         server.stop()
     print(f"{args.rounds} rounds of {args.calls} calls per layer, loopback server, median ms per call")
     print(f"{'layer':<10} {'ms/call':>12}")
     for name, values in medians.items():
         print(f"{name:<10} {min(values):>5.2f}-{max(values):<5.2f}")
-    print(f"workbench adds {min(added):.2f} to {max(added):.2f} ms over plain litellm (per round)")
+    print(
+        f"workbench adds {min(added):.2f} to {max(added):.2f} ms over plain litellm "
+        "(median of the per-call differences, per round)"
+    )
 
 
 if __name__ == "__main__":
