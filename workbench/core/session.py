@@ -604,7 +604,7 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin):
         try:
             try:
                 self.check_replay_consent(parent.id)
-                await self.memory.aprepare(self, self.tree.path())
+                await self.memory.aprepare(self, self.tree.path(copy=False))  # read, not kept
                 node = await self.strategy.astep(self)
             except ReplayNeedsApproval as exc:
                 self._ask_replay(exc)
