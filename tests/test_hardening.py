@@ -10,9 +10,13 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from workbench.core.session import Session
+from workbench.errors import ConfigError
 from workbench.export.json import export_run
 from workbench.llm.model import Model
+from workbench.llm.scripted import ScriptedModel
 from workbench.store.sqlite import RunStore
 from workbench.strategies.parsing import parse_answer, parse_react
 
@@ -214,3 +218,249 @@ def test_env_echoed_secrets_are_redacted_from_prompts_unless_opted_out(server, s
     raw = Session(env=Leaky(), model=server_model, memory="full", redact_prompts=False)
     raw.run(max_steps=2)
     assert token in json.dumps(server.requests) and raw.config["redact_prompts"] is False
+
+
+# --- item 7: the terminal never acts on control characters from a run ------------------------------
+class Shouting:
+    name = "shouting"
+    task = "t"
+
+    def reset(self, seed=None):
+        return "\x1b[2J\x1b[31mred\u202eevil\x9b1m", {}
+
+    def step(self, action):
+        return "ok \x07\x1b]0;obs\x07 \r done", 0.0, False, False, {}
+
+
+def _cli(*args: str, cwd) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "workbench", *args], capture_output=True, timeout=180, cwd=cwd
+    )
+
+
+def test_cli_output_escapes_control_characters(tmp_path):
+    task = "\x1b]0;pwned\x07 reach the goal"
+    store = RunStore(tmp_path / ".workbench" / "runs.sqlite")
+    s = Session(task=task, env=Shouting(), model="workbench/demo", store=store)
+    s.run(max_steps=2)
+    store.close()
+    results = [
+        _cli("show", s.run_id, cwd=tmp_path),
+        _cli("show", s.run_id, "--full", cwd=tmp_path),
+        _cli("runs", cwd=tmp_path),
+        _cli("run", "--model", "workbench/demo", "--task", task, "--max-steps", "1", cwd=tmp_path),
+        _cli("resume", "nope\x1b[2J", cwd=tmp_path),
+    ]
+    for done in results[:4]:
+        assert done.returncode == 0, done.stderr
+    for done in results:
+        for raw in (b"\x1b", b"\x07", b"\x9b", b"\xc2\x9b", "\u202e".encode(), b"\r"):
+            assert raw not in done.stdout + done.stderr
+    assert b"\\u001b]0;pwned\\u0007 reach the goal" in results[0].stdout
+    assert b"\\u202eevil" in results[1].stdout and b"nope\\x1b[2J" in results[4].stderr
+    exported = _cli("export", s.run_id, cwd=tmp_path)
+    assert b"\x1b" not in exported.stdout and json.loads(exported.stdout)["task"] == task  # still valid JSON
+
+
+# --- item 10: every wrong argument is a ConfigError naming it and what is valid ---------------------
+NAN = float("nan")
+
+
+def _session(**kw):
+    return Session(task="t", env="gridworld", model="workbench/demo", **kw)
+
+
+def _fresh():
+    s = _session()
+    s.step()
+    return s
+
+
+BAD_CALLS = [
+    # (what, call, words the message must hold)
+    ("max_steps str", lambda: _session(max_steps="10"), ["max_steps", "integer"]),
+    ("max_steps nan", lambda: _session(max_steps=NAN), ["max_steps", "integer"]),
+    ("max_steps fraction", lambda: _session(max_steps=2.5), ["max_steps", "integer"]),
+    ("max_tokens nan", lambda: _session(max_tokens=NAN), ["max_tokens"]),
+    ("max_cost nan", lambda: _session(max_cost=NAN), ["max_cost", "number"]),
+    ("max_cost inf-neg", lambda: _session(max_cost=-1), ["max_cost", ">= 0"]),
+    ("seed str", lambda: _session(seed="x"), ["seed", "integer"]),
+    ("concurrency negative", lambda: _session(concurrency=-5), ["concurrency", ">= 1"]),
+    ("concurrency nan", lambda: _session(concurrency=NAN), ["concurrency"]),
+    ("env_options bogus", lambda: _session(env_options={"bogus": 1}), ["bogus", "valid"]),
+    ("env_options not a dict", lambda: _session(env_options=[1]), ["env_options", "dict"]),
+    ("memory_options bogus", lambda: _session(memory_options={"bogus": 1}), ["bogus", "valid", "max_tokens"]),
+    (
+        "memory_options window nan",
+        lambda: _session(memory="diff", memory_options={"window": NAN}),
+        ["window"],
+    ),
+    ("redact_prompts str", lambda: _session(redact_prompts="yes"), ["redact_prompts", "True or False"]),
+    ("task not text", lambda: Session(task=42, env="gridworld", model="workbench/demo"), ["task", "string"]),
+    (
+        "game24 seed str",
+        lambda: Session(task="t", env="game24", model="workbench/demo", env_options={"seed": "x"}),
+        ["seed", "integer"],
+    ),
+    ("gridworld seed nan", lambda: Session(env="gridworld", model="workbench/demo", seed=NAN), ["seed"]),
+    ("add_note None", lambda: _fresh().memory.add_note(None), ["text", "string"]),
+    ("memory edit unknown id", lambda: _fresh().memory.edit("nope", "x"), ["nope", "valid"]),
+    ("memory edit None", lambda: _fresh().memory.edit("obs:1", None), ["text", "string"]),
+    ("memory pin unknown id", lambda: _fresh().memory.pin("nope"), ["nope", "valid"]),
+    ("plan add None", lambda: _fresh().plan.add(None), ["text", "string"]),
+    ("plan add empty", lambda: _fresh().plan.add("  "), ["text", "non-empty"]),
+    ("plan replace str", lambda: _fresh().plan.replace("abc"), ["items", "list"]),
+    ("plan edit None", lambda: (lambda s: (s.plan.add("a"), s.plan.edit(1, None)))(_fresh()), ["text"]),
+    ("plan position str", lambda: (lambda s: (s.plan.add("a"), s.plan.done("1")))(_fresh()), ["position"]),
+    ("break_on tool nan", lambda: _fresh().break_on(tool=NAN), ["tool", "string"]),
+    ("break_on cost nan", lambda: _fresh().break_on(cost=NAN), ["cost", "number"]),
+    ("break_on tokens str", lambda: _fresh().break_on(tokens="many"), ["tokens", "integer"]),
+    ("break_on action None-type", lambda: _fresh().break_on(action=5), ["action", "string"]),
+    ("run max_steps nan", lambda: _fresh().run(max_steps=NAN), ["max_steps", "integer"]),
+    ("run max_steps str", lambda: _fresh().run(max_steps="3"), ["max_steps", "integer"]),
+    ("rewind str", lambda: _fresh().rewind("0"), ["node", "valid"]),
+    ("set_value nan", lambda: _fresh().set_value(1, NAN), ["value", "number"]),
+    ("set_value str", lambda: _fresh().set_value(1, "high"), ["value", "number"]),
+    ("resume store None", lambda: Session.resume("x", store=None), ["store", "RunStore"]),
+    ("resume run_id int", lambda: Session.resume(5, store=":memory:"), ["run_id", "string"]),
+    ("Model max_retries nan", lambda: Model("openai/x", max_retries=NAN), ["max_retries", "integer"]),
+    ("Model max_retries str", lambda: Model("openai/x", max_retries="3"), ["max_retries", "integer"]),
+    ("Model timeout nan", lambda: Model("openai/x", timeout=NAN), ["timeout", "> 0"]),
+    ("Model timeout 0", lambda: Model("openai/x", timeout=0), ["timeout", "> 0"]),
+    ("Model backoff negative", lambda: Model("openai/x", backoff=-1), ["backoff", ">= 0"]),
+    ("Model max_backoff nan", lambda: Model("openai/x", max_backoff=NAN), ["max_backoff"]),
+    ("demo error_rate 5", lambda: Model("workbench/demo", error_rate=5), ["error_rate", "<= 1"]),
+    ("demo error_rate nan", lambda: Model("workbench/demo", error_rate=NAN), ["error_rate"]),
+    ("Model name None", lambda: Model(None), ["model"]),
+]
+
+
+@pytest.mark.parametrize("what, call, words", BAD_CALLS, ids=[c[0] for c in BAD_CALLS])
+def test_wrong_python_arguments_raise_config_error(what, call, words, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as info:
+        call()
+    message = str(info.value)
+    assert "\n" not in message.strip()
+    for word in words:
+        assert word in message, (what, message)
+
+
+BAD_CLI = [
+    ("task not UTF-8", ["run", "--model", "workbench/demo", "--task", os.fsdecode(b"bad\xff")], "--task"),
+    ("export into /proc", ["export", "RUN", "-o", "/proc/x.json"], "-o"),
+    ("export into a directory", ["export", "RUN", "-o", "/tmp"], "-o"),
+    ("max-cost nan", ["run", "--model", "workbench/demo", "--max-cost", "nan"], "--max-cost"),
+    ("max-cost inf", ["run", "--model", "workbench/demo", "--max-cost", "inf"], "--max-cost"),
+    ("error-rate nan", ["run", "--model", "workbench/demo", "--error-rate", "nan"], "--error-rate"),
+    ("model without provider", ["run", "--model", "gpt-4o", "--max-steps", "1"], "openai/gpt-4o-mini"),
+    ("seed not a number", ["run", "--model", "workbench/demo", "--seed", "x"], "--seed"),
+]
+
+
+@pytest.mark.parametrize("what, argv, word", BAD_CLI, ids=[c[0] for c in BAD_CLI])
+def test_wrong_cli_arguments_exit_2_with_one_line(what, argv, word, tmp_path):
+    if "RUN" in argv:
+        store = RunStore(tmp_path / ".workbench" / "runs.sqlite")
+        run_id = _session(store=store).run_id
+        store.close()
+        argv = [run_id if a == "RUN" else a for a in argv]
+    done = subprocess.run(
+        [sys.executable, "-m", "workbench", *argv], capture_output=True, timeout=180, cwd=tmp_path
+    )
+    err = done.stderr.decode("utf-8", "replace")
+    assert done.returncode == 2, (what, err)
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert word in err, err
+
+
+# --- item 11: notebook friction ----------------------------------------------------------------------
+@pytest.fixture
+def shell():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    InteractiveShell.clear_instance()
+    sh = InteractiveShell.instance()
+    sh.run_line_magic("load_ext", "workbench")
+    yield sh
+    _agents(sh).clear()
+    InteractiveShell.clear_instance()
+
+
+def _agents(sh):
+    return sh.magics_manager.registry["AgentMagics"].agents
+
+
+def _magic(sh, line: str):
+    from IPython.utils.capture import capture_output
+
+    with capture_output() as cap:
+        value = sh.run_line_magic("agent", line)
+    return value, "\n".join(o.data.get("text/plain", "") for o in cap.outputs)
+
+
+def test_magic_comments_start_after_whitespace_only(shell):
+    _magic(shell, "new --env gridworld --model workbench/demo  # the demo")
+    s = _agents(shell).get().session
+    _magic(shell, 'plan add "check the door"  # why: it was locked')
+    _magic(shell, "plan add fix issue#4 first")
+    _magic(shell, 'plan add "# 2 is quoted"')
+    _magic(shell, "memory use diff --window 4   # four steps")
+    assert [i["text"] for i in s.plan.to_list()] == ["check the door", "fix issue#4 first", "# 2 is quoted"]
+    assert s.memory.name == "diff" and s.memory.window == 4
+
+
+def test_rewind_keeps_the_memory_options_set_later():
+    s = _session()
+    s.run(max_steps=2)
+    s.memory.add_note("keep")
+    s.set_memory("diff", window=4)
+    s.run(max_steps=2)
+    s.rewind(1)  # a node from before the switch (its memory state has no window)
+    assert s.memory.name == "diff" and s.memory.window == 4 and s.memory_options == {"window": 4}
+    assert s.memory.notes == []  # the node's own notes come back
+    s.step()
+    assert s.tree.nodes[s.tree.cursor].parent_id == 1
+
+
+def test_rewind_while_running_says_stop_and_stop_does_it(shell):
+    import asyncio
+
+    from toys import Counter, react
+
+    from workbench.magics.agents import BackgroundRun
+
+    s = Session(env=Counter(goal=50), model=ScriptedYield([react("inc")]))
+    _agents(shell).add("toy", s)
+    seen = {}
+
+    def on_event(e):
+        if e.kind == "StepStarted" and e.parent_id == 2 and "plain" not in seen:
+            try:
+                _magic(shell, "rewind 1")
+            except Exception as exc:  # UsageError
+                seen["plain"] = str(exc)
+            seen["stop"] = _magic(shell, "rewind 1 --stop")[1]
+
+    s.subscribe(on_event)
+
+    async def go() -> BackgroundRun:
+        handle = _magic(shell, "run")[0]
+        await handle
+        await asyncio.sleep(0)  # the done-callback (the rewind) runs on the next turn of the loop
+        return handle
+
+    handle = asyncio.run(go())
+    assert "--stop" in seen["plain"] and "rewind 1 --stop" in seen["plain"]
+    assert "stopping" in seen["stop"] and handle.task.cancelled()
+    assert s.tree.cursor == 1 and s.tree.steps == 2 and not s._stepping
+
+
+class ScriptedYield(ScriptedModel):
+    """A ScriptedModel that gives the loop a turn per call, as a real model awaiting I/O does."""
+
+    async def acomplete(self, messages, **kw):
+        import asyncio
+
+        await asyncio.sleep(0)
+        return await super().acomplete(messages, **kw)

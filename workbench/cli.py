@@ -15,13 +15,15 @@ a strategy or memory is stored by its `name`, which resume finds when it is a bu
 It is thin on purpose: a `Session` does the work, the printer only consumes its events, and the
 listing commands only read the run store. A wrong argument prints one line that says what is valid
 and exits with 2; a model failure ends the run with 1; anything else is a bug and keeps its traceback.
-Everything printed passes through secret redaction.
+Everything printed passes through secret redaction, and control characters from tasks, observations
+and answers are shown as visible escapes such as `\\u001b` (a terminal never acts on them).
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
+import math
 import os
 import sys
 import time
@@ -30,13 +32,18 @@ from typing import Any, NoReturn
 
 from .errors import ConfigError, ModelError, StoreError
 from .safety.redact import redact
+from .safety.text import terminal_safe, valid_text
 
 DEFAULT_STORE_HELP = "default: $WORKBENCH_STORE, else the nearest .workbench/ upward, else per user; `workbench where`"
 _WIDTH = 100
 
 
 def out(text: str = "") -> None:
-    print(redact(text), flush=True)
+    print(terminal_safe(redact(text)), flush=True)
+
+
+def err(text: str) -> None:
+    print(terminal_safe(redact(text)), file=sys.stderr, flush=True)
 
 
 def _clip(text: str | None, width: int = _WIDTH) -> str:
@@ -68,7 +75,7 @@ def _number(
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
-        if value < low or (strict and value == low):
+        if not math.isfinite(value) or value < low or (strict and value == low):
             raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
         return value
 
@@ -257,9 +264,10 @@ def print_summary(run: Any, store_path: str, reason: str | None) -> None:
 # --- commands --------------------------------------------------------------------------------------
 def _model(args: argparse.Namespace) -> Any:
     """The Model for `run`, built before the store is opened so a wrong name touches no file."""
-    from .llm.model import Model, default_model_name
+    from .llm.model import Model, check_model_name, default_model_name
     from .llm.providers import DEMO
 
+    check_model_name(args.model)
     name = args.model or default_model_name()
     if args.error_rate is not None and name != DEMO:
         raise ConfigError(f"--error-rate applies to the demo model only (--model {DEMO}), not {name}")
@@ -520,7 +528,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     with RunStore(args.store, create=False) as store:
         run = store.load_run(args.run_id)
         state = store.load_state(run.id)
-    data = export_run(run, args.output, plan=state["plan"], memory=state["memory"])
+    target = args.output
+    if target is not None and os.path.isdir(target):
+        raise ConfigError(f"-o: {target} is a folder; give a file path such as {target.rstrip('/')}/run.json")
+    try:
+        data = export_run(run, target, plan=state["plan"], memory=state["memory"])
+    except OSError as exc:
+        raise ConfigError(f"-o: cannot write {target}: {exc.strerror or exc}; give a writable file path") from None
     if args.output is None:
         out(json.dumps(data, indent=1, ensure_ascii=False))
     else:
@@ -581,6 +595,14 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
+def _text_arguments(args: argparse.Namespace) -> None:
+    """Every text argument must be valid UTF-8 (a shell can pass any bytes: `--task $'bad\\xff'`)."""
+    for name, value in vars(args).items():
+        if isinstance(value, str) and valid_text(value) != value:
+            flag = f"--{name.replace('_', '-')}" if len(name) > 1 else f"-{name}"
+            raise ConfigError(f"{flag} must be valid UTF-8 text; {value!r} is not (check the shell quoting)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -591,14 +613,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         args.store = shown(default_store_path())
     try:
+        _text_arguments(args)
         return COMMANDS[args.command](args)
     except BrokenPipeError:  # `workbench show ID | head`: the reader left; stop quietly
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
     except (ConfigError, StoreError) as exc:
-        print(redact(f"workbench {args.command}: error: {exc}"), file=sys.stderr)
+        err(f"workbench {args.command}: error: {exc}")
         return 2
     except ModelError as exc:
-        print(redact(f"workbench {args.command}: model error: {exc}"), file=sys.stderr)
+        err(f"workbench {args.command}: model error: {exc}")
         return 1

@@ -152,11 +152,31 @@ def _takes(fn: Any, option: str) -> bool:
     return any(p.name == option or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
 
 
+def check_options(kind: str, name: str, fn: Any, options: dict[str, Any]) -> None:
+    """A ConfigError naming the first option `fn` does not take, and the ones it does."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: let the call decide
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return
+    takes = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    for option in options:
+        if option not in takes:
+            shown = [t for t in takes if t not in ("self", "on_change", "token_counter")]
+            raise ConfigError(
+                f"{kind} {name!r} has no option {option!r}; valid: {', '.join(shown) or 'none'}"
+            )
+
+
 def build(kind: str, table: dict[str, str], name: str, valid: str = "", **options: Any) -> Any:
     """An instance for `name`: a built-in (`table[name]`, "module:Class"), a plugin of `kind`'s
-    entry-point group, or a "module:attr" spec; an unknown name is a ConfigError listing them all."""
+    entry-point group, or a "module:attr" spec; an unknown name is a ConfigError listing them all.
+    An option the factory does not take is a ConfigError listing the ones it does."""
     if name in table:
-        return factory(kind, table, name, valid)(**options)
+        made = factory(kind, table, name, valid)
+        check_options(kind, name, made, options)
+        return made(**options)
     made = factory(kind, table, name, valid)
     if not callable(made):
         return made

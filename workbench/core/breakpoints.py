@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import validate
 from ..errors import ConfigError
 from .tree import Node, Run
 
@@ -45,6 +46,7 @@ class Breakpoint:
 
     @classmethod
     def on_action(cls, pattern: str) -> Breakpoint:
+        pattern = validate.text("action", pattern, empty=False)
         try:
             regex = re.compile(pattern, re.I)
         except re.error as exc:
@@ -53,19 +55,17 @@ class Breakpoint:
 
     @classmethod
     def on_tool(cls, name: str) -> Breakpoint:
-        name = name.lower()
+        name = validate.text("tool", name, empty=False).lower()
         return cls("tool", name, _test=lambda n, r: n.tool == name)
 
     @classmethod
     def on_cost(cls, dollars: float) -> Breakpoint:
-        if dollars < 0:
-            raise ConfigError("a cost breakpoint needs a non-negative amount of dollars")
+        dollars = validate.number("cost", dollars, minimum=0)
         return cls("cost", dollars, _test=lambda n, r: r.cost >= dollars)
 
     @classmethod
     def on_tokens(cls, tokens: int) -> Breakpoint:
-        if tokens < 0:
-            raise ConfigError("a token breakpoint needs a non-negative number of tokens")
+        tokens = validate.number("tokens", tokens, minimum=0, integer=True)
         return cls("tokens", tokens, _test=lambda n, r: r.tokens >= tokens)
 
     @classmethod
@@ -80,8 +80,8 @@ class Breakpoint:
         factories = {
             "action": cls.on_action,
             "tool": cls.on_tool,
-            "cost": lambda v: cls.on_cost(float(v)),
-            "tokens": lambda v: cls.on_tokens(int(v)),
+            "cost": cls.on_cost,
+            "tokens": cls.on_tokens,
             "predicate": cls.on_predicate,
         }
         if kind not in factories:

@@ -50,8 +50,14 @@ class Plan:
         if isinstance(item, PlanItem):
             return item
         if isinstance(item, str):
-            return PlanItem(item)
-        return PlanItem(**item)
+            return PlanItem(validate.text("plan item", item))
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+            raise ConfigError(f"a plan item is a text or a dict with 'text' (and 'status'), not {item!r}")
+        try:
+            return PlanItem(**{**item, "text": validate.text("plan item", item["text"])})
+        except TypeError:
+            valid = ", ".join(PlanItem.__dataclass_fields__)
+            raise ConfigError(f"a plan item dict takes only {valid}; got {sorted(item)}") from None
 
     def __len__(self) -> int:
         return len(self.items)
@@ -66,7 +72,7 @@ class Plan:
         return f"Plan({self.render() or 'empty'})"
 
     def _index(self, position: int) -> int:
-        if not 1 <= position <= len(self.items):
+        if isinstance(position, bool) or not isinstance(position, int) or not 1 <= position <= len(self.items):
             valid = f"1..{len(self.items)}" if self.items else "none: the plan is empty"
             raise ConfigError(f"no plan item {position}; valid positions: {valid}")
         return position - 1
@@ -122,6 +128,8 @@ class Plan:
 
     def replace(self, items: Iterable[PlanItem | dict[str, Any] | str], *, provenance: str = "user") -> None:
         """Set the whole plan at once (the model's `Plan:` block, or a widget's full state)."""
+        if isinstance(items, (str, bytes, dict)) or not isinstance(items, Iterable):
+            raise ConfigError(f"items must be a list of plan items (texts or dicts), not {items!r}")
         new = [self._coerce(i) for i in items]
         for item in new:
             if item.status not in STATUSES:

@@ -139,9 +139,14 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin):
         _run: Run | None = None,
         **strategy_options: Any,
     ) -> None:
-        for name, value in (("max_steps", max_steps), ("max_tokens", max_tokens), ("max_cost", max_cost)):
-            if value is not None and value < 0:
-                raise ConfigError(f"{name} must be a non-negative number, got {value}")
+        max_steps = validate.number("max_steps", max_steps, minimum=0, integer=True, optional=True)
+        max_tokens = validate.number("max_tokens", max_tokens, minimum=0, integer=True, optional=True)
+        max_cost = validate.number("max_cost", max_cost, minimum=0, optional=True)
+        seed = validate.number("seed", seed, integer=True)
+        concurrency = validate.number("concurrency", concurrency, minimum=1, integer=True)
+        for name, given in (("env_options", env_options), ("memory_options", memory_options)):
+            if given is not None and not isinstance(given, dict):
+                raise ConfigError(f"{name} must be a dict of options (or None), not {given!r}")
         if tool_calling not in TOOL_CALLING:
             raise ConfigError(f"tool_calling must be one of {', '.join(TOOL_CALLING)}, not {tool_calling!r}")
         self.seed = seed
@@ -245,6 +250,9 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin):
         `overrides` replace stored settings (e.g. `env=` for a custom env object, `model=`).
         `read_only=True` gives a view that writes nothing and cannot step (a run another process
         is writing can still be looked at)."""
+        validate.text("run_id", run_id, empty=False)
+        if store is None:
+            raise ConfigError("store must be a RunStore or the path of its SQLite file, not None")
         opened = isinstance(store, (str, Path))
         if read_only and opened:
             from ..store.sqlite import RunStore
@@ -650,8 +658,7 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin):
         """Step until done, paused, a breakpoint, an error, a budget, `max_steps` steps or `until`.
 
         `until` is a predicate on the new node or a regex matched against its action."""
-        if max_steps is not None and max_steps < 0:
-            raise ConfigError(f"max_steps must be a non-negative number, got {max_steps}")
+        max_steps = validate.number("max_steps", max_steps, minimum=0, integer=True, optional=True)
         stop = _until(until)
         self._pause.clear()
         self.status = "running"
@@ -756,7 +763,10 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin):
         self.drop_pending(f"rewound to node {node_id}")
         self.tree.cursor = node_id
         self.plan.load(node.plan)
-        self.memory.load_state(node.memory)
+        # the node's edits, pins and notes; the policy's options stay as set now (`set_memory`)
+        current = self.memory.state()
+        options = [k for k in current if k in _parameters(type(self.memory))]
+        self.memory.load_state({**node.memory, **{k: current[k] for k in options}})
         self.strategy.rewound(self, node)
         self.status = "done" if self.done else "idle"
         self.events.publish(ev.CursorMoved(self.run_id, node_id=node_id, provenance="user"))
@@ -767,6 +777,15 @@ class Session(EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin):
         )
         self._memory_changed("*", "state", "user", None)
         return node
+
+
+def _parameters(cls: type) -> set[str]:
+    import inspect
+
+    try:
+        return set(inspect.signature(cls).parameters)
+    except (TypeError, ValueError):
+        return set()
 
 
 def _until(until: Until) -> Callable[[Node], bool]:

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from .. import validate
 from ..envs.base import can_snapshot
 from ..errors import ConfigError
 from ..safety.text import valid_obj
@@ -242,10 +243,7 @@ class SteeringMixin:
     def set_value(self: Session, node_id: int, value: float) -> Node:
         """Override a node's value estimate (recorded with provenance user)."""
         node = self._node(node_id)
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"a value must be a number, got {value!r}") from None
+        value = float(validate.number("value", value))
         return self.update_node(node, provenance="user", value=value, info={**node.info, "value_by": "user"})
 
     def mark_destructive(self: Session, pattern: str) -> None:

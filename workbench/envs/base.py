@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
+from .. import validate
 from ..errors import ConfigError
 from ..registry import build
 
@@ -46,6 +47,8 @@ def make_env(spec: str | Any, **options: Any) -> Any:
                 f"{type(spec).__name__} is not an environment: it needs reset() and step(action)"
             )
         return spec
+    if "seed" in options:
+        options["seed"] = validate.number("seed", options["seed"], integer=True, optional=True)
     return build("env", BUILTIN_ENVS, spec, f"{', '.join(env_names())} or an env object", **options)
 
 

@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .. import validate
 from ..core.prompt import Prompt, as_list
 from ..core.tree import LLMCall
 from ..errors import ConfigError, WorkbenchError
@@ -64,6 +65,17 @@ def default_model_name() -> str:
     return DEMO
 
 
+def check_model_name(name: str | None) -> None:
+    """A ConfigError, with the full hint, for a model name without a provider prefix ("gpt-4o")."""
+    if name is None or (isinstance(name, str) and "/" in name):
+        return
+    raise ConfigError(
+        f"model {name!r} needs a provider prefix; valid: workbench/demo or provider/name such as "
+        "openai/gpt-4o-mini, anthropic/claude-haiku-4-5, ollama/llama3 (`workbench models` or "
+        "%agent models lists them)"
+    )
+
+
 def known_models() -> list[tuple[str, str]]:
     """(name, description) pairs for a `models` listing: the offline models and real examples."""
     return [
@@ -97,14 +109,16 @@ class Model:
             )
         if is_workbench_model(name) and name not in MODELS:
             raise ConfigError(f"unknown workbench model {name!r}; valid: {', '.join(MODELS)}")
-        if max_retries < 0 or timeout <= 0 or backoff < 0 or max_backoff < 0:
-            raise ConfigError("max_retries, backoff and max_backoff must be >= 0 and timeout > 0")
         self.name = name
-        self.max_retries = int(max_retries)
-        self.timeout = float(timeout)
-        self.backoff = float(backoff)
-        self.max_backoff = float(max_backoff)
+        self.max_retries = validate.number("max_retries", max_retries, minimum=0, integer=True)
+        self.timeout = float(validate.number("timeout", timeout, minimum=0, above=True))
+        self.backoff = float(validate.number("backoff", backoff, minimum=0))
+        self.max_backoff = float(validate.number("max_backoff", max_backoff, minimum=0))
         self.kwargs = dict(litellm_kwargs)
+        if "error_rate" in self.kwargs:
+            self.kwargs["error_rate"] = validate.number("error_rate", self.kwargs["error_rate"], minimum=0, maximum=1)
+        if "seed" in self.kwargs:
+            self.kwargs["seed"] = validate.number("seed", self.kwargs["seed"], integer=True, optional=True)
         for secret, kwarg in kwarg_secrets(self.kwargs):  # redacted wherever they show up from now on
             add_secret(secret, kwarg)
         self.function_calling: bool | None = self.kwargs.pop("function_calling", None)

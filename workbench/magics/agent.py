@@ -43,12 +43,10 @@ def user_errors() -> Iterator[None]:
 
 
 def check_model(name: str | None) -> None:
-    if name is None or "/" in name:
-        return
-    raise UsageError(
-        f"model {name!r} needs a provider prefix; valid: workbench/demo or provider/name such as "
-        "openai/gpt-4o-mini, anthropic/claude-haiku-4-5, ollama/llama3 (%agent models lists them)"
-    )
+    from ..llm.model import check_model_name
+
+    with user_errors():
+        check_model_name(name)
 
 
 def make_session(args: argparse.Namespace, task: str | None) -> Session:

@@ -174,8 +174,9 @@ COMMANDS: dict[str, Command] = {
            _opt("--full", action="store_true", help="whole observations")),
         _c("tree", "tree [--text]", "the live tree view of every branch (a text table with --text)",
            _opt("--text", action="store_true", help="a text table instead of the widget")),
-        _c("rewind", "rewind NODE", "move the cursor to NODE; the next step grows a new branch",
-           _opt("node", type=whole(0), metavar="NODE")),
+        _c("rewind", "rewind NODE [--stop]", "move the cursor to NODE; the next step grows a new branch",
+           _opt("node", type=whole(0), metavar="NODE"),
+           _opt("--stop", action="store_true", help="stop a background run first (its step in flight is dropped)")),
         _c("break", "break [action REGEX | tool NAME | cost X | tokens N | list | clear]",
            "list breakpoints (run pauses after a step that hits one)"),
         _c("break action", "break action REGEX", "pause after an action matching REGEX",
@@ -230,11 +231,28 @@ TOP = [key for key in COMMANDS if " " not in key]
 VERBS = _verbs()
 
 
+def strip_comment(line: str) -> str:
+    """`line` without its comment: a `#` outside quotes at the start or after whitespace begins one,
+    as in a shell (`plan add "check the door"  # why`); `issue#4` and `"# 4"` stay text."""
+    quote, escaped = "", False
+    for i, ch in enumerate(line):
+        if escaped:
+            escaped = False
+        elif ch == "\\" and quote != "'":
+            escaped = True
+        elif quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#" and (i == 0 or line[i - 1].isspace()):
+            return line[:i]
+    return line
+
+
 def split(line: str) -> list[str]:
-    """Shell-style words of a magic line (a `#` outside quotes starts a comment); an unclosed quote
-    is a usage error."""
+    """Shell-style words of a magic line (see `strip_comment`); an unclosed quote is a usage error."""
     try:
-        return shlex.split(line, comments=True, posix=True)
+        return shlex.split(strip_comment(line), posix=True)
     except ValueError as exc:
         raise UsageError(
             f'cannot read the arguments ({exc}); close the quote, e.g. --task "reach the goal"'

@@ -15,6 +15,7 @@ from typing import Any
 from IPython.core.error import UsageError
 
 from .. import registry
+from ..core.background import runner_for
 from ..memory.base import MEMORY_POLICIES
 from ..memory.diff import DiffMemory, observation_diff
 from ..memory.window import FullMemory
@@ -198,8 +199,24 @@ def tree(agent: Agent, args: argparse.Namespace) -> render.Rich:
 
 
 def rewind(agent: Agent, args: argparse.Namespace) -> render.Rich:
-    agent.require_idle("rewinding")
-    node = agent.session.rewind(args.node)
+    s = agent.session
+    if agent.running:
+        if not args.stop:
+            raise UsageError(
+                f"{agent.name} is running in the background; %agent pause it first, or "
+                f"%agent rewind {args.node} --stop stops it (the step in flight is dropped) and rewinds"
+            )
+        if args.node not in s.tree.nodes:  # checked now: the rewind itself waits for the stop
+            raise UsageError(f"no node {args.node} in run {s.run_id}; valid ids: 0..{len(s.tree.nodes) - 1}")
+        runner = runner_for(s)
+        task = runner.task
+        runner.stop()
+        task.add_done_callback(lambda _: s.rewind(args.node))
+        return render.small(
+            f"{agent.name}: stopping the background run (the step in flight is dropped); the cursor moves "
+            f"to node {args.node} as soon as it has stopped"
+        )
+    node = s.rewind(args.node)
     return render.small(
         f"{agent.name}: cursor at node {node.id} (step {node.depth}), plan and memory as they were there; "
         "the next step grows a new branch from here"

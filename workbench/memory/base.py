@@ -25,6 +25,7 @@ from typing import Any
 
 from .. import validate
 from ..core.tree import Node, Run
+from ..errors import ConfigError
 from ..registry import build
 
 
@@ -53,6 +54,7 @@ class Memory:
     """Base policy: shows every step in full (the `full` policy). Subclasses override `render`."""
 
     name = "full"
+    entry_kinds: tuple[str, ...] = ("obs", "act", "note")  # entry ids are "<kind>:<node id or note n>"
 
     def __init__(self, on_change: ChangeHook | None = None) -> None:
         self.on_change = on_change
@@ -96,26 +98,41 @@ class Memory:
         if self.on_change is not None:
             self.on_change(entry_id, change, provenance, text)
 
+    def _entry(self, entry_id: Any) -> str:
+        """`entry_id` if it has the form of an entry id of this policy, else a ConfigError."""
+        kind, _, num = entry_id.partition(":") if isinstance(entry_id, str) else ("", "", "")
+        if kind not in self.entry_kinds or not num.isdigit():
+            forms = ", ".join(f"{k}:<{'n' if k == 'note' else 'node id'}>" for k in self.entry_kinds)
+            raise ConfigError(f"no memory entry {entry_id!r}; valid entry ids: {forms} (entries() lists them)")
+        if kind == "note" and not 1 <= int(num) <= len(self.notes):
+            raise ConfigError(f"no memory entry {entry_id!r}; valid notes: note:1..note:{len(self.notes)}")
+        return entry_id
+
     def edit(self, entry_id: str, text: str, *, provenance: str = "user") -> None:
+        entry_id = self._entry(entry_id)
         text = validate.text("text", text)
         self.edits[entry_id] = text
         self._changed(entry_id, "edit", provenance, text)
 
     def pin(self, entry_id: str, *, provenance: str = "user") -> None:
+        entry_id = self._entry(entry_id)
         self.pinned.add(entry_id)
         self.forgotten.discard(entry_id)
         self._changed(entry_id, "pin", provenance)
 
     def unpin(self, entry_id: str, *, provenance: str = "user") -> None:
+        entry_id = self._entry(entry_id)
         self.pinned.discard(entry_id)
         self._changed(entry_id, "unpin", provenance)
 
     def forget(self, entry_id: str, *, provenance: str = "user") -> None:
+        entry_id = self._entry(entry_id)
         self.forgotten.add(entry_id)
         self.pinned.discard(entry_id)
         self._changed(entry_id, "forget", provenance)
 
     def restore(self, entry_id: str, *, provenance: str = "user") -> None:
+        entry_id = self._entry(entry_id)
         self.forgotten.discard(entry_id)
         self.edits.pop(entry_id, None)
         self._changed(entry_id, "restore", provenance)

@@ -93,6 +93,7 @@ class HierarchicalMemory(StepMemory):
     """Finished subgoals shrink to one line each; the current subgoal stays in full."""
 
     name = "hierarchical"
+    entry_kinds = ("obs", "act", "note", "subgoal")
 
     def __init__(
         self,

@@ -36,3 +36,14 @@ def valid_obj(obj: Any) -> Any:
     if isinstance(obj, tuple):
         return tuple(valid_obj(v) for v in obj)
     return obj
+
+
+# C0 controls except tab and newline, DEL, C1 controls, and the bidi overrides/isolates that reorder
+# what a terminal shows (a task `\x1b]0;pwned\x07` would retitle the terminal; `\u202e` reverses text)
+_TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """`text` with every control character a terminal would act on shown as a visible `\\uXXXX`
+    (newlines and tabs kept). Inside a JSON string the escape decodes back to the same character."""
+    return _TERMINAL_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
