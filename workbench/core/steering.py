@@ -243,6 +243,11 @@ class SteeringMixin:
     def set_value(self: Session, node_id: int, value: float) -> Node:
         """Override a node's value estimate (recorded with provenance user)."""
         node = self._node(node_id)
+        if isinstance(value, str):  # a widget's text field sends "0.875"
+            try:
+                value = float(value)
+            except ValueError:
+                raise ConfigError(f"value must be a number, not {value!r}") from None
         value = float(validate.number("value", value))
         return self.update_node(node, provenance="user", value=value, info={**node.info, "value_by": "user"})
 
