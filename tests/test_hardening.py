@@ -332,6 +332,7 @@ BAD_CALLS = [
     ("demo error_rate 5", lambda: Model("workbench/demo", error_rate=5), ["error_rate", "<= 1"]),
     ("demo error_rate nan", lambda: Model("workbench/demo", error_rate=NAN), ["error_rate"]),
     ("Model name None", lambda: Model(None), ["model"]),
+    ("mcts exploration nan", lambda: _session(strategy="mcts", exploration=NAN), ["exploration", "number"]),
 ]
 
 

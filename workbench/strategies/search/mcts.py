@@ -40,6 +40,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from ... import validate
 from ...core.tree import Node
 from ...errors import ConfigError
 from ..labels import FINAL_OBSERVATION, REFLECTION_LABEL  # noqa: F401 (re-exported)
@@ -87,6 +88,9 @@ class MCTS(SearchStrategy):
         penalty = cfg["depth_penalty"]
         if penalty is not None and (isinstance(penalty, bool) or not isinstance(penalty, (int, float))):
             raise ConfigError(f"mcts: depth_penalty must be a number or None, got {penalty!r}")
+        validate.number("mcts: exploration", cfg["exploration"], minimum=0)
+        validate.number("mcts: failure_value", cfg["failure_value"])
+        validate.number("mcts: depth_penalty", penalty, optional=True)
         for key in ("rollout_samples", "reflections"):
             if not isinstance(cfg[key], int) or cfg[key] < (1 if key == "rollout_samples" else 0):
                 raise ConfigError(f"mcts: {key} must be a whole number, got {cfg[key]!r}")
