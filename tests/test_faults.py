@@ -712,3 +712,10 @@ def test_wrong_limits_are_config_errors(limits, says, server_model):
 
     with pytest.raises(ConfigError, match=says):
         Session(env="gridworld", model=server_model, limits=limits)
+
+
+def test_resume_without_a_store_is_a_config_error():
+    from workbench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="store must be a RunStore"):
+        Session.resume("abc", store=None)
