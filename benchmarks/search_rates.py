@@ -3,7 +3,8 @@
     python benchmarks/search_rates.py [--seeds 12 ... | --first 12 --count 20] [--budgets 20 40 80 160]
                                       [--mode calls|expansions] [--error-rate 0.3]
                                       [--strategies react bfs dfs best-first astar mcts
-                                                    astar:sampled mcts:count]
+                                                    astar:sampled mcts:count
+                                                    best-first:rounds bfs:rounds]
 
 Each seed picks a built-in puzzle (`Game24(seed=s)`; seeds 12-23 are the medium puzzles, 24-35 the
 hard ones) and seeds the demo model, which errs at `--error-rate` (mostly a valid but wrong move).
@@ -18,7 +19,9 @@ gives the searches `max_expansions` = the budget instead (the earlier table; ReA
 Variants after a colon are the settings the strategies had before issue 10 (for before/after
 rows): `astar:sampled` proposes its candidates from k sampled answers (one call each) instead of
 one list call; `mcts:count` rolls out with one sample a step, no scoring, and backs up the leaf's
-LM value at the depth cap instead of LATS's penalty.
+LM value at the depth cap instead of LATS's penalty. `best-first:rounds` and `bfs:rounds` run Koh et
+al.'s outer loop (`rounds="terminal"`: search again from a committed state until a terminal one is
+committed); the plain rows are one round, the default and the only behaviour before issue 10.
 
 Cells: solved / puzzles, mean model calls per puzzle, mean calls per expansion. Everything is
 deterministic: the same command prints the same table.
@@ -44,6 +47,8 @@ SETTINGS: dict[str, dict[str, Any]] = {
 VARIANTS: dict[str, dict[str, Any]] = {
     "astar:sampled": {"proposals": "sample"},
     "mcts:count": {"rollout_select": "count", "rollout_samples": 1, "depth_penalty": None},
+    "best-first:rounds": {"rounds": "terminal"},
+    "bfs:rounds": {"rounds": "terminal"},
 }
 UNLIMITED = 10_000  # max_expansions when the call budget is what stops a search
 
@@ -119,7 +124,7 @@ def main() -> None:
     )
     unit = "calls" if args.mode == "calls" else "expansions"
     print(f"budget: model {unit} per puzzle")
-    header = f"{'strategy':<14}" + "".join(f"{f'{b} {unit}':>24}" for b in budgets) + f"{'seconds':>9}"
+    header = f"{'strategy':<18}" + "".join(f"{f'{b} {unit}':>24}" for b in budgets) + f"{'seconds':>9}"
     print(header)
     print("-" * len(header))
     for strategy in args.strategies:
@@ -132,7 +137,7 @@ def main() -> None:
             per = sum(p for _, _, p in results) / len(results)
             cells.append(f"{solved:>3}/{len(seeds)} {calls:>6.1f} c {per:>5.1f} c/x")
         elapsed = time.perf_counter() - started
-        print(f"{strategy:<14}" + "".join(f"{c:>24}" for c in cells) + f"{elapsed:>9.1f}")
+        print(f"{strategy:<18}" + "".join(f"{c:>24}" for c in cells) + f"{elapsed:>9.1f}")
     print(
         "\ncells: puzzles solved / puzzles, mean model calls per puzzle (c), mean calls per expansion (c/x)"
     )
