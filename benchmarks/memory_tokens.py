@@ -18,13 +18,23 @@ from workbench.llm.model import Model
 from workbench.llm.tokens import count_tokens
 from workbench.memory.base import make_memory
 
-POLICIES = {"full": {}, "window (4)": {"window": 4}, "diff (all)": {"window": None}, "diff (4)": {"window": 4},
-            "hierarchical": {}}
+POLICIES = {
+    "full": {},
+    "window (4)": {"window": 4},
+    "diff (all)": {"window": None},
+    "diff (4)": {"window": 4},
+    "hierarchical": {},
+}
 
 
 def grow(seed: int, steps: int, error_rate: float) -> Session:
-    s = Session(env="gridworld", env_options={"size": 15, "max_steps": 500, "seed": seed},
-                model=Model("workbench/demo", seed=seed, error_rate=error_rate), memory="hierarchical", seed=seed)
+    s = Session(
+        env="gridworld",
+        env_options={"size": 15, "max_steps": 500, "seed": seed},
+        model=Model("workbench/demo", seed=seed, error_rate=error_rate),
+        memory="hierarchical",
+        seed=seed,
+    )
     while s.tree.steps < steps and not s.done:
         s.step()
     return s
@@ -50,8 +60,10 @@ def main() -> None:
         depths.append(s.tree.current.depth)
         for label in POLICIES:
             rows[label].append(prompt_tokens(s, label))
-    print(f"gridworld 15x15, demo model error_rate={args.error_rate}, seeds {args.seeds}, "
-          f"prompt at step {min(depths)}..{max(depths)}")
+    print(
+        f"gridworld 15x15, demo model error_rate={args.error_rate}, seeds {args.seeds}, "
+        f"prompt at step {min(depths)}..{max(depths)}"
+    )
     full = statistics.mean(rows["full"])
     print(f"{'memory':<14} {'mean tokens':>11} {'vs full':>8}")
     for label, values in rows.items():

@@ -36,7 +36,10 @@ def build_store(path: Path, runs: int, nodes: int) -> str:
     small.run(max_steps=3)
     small.store.close()
     big = Session(
-        task="count a long way", env=Counter(goal=10**9), model=ScriptedModel([react("inc")] * nodes), store=path
+        task="count a long way",
+        env=Counter(goal=10**9),
+        model=ScriptedModel([react("inc")] * nodes),
+        store=path,
     )
     big.run(max_steps=nodes - 1)
     big.store.close()
@@ -46,7 +49,11 @@ def build_store(path: Path, runs: int, nodes: int) -> str:
     base = dict(zip(columns, row, strict=True))
     node_rows = conn.execute("SELECT * FROM nodes WHERE run_id = ?", (small.run_id,)).fetchall()
     node_cols = [r[1] for r in conn.execute("PRAGMA table_info(nodes)")]
-    envs, strategies, statuses = ("gridworld", "game24"), ("react", "bfs", "mcts"), ("done", "paused", "error")
+    envs, strategies, statuses = (
+        ("gridworld", "game24"),
+        ("react", "bfs", "mcts"),
+        ("done", "paused", "error"),
+    )
     with conn:
         for i in range(runs - 2):
             rid = f"{i:012x}"
@@ -92,7 +99,9 @@ def main() -> None:
         (base / "root" / ".workbench").mkdir(parents=True)
         started = time.perf_counter()
         big = build_store(base / "root" / ".workbench" / "runs.sqlite", args.runs, args.nodes)
-        print(f"store: {args.runs} runs + a {args.nodes}-node run built in {time.perf_counter() - started:.1f} s")
+        print(
+            f"store: {args.runs} runs + a {args.nodes}-node run built in {time.perf_counter() - started:.1f} s"
+        )
         with lab_server(base) as server:
             api = f"{server.url}/workbench/api"
             requests = [
@@ -101,7 +110,10 @@ def main() -> None:
                 ("runs, text search (one match)", f"{api}/runs?q=%239000"),
                 ("runs, page at offset 9000", f"{api}/runs?offset=9000&limit=50"),
                 (f"{args.nodes}-node run, first 200 nodes", f"{api}/runs/{big}"),
-                (f"{args.nodes}-node run, last page", f"{api}/runs/{big}?offset={args.nodes - 200}&limit=200"),
+                (
+                    f"{args.nodes}-node run, last page",
+                    f"{api}/runs/{big}?offset={args.nodes - 200}&limit=200",
+                ),
                 ("one node with its calls (late in the run)", f"{api}/runs/{big}/nodes/{args.nodes - 1}"),
             ]
             for label, url in requests:

@@ -167,7 +167,9 @@ def test_the_default_store_is_the_nearest_project_folder_else_per_user_else_the_
     deep.mkdir(parents=True)
     where = workbench("where", cwd=deep, env=env)
     assert where.returncode == 0, where.stderr
-    assert where.stdout.startswith(f"{tmp_path / 'data' / 'agent-workbench' / 'runs.sqlite'}  (the per-user default")
+    assert where.stdout.startswith(
+        f"{tmp_path / 'data' / 'agent-workbench' / 'runs.sqlite'}  (the per-user default"
+    )
     init = workbench("init", cwd=tmp_path / "project", env=env)
     assert init.returncode == 0 and (tmp_path / "project" / ".workbench").is_dir()
     where = workbench("where", cwd=deep, env=env)

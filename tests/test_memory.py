@@ -247,7 +247,10 @@ def test_diff_history_with_user_edits_keeps_the_state_rebuildable():
     assert mem.last_used_edits == ["obs:1"]
     entries = {e.id: e for e in mem.entries(run, run.path())}
     assert entries["obs:1"].extra["shown_as"] == "full"
-    assert entries["obs:2"].extra["shown_as"] == "diff" and entries["obs:2"].extra["diff"] == "@@ -1 +1 @@\n-B\n+c"
+    assert (
+        entries["obs:2"].extra["shown_as"] == "diff"
+        and entries["obs:2"].extra["diff"] == "@@ -1 +1 @@\n-B\n+c"
+    )
     assert mem.diff_for(run.path(), 1) == "@@ -1 +1 @@\n-a\n+B"
 
 
@@ -501,7 +504,11 @@ def test_diff_history_shows_error_texts_and_the_next_observation_in_full():
     run.new_node(1, raw="junk", observation="The answer had no `Action:` line", status="error")
     run.new_node(2, raw="A3", action="a3", observation="a\nd", executed=True)
     run.new_node(3, raw="A4", action="a4", observation="e\nd", executed=True)
-    users = [m["content"] for m in make_memory("diff", window=None, fallback=False).render(run, run.path(4)) if m["role"] == "user"]
+    users = [
+        m["content"]
+        for m in make_memory("diff", window=None, fallback=False).render(run, run.path(4))
+        if m["role"] == "user"
+    ]
     assert users == [
         "Observation:\na\nb",
         "Observation diff:\n@@ -2 +2 @@\n-b\n+c",
@@ -591,8 +598,10 @@ def test_an_observation_is_shown_in_full_when_its_diff_is_not_shorter():
     assert one["shown_as"] == "full" and one["fallback"] is True and one["saved"] < 0
     assert two["shown_as"] == "diff" and two["saved"] == two["full_tokens"] - two["diff_tokens"] > 0
     assert mem.step_tokens(run.path(), 1)["fallback"] is True
-    assert DiffMemory(window=None, fallback=False).render(run, run.path())[2]["content"].startswith(
-        "Observation diff:\n"
+    assert (
+        DiffMemory(window=None, fallback=False)
+        .render(run, run.path())[2]["content"]
+        .startswith("Observation diff:\n")
     )
 
 
@@ -736,7 +745,10 @@ def test_hiagent_summaries_default_to_the_last_observation_and_respect_budgets(s
     for _ in range(5):
         s.step()
     assert not [b for b in server.requests if b["messages"][0]["content"].startswith("You summarise")]
-    assert any(m["content"] == "Subgoal 1 (done): reach two\nObservation: n=2" for m in server.requests[-1]["messages"])
+    assert any(
+        m["content"] == "Subgoal 1 (done): reach two\nObservation: n=2"
+        for m in server.requests[-1]["messages"]
+    )
     server.reset()
     tight = hiagent_http_session(server, max_tokens=10**6)
     for _ in range(3):

@@ -137,7 +137,10 @@ def test_nbconvert_html_shows_every_panel_in_chromium(executed, chromium: Any):
 
     _, tmp_path, _ = executed
     page = chromium.new_page(viewport={"width": 1100, "height": 900})
-    page.route("**/*", lambda route: route.abort() if not route.request.url.startswith("file:") else route.continue_())
+    page.route(
+        "**/*",
+        lambda route: route.abort() if not route.request.url.startswith("file:") else route.continue_(),
+    )
     page.goto((tmp_path / "notebooks" / "executed.html").as_uri())
     fallbacks = page.locator(".wb-fallback")
     expect(fallbacks.first).to_contain_text("done · success · step")
@@ -179,7 +182,10 @@ def test_every_agent_of_the_notebook_is_in_the_project_store(executed):
     assert rows["game24"]["status"] != "running" and rows["gridworld"]["steps"] >= 10
     shown = subprocess.run(
         [sys.executable, "-m", "workbench", "show", rows["game24"]["id"]],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.startswith(f"run {rows['game24']['id']}")

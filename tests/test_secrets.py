@@ -30,8 +30,7 @@ def fake_secrets(monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
 def leaked(folder: Path, *values: str) -> list[str]:
     """Files under `folder` whose raw bytes contain any of `values`."""
     return [
-        str(p) for p in folder.rglob("*")
-        if p.is_file() and any(v.encode() in p.read_bytes() for v in values)
+        str(p) for p in folder.rglob("*") if p.is_file() and any(v.encode() in p.read_bytes() for v in values)
     ]
 
 
@@ -44,10 +43,18 @@ def test_store_wal_export_and_cassette_never_hold_a_secret(tmp_path: Path, serve
     key, token = fake_secrets
     server.responder = echo(key, token)
     out = tmp_path / "out"
-    model = Model("openai/loopback", api_base=server.url, api_key=os.environ["OPENAI_API_KEY"],
-                  record=out / "cassette.jsonl", max_retries=0, timeout=10)
+    model = Model(
+        "openai/loopback",
+        api_base=server.url,
+        api_key=os.environ["OPENAI_API_KEY"],
+        record=out / "cassette.jsonl",
+        max_retries=0,
+        timeout=10,
+    )
     store = RunStore(out / "store" / "runs.sqlite")
-    session = Session(task=f"reach the goal (ticket {token})", env="gridworld", model=model, store=store, max_steps=3)
+    session = Session(
+        task=f"reach the goal (ticket {token})", env="gridworld", model=model, store=store, max_steps=3
+    )
     session.run()
     session.plan.add(f"rotate {key}")
     session.memory.add_note(f"token was {token}")
@@ -55,7 +62,9 @@ def test_store_wal_export_and_cassette_never_hold_a_secret(tmp_path: Path, serve
     auth = [v for h in server.headers for k, v in h.items() if k.lower() == "authorization"]
     assert auth and all(v == f"Bearer {key}" for v in auth)  # the key really was used for the calls
 
-    demo = Session(task=f"demo with {token}", env="gridworld", model="workbench/demo", store=store, max_steps=2)
+    demo = Session(
+        task=f"demo with {token}", env="gridworld", model="workbench/demo", store=store, max_steps=2
+    )
     demo.run()
     assert demo.tree.steps >= 1
     export_run(session.tree, out / "run.json", plan=session.plan.to_list(), memory=session.memory.state())
@@ -75,8 +84,9 @@ def test_store_wal_export_and_cassette_never_hold_a_secret(tmp_path: Path, serve
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}  # holds the fake secrets
-    return subprocess.run([sys.executable, "-m", "workbench", *args], cwd=cwd, env=env,
-                          capture_output=True, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "workbench", *args], cwd=cwd, env=env, capture_output=True, timeout=180
+    )
 
 
 @pytest.mark.slow
@@ -95,7 +105,12 @@ def test_cli_output_and_files_never_show_a_secret(tmp_path: Path, server, fake_s
     outputs.append(failed)
     assert outputs[0].returncode == 0, outputs[0].stderr
     assert b"[REDACTED:OPENAI_API_KEY]" in outputs[0].stdout  # the echoed key, shown redacted
-    ids = [line.split()[1].decode() for o in outputs for line in o.stdout.splitlines() if line.startswith(b"run: ")]
+    ids = [
+        line.split()[1].decode()
+        for o in outputs
+        for line in o.stdout.splitlines()
+        if line.startswith(b"run: ")
+    ]
     assert len(ids) == 3
     for rid in ids:
         outputs += [cli("show", rid, "--full", cwd=tmp_path), cli("export", rid, cwd=tmp_path)]

@@ -27,10 +27,16 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LabServer
     (root / ".workbench").mkdir(parents=True)  # the project store the server finds from its root
     store = root / ".workbench" / "runs.sqlite"
     sessions = {}
-    for name, env, strategy in (("a", "gridworld", "react"), ("b", "game24", "react"), ("c", "gridworld", "bfs")):
+    for name, env, strategy in (
+        ("a", "gridworld", "react"),
+        ("b", "game24", "react"),
+        ("c", "gridworld", "bfs"),
+    ):
         sessions[name] = s = Session(task=f"task {name}", env=env, strategy=strategy, store=store, seed=1)
         s.step()
-    counter = Session(task="count up", env=Counter(goal=3), model=ScriptedModel([react("inc")] * 3), store=store)
+    counter = Session(
+        task="count up", env=Counter(goal=3), model=ScriptedModel([react("inc")] * 3), store=store
+    )
     counter.run(max_steps=3)
     sessions["counter"] = counter
     with lab_server(base) as server:
@@ -83,7 +89,10 @@ def test_runs_are_listed_newest_first_filtered_and_paged(served):
     _, bfs = call(server, "/workbench/api/runs?env=gridworld&strategy=bfs")
     assert [r["id"] for r in bfs["runs"]] == [sessions["c"].run_id]
     _, page = call(server, "/workbench/api/runs?limit=2&offset=1")
-    assert page["total"] == 4 and [r["id"] for r in page["runs"]] == [sessions["c"].run_id, sessions["b"].run_id]
+    assert page["total"] == 4 and [r["id"] for r in page["runs"]] == [
+        sessions["c"].run_id,
+        sessions["b"].run_id,
+    ]
     _, found = call(server, "/workbench/api/runs?q=count%20up")
     assert [r["id"] for r in found["runs"]] == [sessions["counter"].run_id]
     _, literal = call(server, "/workbench/api/runs?q=%25")  # a % is text, not a wildcard
@@ -146,7 +155,9 @@ def test_bad_requests_get_a_status_and_a_message(served, path: str, code: int, m
     assert status == code and message in body["message"]
 
 
-def test_a_server_without_a_store_lists_no_runs_and_creates_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_a_server_without_a_store_lists_no_runs_and_creates_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     with lab_server(tmp_path) as server:
         status, body = call(server, "/workbench/api/runs")

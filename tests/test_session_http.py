@@ -47,8 +47,9 @@ def test_malformed_body_is_retried(server, server_model):
 def test_slow_answers_time_out_into_an_error_node(server):
     from workbench import Model
 
-    model = Model("openai/loopback", api_base=server.url, api_key=server.api_key, max_retries=1,
-                  backoff=0, timeout=0.5)
+    model = Model(
+        "openai/loopback", api_base=server.url, api_key=server.api_key, max_retries=1, backoff=0, timeout=0.5
+    )
     server.script({"delay": 30, "text": react("inc")}, {"delay": 30, "text": react("inc")})
     try:
         node = Session(env=Counter(), model=model).step()

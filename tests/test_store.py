@@ -19,10 +19,20 @@ from workbench.store.sqlite import RunStore
 class Driver:
     """Builds a run by hand and publishes the events a Session would, in the same order."""
 
-    def __init__(self, store: RunStore, task: str = "count to 3", run_id: str | None = None, **config) -> None:
+    def __init__(
+        self, store: RunStore, task: str = "count to 3", run_id: str | None = None, **config
+    ) -> None:
         self.store = store
-        self.run = Run(task=task, config={"env": "counter", "model": {"name": "scripted"}, "strategy": "react",
-                                          "memory": "full", **config})
+        self.run = Run(
+            task=task,
+            config={
+                "env": "counter",
+                "model": {"name": "scripted"},
+                "strategy": "react",
+                "memory": "full",
+                **config,
+            },
+        )
         if run_id:
             self.run.id = run_id
         self.emit(ev.RunStarted(self.run.id, task=task, config=self.run.config))
@@ -40,22 +50,43 @@ class Driver:
             out.append({"role": "user", "content": f"Observation:\n{n.observation}"})
         return out
 
-    def step(self, action: str = "inc", *, obs: str | None = None, reward: float = 0.0, terminal: bool = False,
-             finish: bool = True, thought: str = "go on", plan: list | None = None):
+    def step(
+        self,
+        action: str = "inc",
+        *,
+        obs: str | None = None,
+        reward: float = 0.0,
+        terminal: bool = False,
+        finish: bool = True,
+        thought: str = "go on",
+        plan: list | None = None,
+    ):
         rid, parent = self.run.id, self.run.current
         self.emit(ev.StepStarted(rid, parent_id=parent.id))
         if plan is not None:
             self.emit(ev.PlanEdited(rid, items=plan, provenance="agent", change="replace"))
         node = self.run.new_node(
-            parent.id, thought=thought, action=action, executed=True, observation=obs or f"after {action}",
-            reward=reward, terminal=terminal, status="terminal" if terminal else "expanded", plan=plan or [],
+            parent.id,
+            thought=thought,
+            action=action,
+            executed=True,
+            observation=obs or f"after {action}",
+            reward=reward,
+            terminal=terminal,
+            status="terminal" if terminal else "expanded",
+            plan=plan or [],
             memory={"edits": {}, "notes": []},
         )
         # prompts grow like full memory's: a system message (the plan lives there), then every step
         messages = [{"role": "system", "content": f"task; plan {plan}"}, *self.history(node.parent_id)]
-        call = LLMCall(model="scripted", messages=messages,
-                       response=f"Thought: {thought}\nAction: {action}", prompt_tokens=10, completion_tokens=3,
-                       cost=0.001)
+        call = LLMCall(
+            model="scripted",
+            messages=messages,
+            response=f"Thought: {thought}\nAction: {action}",
+            prompt_tokens=10,
+            completion_tokens=3,
+            cost=0.001,
+        )
         self.run.record_call(node, call)
         self.emit(ev.NodeAdded(rid, node=node))
         self.run.cursor = node.id
@@ -106,15 +137,32 @@ def test_user_edits_errors_and_pauses_are_history_and_state(store: RunStore):
     d = Driver(store)
     d.step()
     rid = d.run.id
-    d.emit(ev.PlanEdited(rid, items=[{"text": "a", "status": "todo", "provenance": "user"}], provenance="user",
-                         change="add 'a'"))
+    d.emit(
+        ev.PlanEdited(
+            rid,
+            items=[{"text": "a", "status": "todo", "provenance": "user"}],
+            provenance="user",
+            change="add 'a'",
+        )
+    )
     state = {"edits": {"obs:1": "edited"}, "pinned": ["obs:0"], "forgotten": [], "notes": []}
-    d.emit(ev.MemoryEdited(rid, entry_id="obs:1", change="edit", provenance="user", text="edited", state=state))
+    d.emit(
+        ev.MemoryEdited(rid, entry_id="obs:1", change="edit", provenance="user", text="edited", state=state)
+    )
     d.emit(ev.BreakpointHit(rid, breakpoint="action ~ inc", node_id=1))
     d.emit(ev.Paused(rid, reason="breakpoint"))
-    assert store.load_state(rid) == {"plan": [{"text": "a", "status": "todo", "provenance": "user"}], "memory": state}
+    assert store.load_state(rid) == {
+        "plan": [{"text": "a", "status": "todo", "provenance": "user"}],
+        "memory": state,
+    }
     history = store.events(rid)
-    assert [e["kind"] for e in history] == ["RunStarted", "PlanEdited", "MemoryEdited", "BreakpointHit", "Paused"]
+    assert [e["kind"] for e in history] == [
+        "RunStarted",
+        "PlanEdited",
+        "MemoryEdited",
+        "BreakpointHit",
+        "Paused",
+    ]
     assert history[2]["data"] == {"entry_id": "obs:1", "change": "edit", "text": "edited"}
     assert history[3]["node_id"] == 1
     assert store.list_runs()[0]["status"] == "paused"
@@ -137,7 +185,9 @@ def test_resume_event_keeps_the_run_and_marks_it_running(store: RunStore):
     runs = store.list_runs()
     assert len(runs) == 1 and runs[0]["status"] == "running" and runs[0]["steps"] == 2
     assert [e["data"] for e in store.events(d.run.id) if e["kind"] == "RunStarted"] == [
-        {"resumed": False}, {"resumed": True}]
+        {"resumed": False},
+        {"resumed": True},
+    ]
 
 
 def test_wal_mode_and_synchronous_normal(store: RunStore):
@@ -188,16 +238,30 @@ def test_write_path_never_reads_and_costs_the_same_at_every_step(store: RunStore
 def test_list_runs_newest_first_with_totals(store: RunStore):
     first = Driver(store, task="first")
     first.step()
-    second = Driver(store, task="second", memory="diff", model={"name": "workbench/demo"},
-                    model_label="workbench/demo (simulated)")
+    second = Driver(
+        store,
+        task="second",
+        memory="diff",
+        model={"name": "workbench/demo"},
+        model_label="workbench/demo (simulated)",
+    )
     second.step()
     second.step("inc", reward=1.0, terminal=True)
     runs = store.list_runs()
     assert [r["task"] for r in runs] == ["second", "first"]
     top = runs[0]
-    assert {k: top[k] for k in ("env", "model", "strategy", "memory", "steps", "tokens", "status", "outcome")} == {
-        "env": "counter", "model": "workbench/demo", "strategy": "react", "memory": "diff", "steps": 2,
-        "tokens": 26, "status": "done", "outcome": "success"}
+    assert {
+        k: top[k] for k in ("env", "model", "strategy", "memory", "steps", "tokens", "status", "outcome")
+    } == {
+        "env": "counter",
+        "model": "workbench/demo",
+        "strategy": "react",
+        "memory": "diff",
+        "steps": 2,
+        "tokens": 26,
+        "status": "done",
+        "outcome": "success",
+    }
     assert top["model_label"] == "workbench/demo (simulated)"
     assert top["created_at"] <= top["updated_at"]
     assert [r["task"] for r in store.list_runs(limit=1)] == ["second"]
@@ -243,19 +307,33 @@ def test_an_old_version_file_is_upgraded_with_its_data(tmp_path: Path):
     path = tmp_path / "old.sqlite"
     conn = sqlite3.connect(path, isolation_level=None)
     assert migrations.migrate(conn, target=1) == 1
-    conn.execute("INSERT INTO runs (id, task, config, created_at, updated_at, cursor) VALUES "
-                 "('old1', 'legacy', '{\"env\": \"gridworld\"}', 1.0, 2.0, 1)")
-    conn.execute("INSERT INTO nodes VALUES ('old1', 0, NULL, 'expanded', 1.0, '{\"id\": 0, \"observation\": \"start\"}')")
-    conn.execute("INSERT INTO nodes VALUES ('old1', 1, 0, 'expanded', 1.5, "
-                 "'{\"id\": 1, \"parent_id\": 0, \"depth\": 1, \"action\": \"up\"}')")
-    conn.execute("INSERT INTO llm_calls VALUES ('old1', 1, 0, "
-                 "'{\"model\": \"m\", \"messages\": [], \"response\": \"r\", \"prompt_tokens\": 7, "
-                 "\"completion_tokens\": 2, \"cost\": 0.5}')")
+    conn.execute(
+        "INSERT INTO runs (id, task, config, created_at, updated_at, cursor) VALUES "
+        "('old1', 'legacy', '{\"env\": \"gridworld\"}', 1.0, 2.0, 1)"
+    )
+    conn.execute(
+        "INSERT INTO nodes VALUES ('old1', 0, NULL, 'expanded', 1.0, '{\"id\": 0, \"observation\": \"start\"}')"
+    )
+    conn.execute(
+        "INSERT INTO nodes VALUES ('old1', 1, 0, 'expanded', 1.5, "
+        '\'{"id": 1, "parent_id": 0, "depth": 1, "action": "up"}\')'
+    )
+    conn.execute(
+        "INSERT INTO llm_calls VALUES ('old1', 1, 0, "
+        '\'{"model": "m", "messages": [], "response": "r", "prompt_tokens": 7, '
+        '"completion_tokens": 2, "cost": 0.5}\')'
+    )
     conn.close()
     with RunStore(path) as store:
         assert migrations.version(store.conn) == migrations.LATEST
         (row,) = store.list_runs()
-        assert (row["id"], row["env"], row["steps"], row["tokens"], row["cost"]) == ("old1", "gridworld", 1, 9, 0.5)
+        assert (row["id"], row["env"], row["steps"], row["tokens"], row["cost"]) == (
+            "old1",
+            "gridworld",
+            1,
+            9,
+            0.5,
+        )
         run = store.load_run("old1")
         assert run.nodes[1].action == "up" and run.tokens == 9 and run.cursor == 1
         assert store.load_state("old1") == {"plan": [], "memory": {}}
@@ -300,8 +378,11 @@ def test_secrets_never_reach_any_table_or_the_wal(store: RunStore, monkeypatch: 
     d = Driver(store, task=f"use {key}", extra={"api_base": f"http://x/{token}"})
     rid = d.run.id
     d.step(thought=f"my key is {key}", obs=f"echo {token}", plan=[{"text": f"leak {key}"}])
-    d.emit(ev.MemoryEdited(rid, entry_id="note:1", change="add", provenance="user", text=token,
-                           state={"notes": [token]}))
+    d.emit(
+        ev.MemoryEdited(
+            rid, entry_id="note:1", change="add", provenance="user", text=token, state={"notes": [token]}
+        )
+    )
     d.emit(ev.PlanEdited(rid, items=[{"text": key}], provenance="user", change=f"add {key!r}"))
     d.emit(ev.Error(rid, message=f"401 for key {key}", error_type="AuthenticationError"))
     node = d.run.nodes[1]
@@ -325,15 +406,23 @@ def test_prompts_are_stored_as_deltas_so_rows_stay_small(store: RunStore):
         d.step(obs=f"n={i + 1}", plan=[{"text": f"plan {i % 3}"}])  # the system message changes too
     # a node updated later with a new call: its delta base is a newer call than itself
     old = d.run.nodes[5]
-    d.run.record_call(old, LLMCall(model="scripted", messages=d.run.nodes[59].llm_calls[0].messages[:-1],
-                                   response="value: 0.5", purpose="value"))
+    d.run.record_call(
+        old,
+        LLMCall(
+            model="scripted",
+            messages=d.run.nodes[59].llm_calls[0].messages[:-1],
+            response="value: 0.5",
+            purpose="value",
+        ),
+    )
     d.emit(ev.NodeUpdated(d.run.id, node=old, fields=("llm_calls",)))
     with reader(store) as r:
         sizes = [n for (n,) in r.execute("SELECT length(data) FROM llm_calls ORDER BY node_id, seq")]
     assert max(sizes[10:]) < 2 * sizes[10]  # the 60th prompt (121 messages) costs what the 10th did
     loaded = store.load_run(d.run.id)
     assert [c.messages for n in loaded.nodes.values() for c in n.llm_calls] == [
-        c.messages for n in d.run.nodes.values() for c in n.llm_calls]
+        c.messages for n in d.run.nodes.values() for c in n.llm_calls
+    ]
     assert len(loaded.nodes[60].llm_calls[0].messages) == 120
 
 

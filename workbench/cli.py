@@ -34,7 +34,9 @@ from .errors import ConfigError, ModelError, StoreError
 from .safety.redact import redact
 from .safety.text import terminal_safe, valid_text
 
-DEFAULT_STORE_HELP = "default: $WORKBENCH_STORE, else the nearest .workbench/ upward, else per user; `workbench where`"
+DEFAULT_STORE_HELP = (
+    "default: $WORKBENCH_STORE, else the nearest .workbench/ upward, else per user; `workbench where`"
+)
 _WIDTH = 100
 
 
@@ -102,9 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="workbench", description="Run LLM agents step by step and inspect stored runs.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     store = _Parser(add_help=False)
-    store.add_argument(
-        "--store", default=None, metavar="PATH", help=f"run store ({DEFAULT_STORE_HELP})"
-    )
+    store.add_argument("--store", default=None, metavar="PATH", help=f"run store ({DEFAULT_STORE_HELP})")
 
     run = sub.add_parser("run", parents=[store], help="start a run and print each step as it happens")
     run.add_argument(
@@ -469,8 +469,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
     for r in damaged:
         print(f"workbench runs: run {r['id']} is damaged: {r['damaged']}", file=sys.stderr)
     if damaged:
-        print(f"workbench runs: `workbench doctor --store {args.store} --salvage NEW.sqlite` copies what is "
-              "readable", file=sys.stderr)
+        print(
+            f"workbench runs: `workbench doctor --store {args.store} --salvage NEW.sqlite` copies what is "
+            "readable",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -534,7 +537,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     try:
         data = export_run(run, target, plan=state["plan"], memory=state["memory"])
     except OSError as exc:
-        raise ConfigError(f"-o: cannot write {target}: {exc.strerror or exc}; give a writable file path") from None
+        raise ConfigError(
+            f"-o: cannot write {target}: {exc.strerror or exc}; give a writable file path"
+        ) from None
     if args.output is None:
         out(json.dumps(data, indent=1, ensure_ascii=False))
     else:
@@ -556,7 +561,9 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     folder = os.path.join(os.getcwd(), PROJECT_DIR)
     os.makedirs(folder, exist_ok=True)
-    out(f"runs of this project now go to {os.path.join(folder, FILE_NAME)} (from here and every folder below)")
+    out(
+        f"runs of this project now go to {os.path.join(folder, FILE_NAME)} (from here and every folder below)"
+    )
     return 0
 
 

@@ -44,7 +44,9 @@ def make_limits(value: Any) -> Limits:
     if isinstance(value, Limits):
         return value
     if not isinstance(value, dict):
-        raise ConfigError(f"limits must be a dict with some of {', '.join(NAMES)}, not {type(value).__name__}")
+        raise ConfigError(
+            f"limits must be a dict with some of {', '.join(NAMES)}, not {type(value).__name__}"
+        )
     unknown = [k for k in value if k not in NAMES]
     if unknown:
         raise ConfigError(f"unknown limits {', '.join(map(str, unknown))}; valid: {', '.join(NAMES)}")
@@ -53,10 +55,15 @@ def make_limits(value: Any) -> Limits:
             if not isinstance(cap, bool):
                 raise ConfigError(f"limits['keep_full_text'] must be True or False, not {cap!r}")
         elif cap is not None and (
-            isinstance(cap, bool) or not isinstance(cap, (int, float)) or not math.isfinite(cap) or cap < 1
+            isinstance(cap, bool)
+            or not isinstance(cap, (int, float))
+            or not math.isfinite(cap)
+            or cap < 1
             or cap != int(cap)
         ):
-            raise ConfigError(f"limits[{name!r}] must be a whole number of characters (1 or more) or None, not {cap!r}")
+            raise ConfigError(
+                f"limits[{name!r}] must be a whole number of characters (1 or more) or None, not {cap!r}"
+            )
     return Limits(**{k: (int(v) if isinstance(v, float) else v) for k, v in value.items()})
 
 

@@ -72,7 +72,11 @@ class Plan:
         return f"Plan({self.render() or 'empty'})"
 
     def _index(self, position: int) -> int:
-        if isinstance(position, bool) or not isinstance(position, int) or not 1 <= position <= len(self.items):
+        if (
+            isinstance(position, bool)
+            or not isinstance(position, int)
+            or not 1 <= position <= len(self.items)
+        ):
             valid = f"1..{len(self.items)}" if self.items else "none: the plan is empty"
             raise ConfigError(f"no plan item {position}; valid positions: {valid}")
         return position - 1

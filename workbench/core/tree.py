@@ -83,7 +83,13 @@ class Node:
         """One short line (a notebook cell ending in `s.run()` shows a list of these), secrets redacted."""
         from ..safety.redact import redact
 
-        what = f"action={_short(self.action)}" if self.action is not None else "root" if self.parent_id is None else ""
+        what = (
+            f"action={_short(self.action)}"
+            if self.action is not None
+            else "root"
+            if self.parent_id is None
+            else ""
+        )
         shown = ", ".join(x for x in (f"Node({self.id}", f"parent={self.parent_id}", what, self.status) if x)
         return redact(f"{shown}, observation={_short(self.observation)})")
 

@@ -73,5 +73,5 @@ def load_run_json(path: str | Path) -> Run:
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read run export {path}: {exc}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise ConfigError(f"{path} is not a workbench run export (no \"format\": {FORMAT!r})")
+        raise ConfigError(f'{path} is not a workbench run export (no "format": {FORMAT!r})')
     return Run.from_dict(data)

@@ -116,7 +116,9 @@ class Model:
         self.max_backoff = float(validate.number("max_backoff", max_backoff, minimum=0))
         self.kwargs = dict(litellm_kwargs)
         if "error_rate" in self.kwargs:
-            self.kwargs["error_rate"] = validate.number("error_rate", self.kwargs["error_rate"], minimum=0, maximum=1)
+            self.kwargs["error_rate"] = validate.number(
+                "error_rate", self.kwargs["error_rate"], minimum=0, maximum=1
+            )
         if "seed" in self.kwargs:
             self.kwargs["seed"] = validate.number("seed", self.kwargs["seed"], integer=True, optional=True)
         for secret, kwarg in kwarg_secrets(self.kwargs):  # redacted wherever they show up from now on

@@ -32,7 +32,9 @@ def rounds(text: str) -> int | str:
     try:
         return whole(1)(text)
     except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1 or 'terminal', not {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number >= 1 or 'terminal', not {text!r}"
+        ) from None
 
 
 def whole(minimum: int) -> Callable[[str], int]:
@@ -87,7 +89,9 @@ NEW_OPTIONS = [
     _opt("--task", nargs="+", metavar="TEXT", help="the task (default: the env's own)"),
     *_BUDGETS,
     _opt("--max-expansions", type=whole(1), metavar="N", help="search: expansion budget"),
-    _opt("--rounds", type=rounds, metavar="N", help="search: rounds in a row from each commit, or 'terminal'"),
+    _opt(
+        "--rounds", type=rounds, metavar="N", help="search: rounds in a row from each commit, or 'terminal'"
+    ),
     _opt("--max-depth", type=whole(1), metavar="N", help="search: depth cap"),
     _opt("--branching", type=whole(1), metavar="N", help="search: children per expansion"),
     _opt("--value", choices=["judge", "score", "reward"], help="search: value function"),

@@ -103,7 +103,9 @@ class Memory:
         kind, _, num = entry_id.partition(":") if isinstance(entry_id, str) else ("", "", "")
         if kind not in self.entry_kinds or not num.isdigit():
             forms = ", ".join(f"{k}:<{'n' if k == 'note' else 'node id'}>" for k in self.entry_kinds)
-            raise ConfigError(f"no memory entry {entry_id!r}; valid entry ids: {forms} (entries() lists them)")
+            raise ConfigError(
+                f"no memory entry {entry_id!r}; valid entry ids: {forms} (entries() lists them)"
+            )
         if kind == "note" and not 1 <= int(num) <= len(self.notes):
             raise ConfigError(f"no memory entry {entry_id!r}; valid notes: note:1..note:{len(self.notes)}")
         return entry_id

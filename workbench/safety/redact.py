@@ -123,7 +123,9 @@ def redact_obj(obj: Any, environ: Mapping[str, str] | None = None) -> Any:
     return walk(obj)
 
 
-_SECRET_QUERY = re.compile(r"key|token|secret|password|passwd|pwd|auth|sig|signature|credential|session", re.I)
+_SECRET_QUERY = re.compile(
+    r"key|token|secret|password|passwd|pwd|auth|sig|signature|credential|session", re.I
+)
 _HEADER_KWARGS = ("extra_headers", "headers", "default_headers")
 REDACTED = "[REDACTED]"
 
@@ -137,8 +139,11 @@ def url_secrets(url: str) -> list[str]:
     except ValueError:
         return []
     found = [v for v in (parts.password or parts.username,) if v]
-    found += [value for name, value in parse_qsl(parts.query, keep_blank_values=True)
-              if value and _SECRET_QUERY.search(name)]
+    found += [
+        value
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+        if value and _SECRET_QUERY.search(name)
+    ]
     return found
 
 
@@ -195,4 +200,3 @@ def public_kwargs(kwargs: Mapping[str, Any]) -> dict[str, Any]:
 def is_secret_kwarg(name: str) -> bool:
     """Whether a model keyword argument (api_key, token, ...) must never be stored or shown."""
     return bool(_SECRET_KWARGS.search(name))
-

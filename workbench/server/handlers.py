@@ -59,7 +59,9 @@ class RunHandler(_Base):
     @authorized
     async def get(self, run_id: str) -> None:
         try:
-            offset, limit = page_args(self.get_argument("offset", None), self.get_argument("limit", None), 200)
+            offset, limit = page_args(
+                self.get_argument("offset", None), self.get_argument("limit", None), 200
+            )
         except BadRequest as exc:
             raise web.HTTPError(400, str(exc)) from None
         await self.answer(self.reader().run, run_id, offset, limit)

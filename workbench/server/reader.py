@@ -22,9 +22,7 @@ from ..store.rows import CALL_FIELDS, NODE_FIELDS, known, resolve_messages, run_
 RUN_ID = re.compile(r"[0-9a-f]{1,32}")
 MAX_PAGE = 500
 FILTERS = ("env", "model", "strategy", "memory", "status")
-_SUMMARY_COLUMNS = (
-    "id, task, config, steps, prompt_tokens, completion_tokens, cost, status, outcome, created_at, updated_at, cursor"
-)
+_SUMMARY_COLUMNS = "id, task, config, steps, prompt_tokens, completion_tokens, cost, status, outcome, created_at, updated_at, cursor"
 _NAME = {  # a config entry is a name or {"name": ...}
     key: f"COALESCE(json_extract(config, '$.{key}.name'), json_extract(config, '$.{key}'))"
     for key in ("env", "model", "strategy", "memory")
@@ -86,7 +84,9 @@ class StoreReader:
                 try:
                     params.append(float(filters[key]))
                 except ValueError:
-                    raise BadRequest(f"{key} must be a time in seconds since the epoch, got {filters[key]!r}") from None
+                    raise BadRequest(
+                        f"{key} must be a time in seconds since the epoch, got {filters[key]!r}"
+                    ) from None
                 where.append(f"created_at {op} ?")
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         with self._conn() as conn:
@@ -97,7 +97,12 @@ class StoreReader:
                 f"SELECT {_SUMMARY_COLUMNS} FROM runs{clause} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
                 (*params, limit, offset),
             ).fetchall()
-        return {"store": str(self.path), "total": total, "offset": offset, "runs": [run_summary(r) for r in rows]}
+        return {
+            "store": str(self.path),
+            "total": total,
+            "offset": offset,
+            "runs": [run_summary(r) for r in rows],
+        }
 
     def _resolve(self, conn: sqlite3.Connection | None, run_id: str) -> str:
         if not RUN_ID.fullmatch(run_id or ""):
@@ -105,7 +110,8 @@ class StoreReader:
         if conn is None:
             raise NotFound(f"no run {run_id!r}: the store {self.path} has no runs yet")
         rows = conn.execute(
-            "SELECT id FROM runs WHERE substr(id, 1, ?) = ? ORDER BY created_at DESC LIMIT 2", (len(run_id), run_id)
+            "SELECT id FROM runs WHERE substr(id, 1, ?) = ? ORDER BY created_at DESC LIMIT 2",
+            (len(run_id), run_id),
         ).fetchall()
         if not rows:
             raise NotFound(f"no run {run_id!r} in {self.path}")
@@ -118,7 +124,9 @@ class StoreReader:
         with self._conn() as conn:
             rid = self._resolve(conn, run_id)
             assert conn is not None
-            row = conn.execute(f"SELECT {_SUMMARY_COLUMNS}, plan, memory FROM runs WHERE id = ?", (rid,)).fetchone()
+            row = conn.execute(
+                f"SELECT {_SUMMARY_COLUMNS}, plan, memory FROM runs WHERE id = ?", (rid,)
+            ).fetchone()
             (node_count,) = conn.execute("SELECT COUNT(*) FROM nodes WHERE run_id = ?", (rid,)).fetchone()
             nodes = conn.execute(
                 "SELECT data FROM nodes WHERE run_id = ? ORDER BY id LIMIT ? OFFSET ?", (rid, limit, offset)
@@ -166,7 +174,8 @@ class StoreReader:
             rid = self._resolve(conn, run_id)
             assert conn is not None
             task, config, created_at, cursor, outcome, plan, memory = conn.execute(
-                "SELECT task, config, created_at, cursor, outcome, plan, memory FROM runs WHERE id = ?", (rid,)
+                "SELECT task, config, created_at, cursor, outcome, plan, memory FROM runs WHERE id = ?",
+                (rid,),
             ).fetchone()
             nodes = {}
             for (data,) in conn.execute("SELECT data FROM nodes WHERE run_id = ? ORDER BY id", (rid,)):

@@ -38,7 +38,9 @@ class ReadingMixin:
                 return self.conn.execute(sql, params).fetchall()
             except sqlite3.DatabaseError as exc:
                 if "locked" in str(exc) or "busy" in str(exc):
-                    raise StoreError(f"cannot read {self.path}: {exc}; another process holds it, try again") from None
+                    raise StoreError(
+                        f"cannot read {self.path}: {exc}; another process holds it, try again"
+                    ) from None
                 self.damaged = str(exc)
                 raise StoreError(self._damaged_text(str(exc))) from None
 
@@ -59,14 +61,21 @@ class ReadingMixin:
         run_id = str(run_id).strip()
         if run_id and self._read("SELECT 1 FROM runs WHERE id = ?", (run_id,)):
             return run_id
-        rows = self._read(
-            "SELECT id FROM runs WHERE substr(id, 1, ?) = ? ORDER BY created_at DESC LIMIT 6", (len(run_id), run_id)
-        ) if run_id else []
+        rows = (
+            self._read(
+                "SELECT id FROM runs WHERE substr(id, 1, ?) = ? ORDER BY created_at DESC LIMIT 6",
+                (len(run_id), run_id),
+            )
+            if run_id
+            else []
+        )
         if len(rows) == 1:
             return str(rows[0][0])
         if rows:
             shown = ", ".join(r[0] for r in rows[:5])
-            raise StoreError(f"run id {run_id!r} is ambiguous in {self.path}: it matches {shown}; give more characters")
+            raise StoreError(
+                f"run id {run_id!r} is ambiguous in {self.path}: it matches {shown}; give more characters"
+            )
         raise StoreError(f"no run {run_id!r} in {self.path}; `workbench runs` lists them")
 
     def load_run(self, run_id: str) -> Run:
@@ -74,19 +83,23 @@ class ReadingMixin:
         rid = self.resolve(run_id)
         (row,) = self._read("SELECT task, config, created_at, cursor, outcome FROM runs WHERE id = ?", (rid,))
         node_rows = self._read("SELECT data FROM nodes WHERE run_id = ? ORDER BY id", (rid,))
-        call_rows = self._read("SELECT node_id, seq, data FROM llm_calls WHERE run_id = ? ORDER BY node_id, seq", (rid,))
+        call_rows = self._read(
+            "SELECT node_id, seq, data FROM llm_calls WHERE run_id = ? ORDER BY node_id, seq", (rid,)
+        )
         try:
             run, _ = build_run(rid, row, node_rows, call_rows)
         except ValueError as exc:
             raise self._damaged_run(rid, str(exc)) from None
         if not run.nodes:
-            raise StoreError(f"run {rid!r} in {self.path} has no nodes (it stopped before its first state); start a new run")
+            raise StoreError(
+                f"run {rid!r} in {self.path} has no nodes (it stopped before its first state); start a new run"
+            )
         return run
 
     def load_state(self, run_id: str) -> dict[str, Any]:
         """The plan (list of item dicts) and memory (a policy's state()) as last written."""
         rid = self.resolve(run_id)
-        (plan, memory), = self._read("SELECT plan, memory FROM runs WHERE id = ?", (rid,))
+        ((plan, memory),) = self._read("SELECT plan, memory FROM runs WHERE id = ?", (rid,))
         return {"plan": self._json(plan, rid, "its plan"), "memory": self._json(memory, rid, "its memory")}
 
     def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
@@ -104,11 +117,18 @@ class ReadingMixin:
         """The run's event history (resumes, user edits, errors, breakpoints, pauses), oldest first."""
         rid = self.resolve(run_id)
         rows = self._read(
-            "SELECT seq, kind, provenance, node_id, data, at FROM events WHERE run_id = ? ORDER BY seq", (rid,)
+            "SELECT seq, kind, provenance, node_id, data, at FROM events WHERE run_id = ? ORDER BY seq",
+            (rid,),
         )
         return [
-            {"seq": seq, "kind": kind, "provenance": prov, "node_id": node_id,
-             "data": self._json(data, rid, f"event {seq}"), "at": at}
+            {
+                "seq": seq,
+                "kind": kind,
+                "provenance": prov,
+                "node_id": node_id,
+                "data": self._json(data, rid, f"event {seq}"),
+                "at": at,
+            }
             for seq, kind, prov, node_id, data, at in rows
         ]
 
@@ -116,7 +136,7 @@ class ReadingMixin:
         """The whole text of a node field a size cap clipped, when it was kept (`keep_full_text`)."""
         rid = self.resolve(run_id)
         rows = self._read(
-            "SELECT text FROM full_texts WHERE run_id = ? AND node_id = ? AND field = ?", (rid, int(node_id), field)
+            "SELECT text FROM full_texts WHERE run_id = ? AND node_id = ? AND field = ?",
+            (rid, int(node_id), field),
         )
         return str(rows[0][0]) if rows else None
-

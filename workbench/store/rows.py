@@ -93,7 +93,7 @@ def resolve_messages(calls: dict[tuple[int, int], dict[str, Any]]) -> None:
             out: list[Any] = []
             for op in ref["ops"]:
                 if isinstance(op, list):
-                    out.extend(base_messages[op[0]: op[0] + op[1]])
+                    out.extend(base_messages[op[0] : op[0] + op[1]])
                 else:
                     out.append(op)
             calls[k]["messages"] = out
@@ -122,12 +122,24 @@ def run_summary(row: tuple[Any, ...]) -> dict[str, Any]:
     except (TypeError, ValueError) as exc:
         cfg, damaged, status = {}, f"config is not valid JSON ({exc})", "damaged"
     return {
-        "id": rid, "task": task, "env": _name_of(cfg.get("env")), "model": _name_of(cfg.get("model")),
+        "id": rid,
+        "task": task,
+        "env": _name_of(cfg.get("env")),
+        "model": _name_of(cfg.get("model")),
         "model_label": str(cfg.get("model_label") or _name_of(cfg.get("model"))),
-        "strategy": _name_of(cfg.get("strategy")), "memory": _name_of(cfg.get("memory")),
-        "steps": steps, "prompt_tokens": prompt, "completion_tokens": completion, "tokens": prompt + completion,
-        "cost": cost, "status": status, "outcome": outcome, "cursor": cursor,
-        "created_at": created, "updated_at": updated, "damaged": damaged,
+        "strategy": _name_of(cfg.get("strategy")),
+        "memory": _name_of(cfg.get("memory")),
+        "steps": steps,
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "tokens": prompt + completion,
+        "cost": cost,
+        "status": status,
+        "outcome": outcome,
+        "cursor": cursor,
+        "created_at": created,
+        "updated_at": updated,
+        "damaged": damaged,
     }
 
 
@@ -135,10 +147,26 @@ _INT, _NUM, _STR = (int,), (int, float), (str,)
 _NONE = (type(None),)
 # the JSON types each stored node field may have (bool is an int in Python: checked apart)
 NODE_TYPES: dict[str, tuple[type, ...]] = {
-    "id": _INT, "parent_id": _INT + _NONE, "depth": _INT, "raw": _STR, "thought": _STR, "action": _STR + _NONE,
-    "tool": _STR + _NONE, "executed": (bool,), "observation": _STR, "reward": _NUM, "terminal": (bool,),
-    "value": _NUM + _NONE, "visits": _INT, "status": _STR, "error": _STR + _NONE, "plan": (list,),
-    "memory": (dict,), "provenance": _STR, "created_at": _NUM, "info": (dict,),
+    "id": _INT,
+    "parent_id": _INT + _NONE,
+    "depth": _INT,
+    "raw": _STR,
+    "thought": _STR,
+    "action": _STR + _NONE,
+    "tool": _STR + _NONE,
+    "executed": (bool,),
+    "observation": _STR,
+    "reward": _NUM,
+    "terminal": (bool,),
+    "value": _NUM + _NONE,
+    "visits": _INT,
+    "status": _STR,
+    "error": _STR + _NONE,
+    "plan": (list,),
+    "memory": (dict,),
+    "provenance": _STR,
+    "created_at": _NUM,
+    "info": (dict,),
 }
 
 
@@ -153,7 +181,9 @@ def check_node(data: Any) -> dict[str, Any]:
         types = NODE_TYPES.get(name)
         wrong_bool = isinstance(value, bool) and bool not in types if types else False
         if types and (not isinstance(value, types) or wrong_bool):
-            raise ValueError(f"{name} is {type(value).__name__}, not {' or '.join(t.__name__ for t in types)}")
+            raise ValueError(
+                f"{name} is {type(value).__name__}, not {' or '.join(t.__name__ for t in types)}"
+            )
     return fields_
 
 
@@ -215,7 +245,9 @@ def build_run(
         nodes[fields_["id"]] = {**fields_, "llm_calls": []}
     orphans = True
     while orphans:  # a node without its parent would break every path through it
-        orphans = [i for i, n in nodes.items() if n.get("parent_id") is not None and n["parent_id"] not in nodes]
+        orphans = [
+            i for i, n in nodes.items() if n.get("parent_id") is not None and n["parent_id"] not in nodes
+        ]
         for i in sorted(orphans):
             bad(f"node {i} has no parent node {nodes[i]['parent_id']}")
             del nodes[i]
@@ -244,9 +276,15 @@ def build_run(
                 bad(f"model call {seq} of node {node_id} is unreadable: {exc}")
     if not nodes:
         return Run(task=str(task), config=cfg, id=run_id), problems
-    run = Run.from_dict({
-        "id": run_id, "task": task, "config": cfg, "created_at": created_at,
-        "cursor": cursor if cursor in nodes else max(nodes), "outcome": outcome,
-        "nodes": [nodes[i] for i in sorted(nodes)],
-    })
+    run = Run.from_dict(
+        {
+            "id": run_id,
+            "task": task,
+            "config": cfg,
+            "created_at": created_at,
+            "cursor": cursor if cursor in nodes else max(nodes),
+            "outcome": outcome,
+            "nodes": [nodes[i] for i in sorted(nodes)],
+        }
+    )
     return run, problems

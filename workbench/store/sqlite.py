@@ -85,8 +85,13 @@ class RunStore(ReadingMixin):
     it costs about 5 ms per MB and runs once per process for an unchanged file."""
 
     def __init__(
-        self, path: str | Path = DEFAULT_PATH, *, create: bool = True, read_only: bool = False,
-        timeout: float | None = None, check: bool = True,
+        self,
+        path: str | Path = DEFAULT_PATH,
+        *,
+        create: bool = True,
+        read_only: bool = False,
+        timeout: float | None = None,
+        check: bool = True,
     ) -> None:
         self.path = Path(path)
         self.timeout = default_timeout() if timeout is None else float(timeout)
@@ -162,8 +167,11 @@ class RunStore(ReadingMixin):
                     newer = current > LATEST
                     raise StoreError(
                         f"run store {self.path} has schema version {current} and is read-only; "
-                        + ("upgrade agent-workbench to read it" if newer else
-                           "open it once where it is writable to upgrade it, or copy it")
+                        + (
+                            "upgrade agent-workbench to read it"
+                            if newer
+                            else "open it once where it is writable to upgrade it, or copy it"
+                        )
                     )
             else:
                 migrate(conn, where=str(self.path))
@@ -410,8 +418,13 @@ class RunStore(ReadingMixin):
         self.failure = None
 
     def _event_row(
-        self, event: ev.Event, secrets: Secrets, data: dict[str, Any], *,
-        provenance: str | None = None, node_id: int | None = None,
+        self,
+        event: ev.Event,
+        secrets: Secrets,
+        data: dict[str, Any],
+        *,
+        provenance: str | None = None,
+        node_id: int | None = None,
     ) -> None:
         self._begin()
         self.conn.execute(
@@ -433,7 +446,10 @@ class RunStore(ReadingMixin):
             row,
         ).rowcount
         if not inserted:
-            c.execute("UPDATE nodes SET parent_id = ?, status = ?, created_at = ?, data = ? WHERE run_id = ? AND id = ?", row)
+            c.execute(
+                "UPDATE nodes SET parent_id = ?, status = ?, created_at = ?, data = ? WHERE run_id = ? AND id = ?",
+                row,
+            )
         prompt = completion = 0
         cost = 0.0
         start = self._calls_written.get((run_id, node.id), 0)  # a NodeUpdated skips the stored calls
@@ -448,13 +464,18 @@ class RunStore(ReadingMixin):
                 "INSERT OR IGNORE INTO llm_calls (run_id, node_id, seq, data) VALUES (?, ?, ?, ?)",
                 (run_id, node.id, seq, dumps(data, secrets)),
             ).rowcount:
-                prompt, completion, cost = prompt + call.prompt_tokens, completion + call.completion_tokens, cost + call.cost
+                prompt, completion, cost = (
+                    prompt + call.prompt_tokens,
+                    completion + call.completion_tokens,
+                    cost + call.cost,
+                )
             self._last_call[run_id] = (node.id, seq, call.messages)
         self._calls_written[(run_id, node.id)] = len(node.llm_calls)
         steps = 1 if inserted and node.parent_id is not None else 0
         if steps or prompt or completion or cost:
             self._touch(
-                run_id, at,
+                run_id,
+                at,
                 ", status = 'running', steps = steps + ?, prompt_tokens = prompt_tokens + ?,"
                 " completion_tokens = completion_tokens + ?, cost = cost + ?",
                 (steps, prompt, completion, cost),
@@ -490,7 +511,9 @@ class RunStore(ReadingMixin):
         self._write_node(e.run_id, e.node, e.at, s)
         if e.provenance != "agent":
             values = {f: getattr(e.node, f, None) for f in e.fields if f != "llm_calls"}
-            self._event_row(e, s, {"fields": list(e.fields), "values": values}, provenance=e.provenance, node_id=e.node.id)
+            self._event_row(
+                e, s, {"fields": list(e.fields), "values": values}, provenance=e.provenance, node_id=e.node.id
+            )
 
     def _on_cursor_moved(self, e: ev.CursorMoved, s: Secrets) -> None:
         self._touch(e.run_id, e.at, ", cursor = ?", (e.node_id,))
@@ -533,7 +556,11 @@ class RunStore(ReadingMixin):
         self._event_row(e, s, {"outcome": e.outcome}, node_id=e.node_id)
 
     def save_run(
-        self, run: Run, *, plan: list[dict[str, Any]] | None = None, memory: dict[str, Any] | None = None,
+        self,
+        run: Run,
+        *,
+        plan: list[dict[str, Any]] | None = None,
+        memory: dict[str, Any] | None = None,
         status: str = "paused",
     ) -> None:
         """Write a whole run at once (an imported run, or a session that ran without a store)."""
@@ -551,10 +578,18 @@ class RunStore(ReadingMixin):
                 self.conn.execute(
                     "INSERT OR REPLACE INTO runs (id, task, config, created_at, updated_at, cursor, status, outcome,"
                     " plan, memory) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (run.id, scrub(run.task, s), dumps(run.config, s), run.created_at, now, run.cursor,
-                     "done" if run.current.terminal else status, run.outcome,
-                     dumps(plan if plan is not None else run.current.plan, s),
-                     dumps(memory if memory is not None else run.current.memory, s)),
+                    (
+                        run.id,
+                        scrub(run.task, s),
+                        dumps(run.config, s),
+                        run.created_at,
+                        now,
+                        run.cursor,
+                        "done" if run.current.terminal else status,
+                        run.outcome,
+                        dumps(plan if plan is not None else run.current.plan, s),
+                        dumps(memory if memory is not None else run.current.memory, s),
+                    ),
                 )
                 for table in ("nodes", "llm_calls"):
                     self.conn.execute(f"DELETE FROM {table} WHERE run_id = ?", (run.id,))
@@ -586,8 +621,14 @@ class RunStore(ReadingMixin):
                 self._fence({rid}, time.time())
                 if rid in self._fenced:
                     raise self._fenced.pop(rid)
-                for table, key in (("llm_calls", "run_id"), ("nodes", "run_id"), ("events", "run_id"),
-                                   ("full_texts", "run_id"), ("leases", "run_id"), ("runs", "id")):
+                for table, key in (
+                    ("llm_calls", "run_id"),
+                    ("nodes", "run_id"),
+                    ("events", "run_id"),
+                    ("full_texts", "run_id"),
+                    ("leases", "run_id"),
+                    ("runs", "id"),
+                ):
                     self.conn.execute(f"DELETE FROM {table} WHERE {key} = ?", (rid,))
                 self._commit()
             except sqlite3.Error as exc:

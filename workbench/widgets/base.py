@@ -180,7 +180,9 @@ class SessionWidget(anywidget.AnyWidget):
             with self._lock:
                 parts, later = set(), set()
                 for part in self._dirty:
-                    interval = self.part_intervals.get(part, fallback.INTERVAL if part == fallback.PART else 0.0)
+                    interval = self.part_intervals.get(
+                        part, fallback.INTERVAL if part == fallback.PART else 0.0
+                    )
                     due = force or now - self._part_last.get(part, -math.inf) >= interval
                     (parts if due else later).add(part)
                 self._dirty = later
