@@ -29,6 +29,8 @@ import itertools
 import weakref
 from typing import Any
 
+from ..safety.redact import redact_obj
+
 INTERVAL = 1.0  # seconds between two refreshes of a widget's fallback outputs
 PART = "_fallback"  # the refresh part (see SessionWidget.flush) that re-sends the fallback outputs
 _ids = itertools.count(1)
@@ -50,11 +52,9 @@ def _after_cell() -> None:
 
 def bundle(widget: Any) -> dict[str, Any]:
     """The fallback output's data: the widget's static HTML, marked for the hiding CSS."""
-    from .base import safe
-
     return {
-        "text/html": f'<div class="wb-fallback">{safe(widget.static_html())}</div>',
-        "text/plain": safe(widget.summary()),
+        "text/html": f'<div class="wb-fallback">{redact_obj(widget.static_html())}</div>',
+        "text/plain": redact_obj(widget.summary()),
     }
 
 
