@@ -1,0 +1,195 @@
+"""How a step's answer becomes a node: the model call, the action run in the env, the node settled.
+
+`ExecuteMixin` is mixed into `Session`. `aexecute` turns a parsed answer into a child node (a memory
+action, a gated proposal, or an action stepped in the env or by a `step=` executor such as CodeAct's
+kernel); `_settle_node` records it (env snapshot, memory, events, cursor, outcome).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from ..envs.base import can_snapshot
+from ..errors import ModelError
+from ..safety.text import valid_obj, valid_text
+from ..strategies.parsing import Parsed
+from . import events as ev
+from .limits import check_prompt, clip_node
+from .steering import PROMOTED_INFO
+from .tree import LLMCall, Node
+
+if TYPE_CHECKING:
+    from .session import Session
+
+StepResult = tuple[str, float, bool, bool, dict[str, Any]]
+
+
+class ExecuteMixin:
+    """Mixed into `Session`; uses its model, tree, memory, plan, env, limits and events."""
+
+    async def call_model(
+        self: Session, messages: list[dict[str, str]], parent: Node, *, purpose: str = "act", **kwargs: Any
+    ) -> LLMCall:
+        """One model call for a step from `parent`; a failure raises `ModelError` (recorded by `astep`)."""
+        check_prompt(messages, self.limits)
+        if self.scheduler is None:
+            call = await self.model.acomplete(messages, purpose=purpose, **kwargs)
+        else:  # a kernel-wide budget shared fairly with other agents (workbench.oversight.scheduler)
+            async with self.scheduler.slot(self.scheduler_name or self.run_id):
+                call = await self.model.acomplete(messages, purpose=purpose, **kwargs)
+        call.response = valid_text(call.response if isinstance(call.response, str) else str(call.response))
+        if call.tool_calls:
+            call.tool_calls = valid_obj(call.tool_calls)
+        self.events.publish(ev.LLMCallFinished(self.run_id, node_id=parent.id, call=call))
+        return call
+
+    async def aexecute(
+        self: Session,
+        parent: Node,
+        parsed: Parsed,
+        calls: list[LLMCall],
+        *,
+        used_edits: list[str] | None = None,
+        move_cursor: bool = True,
+        step: Callable[[Any], Awaitable[StepResult]] | None = None,
+    ) -> Node:
+        """Turn a parsed answer into a child of `parent`: run its action and record the node.
+
+        `step` replaces the env step for this action (CodeAct runs code with it): it is awaited with
+        the action after the env was brought to `parent`'s state, and returns what `env.step` would;
+        `info["env_actions"]` in its result lists the text actions it took in the env (for replay), and
+        `info["node_kind"]` names the node's kind (e.g. "code")."""
+        raw = calls[-1].response if calls else ""
+        info: dict[str, Any] = {}
+        if used_edits:
+            info["used_user_edits"] = used_edits
+        if parsed.subgoal:
+            info["subgoal"] = parsed.subgoal
+        fields: dict[str, Any] = {"raw": raw, "thought": parsed.thought, "info": info}
+        if parsed.error:
+            fields.update(observation=parsed.error, status="error", error=parsed.error)
+            info["kind"] = "malformed"
+        else:
+            if parsed.plan is not None:
+                self.plan.replace(parsed.plan, provenance="agent")
+            fields.update(action=parsed.action, tool=parsed.tool)
+            path = self.tree.path(parent.id, copy=False)
+            memory_obs = None
+            if not parsed.tool_calls:
+                memory_obs = self.memory.handle_action(parsed.action or "", self.tree, path)
+            if memory_obs is not None:
+                fields.update(observation=memory_obs)
+                info["kind"] = "memory"
+            else:
+                proposed = self.intercept(parent, parsed, calls, fields, step, move_cursor)
+                if proposed is not None:  # a gate holds the action for a person (or rejected it)
+                    return proposed
+                native = bool(calls and calls[-1].tool_calls)
+                fields.update(await self._execute_action(parent, parsed, step, info, native))
+        node = self.tree.new_node(parent.id, plan=self.plan.to_list(), **fields)
+        for call in calls:
+            self.tree.record_call(node, call)
+        return self._settle_node(node, parent, parsed, move_cursor)
+
+    async def _execute_action(
+        self: Session,
+        parent: Node,
+        parsed: Parsed,
+        step: Callable[[Any], Awaitable[StepResult]] | None,
+        info: dict[str, Any],
+        native: bool = False,
+    ) -> dict[str, Any]:
+        """Run `parsed`'s action from `parent`'s state; the node fields it gives (`info` is filled in).
+
+        `native`: the model asked for the tools by native function calling (else in the text format)."""
+        self._sync_env(parent.id)
+        self._env_node = None  # the env is about to hold the new node's state; set by _settle_node
+        obs, reward, terminated, truncated, env_info = self.inbound_result(
+            await (step or self._env_step)(parsed.tool_calls or parsed.action)
+        )
+        env_info = dict(env_info or {})
+        for key in PROMOTED_INFO:
+            if key in env_info:
+                info[key] = env_info.pop(key)
+        if "node_kind" in env_info:  # a `step=` executor names its node's kind ("code")
+            info["kind"] = env_info.pop("node_kind")
+        elif "tool_calls" in info:
+            info["kind"] = "tool"
+            info["tool_format"] = "native" if native else "text"
+        if truncated and not terminated:
+            info["truncated"] = True
+        if env_info:
+            info["env_info"] = plain(env_info)
+        return {
+            "observation": obs,
+            "reward": float(reward),
+            "terminal": bool(terminated or truncated),
+            "executed": True,
+            "status": "terminal" if terminated or truncated else "expanded",
+        }
+
+    def _settle_node(
+        self: Session,
+        node: Node,
+        parent: Node,
+        parsed: Parsed | None,
+        move_cursor: bool,
+        *,
+        added: bool = True,
+    ) -> Node:
+        """Record a node that was just made (`added`) or decided: env state, memory, events, cursor."""
+        full = clip_node(node, self.limits)
+        if node.executed:
+            self._env_node = node.id
+            if can_snapshot(self.env):
+                self._snapshots[node.id] = self.env.snapshot()
+        elif self._env_node is None:
+            self._env_node = parent.id
+        if parsed is not None:
+            self.memory.on_step(node, parsed, self.tree)
+        node.memory = self.memory.state()
+        if added:
+            self.events.publish(ev.NodeAdded(self.run_id, node=node))
+        else:
+            fields = ("action", "observation", "reward", "terminal", "executed", "status", "info", "memory")
+            self.events.publish(ev.NodeUpdated(self.run_id, node=node, fields=fields, provenance="user"))
+        self.keep_full_text(node, full)
+        if move_cursor:
+            self.tree.cursor = node.id
+            self.events.publish(ev.CursorMoved(self.run_id, node_id=node.id, provenance="agent"))
+        if node.terminal:
+            self.tree.outcome = "success" if node.reward > 0 else "failure"
+            self.events.publish(ev.RunFinished(self.run_id, outcome=self.tree.outcome, node_id=node.id))
+        return node
+
+    def _record_model_error(self: Session, parent: Node, exc: ModelError) -> Node:
+        call = getattr(exc, "call", None)
+        node = self.tree.new_node(
+            parent.id,
+            observation=str(exc),
+            status="error",
+            error=str(exc),
+            provenance="env",
+            info={"kind": "provider", "error_type": type(exc).__name__},
+            plan=self.plan.to_list(),
+            memory=self.memory.state(),
+        )
+        if call is not None:
+            self.tree.record_call(node, call)
+        self.events.publish(ev.NodeAdded(self.run_id, node=node))
+        self.events.publish(
+            ev.Error(self.run_id, message=str(exc), node_id=node.id, error_type=type(exc).__name__)
+        )
+        return node
+
+
+def plain(obj: Any) -> Any:
+    """A JSON-safe copy of an env's info dict (unknown objects become their repr)."""
+    if isinstance(obj, dict):
+        return {str(k): plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [plain(v) for v in obj]
+    if isinstance(obj, (str, int, float, bool, type(None))):
+        return obj
+    return repr(obj)
