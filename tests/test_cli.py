@@ -371,3 +371,22 @@ def test_codeact_runs_from_the_cli_in_a_sandbox_and_leaves_no_kernel(tmp_path: P
     assert done.returncode == 0, done.stderr
     assert "outcome: success" in done.stdout and "strategy: codeact" in done.stdout
     assert "from itertools import permutations" in done.stdout  # the code cell the model wrote
+
+
+def test_run_takes_the_search_options_and_rounds_continue_after_a_failed_commit(tmp_path: Path):
+    common = ["run", "--env", "game24", "--strategy", "best-first", "--max-expansions", "2"]
+    common += ["--seed", "14", "--error-rate", "0.3", "--store", "s.sqlite", "--quiet"]
+    one = workbench(*common, cwd=tmp_path)
+    assert one.returncode == 0, one.stderr
+    assert one.stdout.startswith("outcome: failure")  # one round commits a dead end
+    looped = workbench(*common, "--rounds", "terminal", cwd=tmp_path)
+    assert looped.returncode == 0, looped.stderr
+    assert looped.stdout.startswith("outcome: success")  # Koh et al.'s loop searches on from the commit
+    wrong = workbench("run", "--rounds", "x", cwd=tmp_path)
+    assert wrong.returncode == 2 and "positive integer or 'terminal'" in wrong.stderr
+    react = workbench("run", "--rounds", "2", "--max-steps", "1", "--store", "s.sqlite", cwd=tmp_path)
+    assert (
+        react.returncode == 2
+        and react.stderr.count("\n") == 1
+        and "react does not take rounds" in react.stderr
+    )

@@ -88,6 +88,16 @@ positive_int = _number(int, 1, "a positive integer")
 non_negative_float = _number(float, 0, "a non-negative number")
 
 
+def rounds(text: str) -> int | str:
+    """Search rounds: a positive integer or `terminal`."""
+    if text == "terminal":
+        return text
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer or 'terminal', got {text!r}") from None
+
+
 def fraction(text: str) -> float:
     value = _number(float, 0, "a number from 0 to 1")(text)
     if value > 1:
@@ -98,6 +108,22 @@ def fraction(text: str) -> float:
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} -h)\n")
+
+
+SEARCH_OPTIONS = ("max_expansions", "rounds", "max_depth", "branching", "value")
+
+
+def _search(p: argparse.ArgumentParser) -> None:
+    """The options of the search strategies (bfs, dfs, best-first, astar, mcts)."""
+    p.add_argument("--max-expansions", type=positive_int, default=None, help="search: expansions a round")
+    p.add_argument(
+        "--rounds", type=rounds, default=None, help="search: rounds from each commit, or 'terminal'"
+    )
+    p.add_argument("--max-depth", type=positive_int, default=None, help="search: depth cap")
+    p.add_argument("--branching", type=positive_int, default=None, help="search: children per expansion")
+    p.add_argument(
+        "--value", choices=["judge", "score", "reward"], default=None, help="search: value function"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -143,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--window", type=positive_int, default=None, help="steps shown by window/diff memory")
     run.add_argument("--api-base", default=None, help="URL of an OpenAI-compatible server (key from the env)")
     _budgets(run)
+    _search(run)
     _approve(run)
     run.add_argument("--quiet", action="store_true", help="print only the summary")
 
@@ -384,6 +411,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         memory_options=memory_options,
         gates=gates_for(args.approve),
         **({"sandbox": args.sandbox} if args.sandbox else {}),
+        **{key: getattr(args, key) for key in SEARCH_OPTIONS if getattr(args, key) is not None},
     )
     with session.store as store:
         if not args.quiet:
