@@ -129,6 +129,8 @@ def test_model_description_and_config():
     assert repr(real) == "Model('openai/gpt-4o-mini', temperature=0.2)"
     rebuilt = Model.from_config(config)
     assert rebuilt.config() == config and "api_key" not in rebuilt.kwargs
+    sized = Model.from_config(Model("openai/gpt-4o-mini", context_window=1200).config())
+    assert sized.context_window == 1200  # a resumed run keeps the context its diff window fits
 
 
 def test_model_settings_are_checked():

@@ -210,6 +210,8 @@ class Model:
         out: dict[str, Any] = {"name": self.name, **public_kwargs(self.kwargs)}
         if self.function_calling is not None:
             out["function_calling"] = self.function_calling
+        if self._context_window is not None:
+            out["context_window"] = self._context_window
         out.update(
             max_retries=self.max_retries,
             timeout=self.timeout,
