@@ -281,3 +281,24 @@ def test_an_ask_spec_waits_for_a_person_and_native_tools_are_restricted(server):
     assert s.pending_approval is not None and s.pending_approval.hit.rule.describe() == f"spec: {LOOK_FIRST}"
     s.reject("list the files first")
     assert done == []
+
+
+def test_the_text_tool_format_lists_only_the_tools_no_spec_forbids():
+    from workbench.core.session import Session
+    from workbench.llm.scripted import ScriptedModel
+    from workbench.oversight.specs import Spec
+
+    tools, done = _tools()
+    answers = ["Thought: look\nAction: list_files\nAction Input: {}",
+               'Thought: now\nAction: delete_file\nAction Input: {"path": "a.txt"}']  # fmt: skip
+    s = Session(tools=tools, model=ScriptedModel(answers), tool_calling="text", gates=None,
+                specs=[Spec(LOOK_FIRST, on_violation="reject")])  # fmt: skip
+
+    def listed(node) -> str:
+        return node.llm_calls[0].messages[0]["content"]
+
+    first = s.step()
+    assert "- list_files()" in listed(first) and "delete_file" not in listed(first)
+    second = s.step()
+    assert "- delete_file(" in listed(second)  # after list_files the spec allows it again
+    assert done == ["list", "delete a.txt"]

@@ -8,8 +8,8 @@ is `pause` (the default) marks the node (`info["spec_violations"]`), publishes `
 the rule and the trace, and `run` stops there like at a breakpoint. A spec with `reject` or `ask` is
 checked before an action runs: the proposed thought, action and input are appended to the trace and
 an action that would break the spec is rejected (the agent reads which rule) or waits for a person.
-With native tool calling, the tools offered to the model are restricted to those no spec forbids
-as the next action (`allowed_tools`).
+The tools offered to the model (the native `tools=` list, or the text format's tool list in the
+system prompt) are restricted to those no spec forbids as the next action (`allowed_tools`).
 """
 
 from __future__ import annotations

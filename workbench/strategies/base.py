@@ -66,7 +66,9 @@ class Strategy:
         if mode == "native":
             other = f"\n\nFor an action in the environment instead, answer:\n{FORMAT_HELP}" if has_env else ""
             return NATIVE_TOOL_HELP + other
-        listing = "\n".join(f"- {t.signature_text()}: {t.description}" for t in tools.values())
+        names = _allowed(session)
+        offered = [t for n, t in tools.items() if names is None or n in names or n == "final_answer"]
+        listing = "\n".join(f"- {t.signature_text()}: {t.description}" for t in offered)
         other = " Any other action goes to the environment as it is." if has_env else ""
         return f"Tools (name one in Action and give its arguments in Action Input):\n{listing}\n{other}\n\n{TOOL_FORMAT_HELP}".replace(
             "\n\n\n", "\n\n"
@@ -97,12 +99,11 @@ class Strategy:
 
     def tools_for(self, session: StepContext) -> list[dict[str, Any]] | None:
         """The `tools=` of a model call (native tool calling), or None. Tools a behaviour spec forbids
-        as the next action are not offered (`allowed_tools`, see workbench.oversight.monitor)."""
+        as the next action are not offered (the text format's tool list leaves them out too)."""
         if session.tool_mode() != "native":
             return None
         specs = session.env.tool_specs()
-        allowed = getattr(session, "allowed_tools", None)
-        names = allowed() if callable(allowed) else None
+        names = _allowed(session)
         if names is None:
             return specs
         return [s for s in specs if s["function"]["name"] in names or s["function"]["name"] == "final_answer"]
@@ -116,6 +117,13 @@ class Strategy:
 
     def rewound(self, session: StepContext, node: Node) -> None:
         """Called after the user moved the cursor to `node` (`Session.rewind`); searches start anew."""
+
+
+def _allowed(session: StepContext) -> list[str] | None:
+    """The tool names no behaviour spec forbids as the next action (`allowed_tools`, see
+    workbench.oversight.monitor), or None for no restriction."""
+    allowed = getattr(session, "allowed_tools", None)
+    return allowed() if callable(allowed) else None
 
 
 def valid_actions_note(session: StepContext, node: Node) -> str:
