@@ -365,11 +365,7 @@ class Model:
         except WorkbenchError as exc:  # e.g. a replay that has no recorded answer for this prompt
             raise self._fail(exc, stored, purpose, 1, started, clock) from None
         tool_calls = [
-            {
-                "id": str(c.get("id") or f"call_{i}"),
-                "name": str(c.get("name") or ""),
-                "arguments": a if isinstance(a := c.get("arguments", ""), str) else json.dumps(a),
-            }
+            _tool_call(i, c.get("id"), c.get("name"), c.get("arguments", ""))
             for i, c in enumerate(calls or ())
         ] or None
         if stream and on_delta is not None:
@@ -498,6 +494,15 @@ class Model:
         return error
 
 
+def _tool_call(i: int, call_id: Any, name: Any, arguments: Any) -> dict[str, str]:
+    """A tool call as the run tree keeps it: arguments as the JSON text the model wrote."""
+    return {
+        "id": str(call_id or f"call_{i}"),
+        "name": str(name or ""),
+        "arguments": arguments if isinstance(arguments, str) else json.dumps(arguments),
+    }
+
+
 def _parse(response: Any) -> tuple[str, int | None, int | None, list[dict[str, Any]] | None]:
     """(text, prompt_tokens, completion_tokens, tool_calls) of a chat completion; raises Malformed.
 
@@ -511,13 +516,7 @@ def _parse(response: Any) -> tuple[str, int | None, int | None, list[dict[str, A
         raise Malformed("the response's first choice has no message")
     text = getattr(message, "content", None)
     tool_calls = [
-        {
-            "id": str(getattr(c, "id", None) or f"call_{i}"),
-            "name": str(getattr(c.function, "name", "") or ""),
-            "arguments": c.function.arguments
-            if isinstance(c.function.arguments, str)
-            else json.dumps(c.function.arguments),
-        }
+        _tool_call(i, getattr(c, "id", None), getattr(c.function, "name", ""), c.function.arguments)
         for i, c in enumerate(getattr(message, "tool_calls", None) or [])
         if getattr(c, "function", None) is not None
     ] or None
