@@ -495,12 +495,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
         out("  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1])
     damaged = [r for r in rows if r.get("damaged")]
     for r in damaged:
-        print(f"workbench runs: run {r['id']} is damaged: {r['damaged']}", file=sys.stderr)
+        err(f"workbench runs: run {r['id']} is damaged: {r['damaged']}")
     if damaged:
-        print(
-            f"workbench runs: `workbench doctor --store {args.store} --salvage NEW.sqlite` copies what is "
-            "readable",
-            file=sys.stderr,
+        err(
+            f"workbench runs: `workbench doctor --store {args.store} --salvage NEW.sqlite` copies what is readable"
         )
         return 1
     return 0

@@ -22,7 +22,7 @@ from ..safety.text import valid_obj
 from ..strategies.parsing import Parsed
 from ..tools.base import result_text
 from . import events as ev
-from .limits import clip, clip_node
+from .limits import clip_node
 from .tree import LLMCall, Node
 
 DESTRUCTIVE_NOTE = "(not executed: the action matches a destructive pattern)"
@@ -87,6 +87,7 @@ class SteeringMixin:
         if node.executed or node.status != "frontier":
             return node
         if self.is_destructive(node.action):
+            node.info["pruned_by"] = "destructive"
             return self.update_node(node, status="pruned", observation=DESTRUCTIVE_NOTE)
         gated = self.search_gate(node)
         if gated is not None:  # a search never asks a person mid-expansion: the action is not run
@@ -100,11 +101,9 @@ class SteeringMixin:
         self._sync_env(parent.id)
         self._env_node = None
         obs, reward, terminated, truncated, env_info = self.inbound_result(await self._env_step(node.action))
-        cap = self.limits.max_observation_chars
-        full = {"observation": obs} if isinstance(obs, str) and cap is not None and len(obs) > cap else {}
-        if full:
-            obs = clip(obs, cap)
-            node.info["clipped"] = {**node.info.get("clipped", {}), "observation": len(full["observation"])}
+        node.observation = obs
+        full = clip_node(node, self.limits)
+        obs = node.observation
         done = bool(terminated or truncated)
         self._env_node = node.id
         if can_snapshot(self.env):
@@ -222,11 +221,11 @@ class SteeringMixin:
             raise ConfigError(
                 f"node {node_id} is {node.status}, not pruned; only a pruned node can be unpruned"
             )
-        if node.observation == DESTRUCTIVE_NOTE:
+        if node.info.get("pruned_by") == "destructive":
             raise ConfigError(f"node {node_id} stays pruned: its action matches a destructive pattern")
         back = []
         for n in [node, *self.descendants(node_id)]:
-            if n.status == "pruned" and n.observation != DESTRUCTIVE_NOTE:
+            if n.status == "pruned" and n.info.get("pruned_by") != "destructive":
                 self.update_node(n, provenance="user", status="expanded" if n.executed else "frontier")
                 back.append(n.id)
         return back

@@ -448,7 +448,7 @@ class Model:
     def _cost(self, litellm: Any, response: Any) -> float:
         """The call's cost: litellm's own figure from the response when it made one (None: a model
         without a price), else computed once here (a streamed answer rebuilt from its chunks)."""
-        if self.offline or response is None:
+        if response is None:
             return 0.0
         hidden = getattr(response, "_hidden_params", None) or {}
         if "response_cost" in hidden:

@@ -21,24 +21,6 @@ from . import render
 from .agents import Agent
 
 
-def pending_card(agent: Agent) -> render.Rich:
-    """What waits: the action, its arguments or code, the rule that fired and why."""
-    pending = agent.session.pending_approval
-    if pending is None:
-        return render.small(f"{agent.name}: nothing awaits approval")
-    d = pending.to_dict()
-    pairs: list[tuple[str, Any]] = [("action", d["action"] if d["kind"] != "code" else "(code below)")]
-    for call in d["calls"]:
-        pairs.append((f"call {call['name']}", call.get("arguments") or "(called in the code)"))
-    if d["code"]:
-        pairs.append(("code", render.pre(d["code"])))
-    pairs += [("rule", d["rule"]), ("why", d["why"])]
-    if d["risk"] is not None:
-        pairs.append(("risk", f"{d['risk']:g} / 3 {d['risk_reasoning']}".strip()))
-    pairs.append(("decide", "%agent approve [EDITED]  ·  %agent reject REASON"))
-    return render.fields(pairs, f"{agent.name} waits for your approval")
-
-
 def waiting_line(session: Any) -> str:
     """One line for `%agent status`: what waits for approval, if anything."""
     pending = session.pending_approval

@@ -26,7 +26,7 @@ _SECRET_KWARGS = re.compile(r"(key|token|password|passwd|authorization|credentia
 _added: dict[str, str] = {}  # value -> name, from add_secret
 _added_version = 0
 _cache_lock = threading.Lock()
-# (environment snapshot, add_secret version, secret values, replacement pairs); see secret_values
+# (environment snapshot, add_secret version, secret values, replacement pairs); see _current
 _cache: tuple[Any, int, dict[str, str], list[tuple[str, str]]] | None = None
 
 
@@ -76,14 +76,6 @@ def _pairs(secrets: Mapping[str, str]) -> list[tuple[str, str]]:
         out[value] = marker
         out.setdefault(json.dumps(value, ensure_ascii=False)[1:-1], marker)  # as it appears inside JSON
     return sorted(out.items(), key=lambda kv: -len(kv[0]))
-
-
-def secret_values(environ: Mapping[str, str] | None = None) -> Mapping[str, str]:
-    """Map each secret value to the name of its variable: of `environ`, or of the process environment
-    plus the values given to `add_secret` (cached until either changes; do not modify the result)."""
-    if environ is not None:
-        return _scan(environ)
-    return _current()[0]
 
 
 def secret_pairs(environ: Mapping[str, str] | None = None) -> list[tuple[str, str]]:

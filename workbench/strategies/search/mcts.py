@@ -86,8 +86,6 @@ class MCTS(SearchStrategy):
                 f"mcts: rollout_select must be 'value' or 'count', got {cfg['rollout_select']!r}"
             )
         penalty = cfg["depth_penalty"]
-        if penalty is not None and (isinstance(penalty, bool) or not isinstance(penalty, (int, float))):
-            raise ConfigError(f"mcts: depth_penalty must be a number or None, got {penalty!r}")
         validate.number("mcts: exploration", cfg["exploration"], minimum=0)
         validate.number("mcts: failure_value", cfg["failure_value"])
         validate.number("mcts: depth_penalty", penalty, optional=True)
