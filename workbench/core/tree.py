@@ -113,7 +113,9 @@ class Node:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Node:
         data = dict(data)
-        data["llm_calls"] = [LLMCall.from_dict(c) for c in data.get("llm_calls", [])]
+        data["llm_calls"] = [
+            c if isinstance(c, LLMCall) else LLMCall.from_dict(c) for c in data.get("llm_calls", [])
+        ]
         return cls(**data)
 
 

@@ -271,7 +271,7 @@ def build_run(
     for (node_id, seq), data in calls.items():
         if node_id in nodes:  # calls of a node that is not stored (never expected) are skipped
             try:
-                nodes[node_id]["llm_calls"].append(LLMCall.from_dict(known(data, CALL_FIELDS)).to_dict())
+                nodes[node_id]["llm_calls"].append(LLMCall.from_dict(known(data, CALL_FIELDS)))
             except TypeError as exc:
                 bad(f"model call {seq} of node {node_id} is unreadable: {exc}")
     if not nodes:
