@@ -165,3 +165,21 @@ def test_a_server_without_a_store_lists_no_runs_and_creates_none(
         status, body = call(server, "/workbench/api/runs/abc123")
         assert status == 404 and "has no runs yet" in body["message"]
     assert not (tmp_path / "data" / "agent-workbench").exists()
+
+
+def test_exporting_a_damaged_run_says_so_and_what_to_do(tmp_path: Path):
+    import sqlite3
+
+    from workbench.server.reader import Damaged, StoreReader
+
+    store = tmp_path / "runs.sqlite"
+    s = Session(task="count up", env=Counter(goal=3), model=ScriptedModel([react("inc")] * 3), store=store)
+    s.run(max_steps=3)
+    s.close()
+    with sqlite3.connect(store) as conn:  # a node whose parent is not stored
+        conn.execute(
+            "UPDATE nodes SET data = json_set(data, '$.parent_id', 999) WHERE run_id = ? AND id = 2",
+            (s.run_id,),
+        )
+    with pytest.raises(Damaged, match=r"is damaged: .*workbench doctor"):
+        StoreReader(store).export(s.run_id, "json")

@@ -12,7 +12,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 
 from ..store.location import describe_default
-from .reader import FILTERS, BadRequest, NotFound, StoreReader, page_args
+from .reader import FILTERS, BadRequest, Damaged, NotFound, StoreReader, page_args
 
 AUTH_RESOURCE = "workbench"
 
@@ -85,6 +85,8 @@ class ExportHandler(_Base):
             raise web.HTTPError(400, str(exc)) from None
         except NotFound as exc:
             raise web.HTTPError(404, str(exc)) from None
+        except Damaged as exc:
+            raise web.HTTPError(500, str(exc)) from None
         ext = "json" if fmt == "json" else "jsonl"
         self.set_header("Content-Disposition", f'attachment; filename="run-{run_id}-{fmt}.{ext}"')
         self.finish(body, set_content_type=content_type)

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..store.rows import CALL_FIELDS, NODE_FIELDS, known, resolve_messages, run_summary
+from ..store.rows import NODE_FIELDS, build_run, known, resolve_messages, run_summary
 
 RUN_ID = re.compile(r"[0-9a-f]{1,32}")
 MAX_PAGE = 500
@@ -35,6 +35,10 @@ class BadRequest(ValueError):
 
 class NotFound(LookupError):
     """No such run or node (HTTP 404)."""
+
+
+class Damaged(RuntimeError):
+    """A run whose stored rows cannot be read back (HTTP 500 with what to do)."""
 
 
 def page_args(offset: Any, limit: Any, default: int = 50) -> tuple[int, int]:
@@ -168,33 +172,26 @@ class StoreReader:
         """(content type, body) of the run as `json`, `sft` or `dpo` (JSONL)."""
         if fmt not in ("json", "sft", "dpo"):
             raise BadRequest(f"format must be json, sft or dpo, got {fmt[:20]!r}")
-        from ..core.tree import Run
-
         with self._conn() as conn:
             rid = self._resolve(conn, run_id)
             assert conn is not None
-            task, config, created_at, cursor, outcome, plan, memory = conn.execute(
+            row = conn.execute(
                 "SELECT task, config, created_at, cursor, outcome, plan, memory FROM runs WHERE id = ?",
                 (rid,),
             ).fetchone()
-            nodes = {}
-            for (data,) in conn.execute("SELECT data FROM nodes WHERE run_id = ? ORDER BY id", (rid,)):
-                node = {**known(json.loads(data), NODE_FIELDS), "llm_calls": []}
-                nodes[node["id"]] = node
-            rows = conn.execute(
+            node_rows = conn.execute("SELECT data FROM nodes WHERE run_id = ? ORDER BY id", (rid,)).fetchall()
+            call_rows = conn.execute(
                 "SELECT node_id, seq, data FROM llm_calls WHERE run_id = ? ORDER BY node_id, seq", (rid,)
             ).fetchall()
-        if not nodes:
+        if not node_rows:
             raise NotFound(f"run {rid} has no nodes yet")
-        calls = {(n, q): json.loads(d) for n, q, d in rows}
-        resolve_messages(calls)
-        for (n, _), data in sorted(calls.items()):
-            if n in nodes:
-                nodes[n]["llm_calls"].append(known(data, CALL_FIELDS))
-        run = Run.from_dict({
-            "id": rid, "task": task, "config": json.loads(config), "created_at": created_at,
-            "cursor": cursor if cursor in nodes else max(nodes), "outcome": outcome, "nodes": list(nodes.values()),
-        })  # fmt: skip
+        try:
+            run, _ = build_run(rid, row[:5], node_rows, call_rows)
+        except ValueError as exc:
+            raise Damaged(
+                f"run {rid} is damaged: {exc}; `workbench doctor --salvage NEW.sqlite` copies what is readable"
+            ) from None
+        plan, memory = row[5], row[6]
         state = {"plan": json.loads(plan) if plan else [], "memory": json.loads(memory) if memory else {}}
         if fmt == "json":
             from ..export.json import export_run
