@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..store.rows import NODE_FIELDS, build_run, known, resolve_messages, run_summary
+from ..store.sqlite import connect_read_only
 
 RUN_ID = re.compile(r"[0-9a-f]{1,32}")
 MAX_PAGE = 500
@@ -64,7 +65,7 @@ class StoreReader:
         if not self.path.is_file():
             yield None
             return
-        conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+        conn = connect_read_only(self.path, timeout=10)
         try:
             yield conn
         finally:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 from ..core.tree import Run
 from ..errors import StoreError
 from .rows import build_run
+from .sqlite import connect_read_only
 
 _MISSES = 64  # consecutive missing keys after which a row-by-row probe stops
 
@@ -88,23 +88,12 @@ def _open(path: Path) -> sqlite3.Connection:
         )
     if not path.is_file():
         raise StoreError(f"no run store at {path}")
-    base = "file:" + urllib.parse.quote(str(path.resolve()))
-    last: Exception | None = None
-    for query in ("?mode=ro", "?mode=ro&immutable=1"):
-        try:
-            conn = sqlite3.connect(base + query, uri=True)
-        except sqlite3.Error as exc:
-            last = exc
-            continue
-        try:
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            return conn
-        except sqlite3.DatabaseError as exc:
-            last = exc
-            conn.close()
-            if "not a database" in str(exc):
-                break
-    raise StoreError(f"{path} cannot be read as a run store ({last}); nothing in it can be salvaged")
+    try:
+        return connect_read_only(path)
+    except sqlite3.Error as exc:
+        raise StoreError(
+            f"{path} cannot be read as a run store ({exc}); nothing in it can be salvaged"
+        ) from None
 
 
 def _rows(

@@ -75,6 +75,26 @@ def default_timeout() -> float:
     return value
 
 
+def connect_read_only(path: Path, timeout: float = 5.0) -> sqlite3.Connection:
+    """A read-only connection to the store file `path`, or the last `sqlite3.Error`.
+
+    `mode=ro` still needs the WAL index file; on a read-only mount only `immutable=1` can read."""
+    base = "file:" + urllib.parse.quote(str(Path(path).resolve()))
+    last: sqlite3.Error | None = None
+    for query in ("?mode=ro", "?mode=ro&immutable=1"):
+        conn = None
+        try:
+            conn = sqlite3.connect(base + query, uri=True, check_same_thread=False, timeout=timeout)
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.Error as exc:
+            last = exc
+            if conn is not None:
+                conn.close()
+    assert last is not None
+    raise last
+
+
 class RunStore(ReadingMixin):
     """Runs, nodes and calls in SQLite; an event subscriber that writes as things finish.
 
@@ -136,19 +156,12 @@ class RunStore(ReadingMixin):
             raise StoreError(f"cannot open run store {self.path}: {exc}; pass another store path") from None
 
     def _connect_read_only(self) -> sqlite3.Connection:
-        base = "file:" + urllib.parse.quote(str(self.path.resolve()))
-        last: Exception | None = None
-        # mode=ro still needs the WAL index file; on a read-only mount only immutable=1 can read
-        for query in ("?mode=ro", "?mode=ro&immutable=1"):
-            try:
-                conn = sqlite3.connect(base + query, uri=True, check_same_thread=False, timeout=self.timeout)
-                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-                return conn
-            except sqlite3.Error as exc:
-                last = exc
-                if "conn" in locals():
-                    conn.close()
-        raise StoreError(f"cannot open run store {self.path} read-only: {last}; copy it somewhere writable")
+        try:
+            return connect_read_only(self.path, self.timeout)
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"cannot open run store {self.path} read-only: {exc}; copy it somewhere writable"
+            ) from None
 
     def _prepare(self, conn: sqlite3.Connection, check: bool) -> None:
         try:
