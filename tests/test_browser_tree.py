@@ -232,3 +232,85 @@ def test_linear_run_with_rewind_branches_and_a_5000_node_tree(page: Any, lab: An
     wait_hook(page, 1, "el.wbTree.settled()")
     screenshot(big, "tree-5000-fit-all.png")
     assert not page.errors, page.errors
+
+
+SAFETY = [
+    """\
+from workbench.core.session import Session
+from workbench.oversight.emulator import EmulatedToolEnv, aevaluate_safety
+from workbench.widgets.tree_view import TreeView
+
+# SIMULATED (offline demo model): a careless agent, the adversarial bank emulator, the evaluator
+s = Session(env=EmulatedToolEnv("bank", adversarial=True), tool_calling="text", gates=None, store=None)
+s.run(max_steps=6)
+tv = TreeView(s)
+tv""",
+    """\
+import json
+scores = {n.id: (await aevaluate_safety(s, node=n)).score for n in s.path()[1:]}
+print("SCORES>>", json.dumps(scores))""",
+]
+
+
+def _close(rgb: list[int], hex_color: str, tolerance: int = 24) -> bool:
+    want = [int(hex_color[i : i + 2], 16) for i in (1, 3, 5)]
+    return all(abs(a - b) <= tolerance for a, b in zip(rgb[:3], want, strict=True))
+
+
+def test_safety_scores_colour_the_nodes_with_a_legend_in_light_and_dark(page: Any, lab: Any) -> None:
+    import json
+
+    from workbench.viz.tree_figure import NO_VALUE, SAFETY_COLOR
+
+    write_notebook(lab.root / "tree_safety.ipynb", SAFETY)
+    open_notebook(page, lab, "tree_safety.ipynb")
+    run_cell(page, 0)
+    tree = page.locator(TREE)
+    expect(tree).to_have_count(1)
+    wait_hook(page, 0, "el.wbTree.nodes() >= 4 && el.wbTree.settled()")
+    legend = tree.locator(".wb-tv-safety-keys")
+    expect(legend).to_be_hidden()  # nothing scored yet: the tree looks as it always did
+    ids = hook(page, 0, "ids()")
+    assert all(hook(page, 0, f"node({i})")["safety"] is None for i in ids)
+
+    out = run_cell(page, 1).locator(".jp-OutputArea-output")
+    expect(out).to_contain_text("SCORES>>")
+    scores = {int(k): v for k, v in json.loads(out.inner_text().split("SCORES>>")[1]).items()}
+    assert set(scores.values()) == {0, 3}, scores
+    condition = " && ".join(f"el.wbTree.node({i}).safety === {v}" for i, v in scores.items())
+    wait_hook(page, 0, f"{condition} && el.wbTree.settled()")
+    expect(legend).to_be_visible()
+    expect(legend).to_contain_text("3 certain no risk")
+    expect(legend).to_contain_text("0 likely severe risk")
+
+    def colours_shown() -> None:
+        r = hook(page, 0, "radius()")
+        assert r >= 5.5, r  # big enough for the digit and a clean sample beside it
+        dx, dy = -0.55 * r, 0.55 * r  # inside the node, clear of the digit and the outline
+        for node_id, score in scores.items():
+            rgb = hook(page, 0, f"pixel({node_id}, {dx}, {dy})")
+            assert _close(rgb, SAFETY_COLOR[score]), (node_id, score, rgb)
+        root = hook(page, 0, f"pixel(0, {dx}, {dy})")  # unscored, no value: the usual grey
+        assert _close(root, NO_VALUE), root
+
+    colours_shown()
+    risky = next(i for i, v in scores.items() if v == 0)
+    click_node(page, 0, risky)
+    card = tree.locator(".wb-tv-card")
+    expect(card).to_contain_text(f"Node {risky}")
+    expect(card.locator(".wb-tv-safety")).to_contain_text("0/3 · Likely Severe Risk")
+    screenshot(tree, "tree-safety-light.png")
+
+    page.evaluate(
+        "() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})"
+    )
+    expect(page.locator("body")).to_have_attribute("data-jp-theme-light", "false")
+    expect(page.locator("#jupyterlab-splash")).to_have_count(0)
+    wait_hook(page, 0, "el.wbTree.settled()")
+    colours_shown()
+    screenshot(tree, "tree-safety-dark.png")
+    page.evaluate(
+        "() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})"
+    )
+    expect(page.locator("body")).to_have_attribute("data-jp-theme-light", "true")
+    assert not page.errors, page.errors

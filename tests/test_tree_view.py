@@ -233,3 +233,42 @@ def test_mimebundle_carries_a_small_static_svg_and_no_secret(monkeypatch):
     assert SECRET not in state
     fig = view.figure()
     assert type(fig).__name__ == "Figure" and any(t.name == "cursor" for t in fig.data)
+
+
+def scored_bank_run():
+    """The SIMULATED careless agent on the adversarial bank toolkit, every executed node scored
+    by the (simulated) ToolEmu evaluator: safe steps score 3, the transfer to the look-alike 0."""
+    from workbench.oversight.emulator import EmulatedToolEnv, evaluate_safety
+
+    s = Session(env=EmulatedToolEnv("bank", adversarial=True), tool_calling="text", gates=None, store=None)
+    s.run(max_steps=6)
+    scores = {n.id: evaluate_safety(s, node=n).score for n in s.path()[1:]}
+    return s, scores
+
+
+def test_safety_scores_colour_their_nodes_in_the_records_and_the_static_svg():
+    from workbench.viz.tree_figure import SAFETY_COLOR, value_color
+
+    s, scores = scored_bank_run()
+    assert set(scores.values()) == {0, 3}, scores  # the run reaches a risky transfer
+    view = TreeView(s)
+    records = by_id(view)
+    for node_id, score in scores.items():
+        assert records[node_id][7] == score
+    assert records[0][7] is None  # the root is not scored: drawn as before
+    assert view.meta["scored"] == len(scores)
+    assert view.palette["safety"] == {str(k): v for k, v in SAFETY_COLOR.items()}
+    html = view.static_html()
+    risky = min(scores, key=scores.get)
+    assert 'data-safety="0"' in html and SAFETY_COLOR[0] in html and SAFETY_COLOR[3] in html
+    assert "Safety (ToolEmu, 0-3)" in html and "likely severe risk" in html
+    assert f"node {risky} " in html and "safety 0/3 (likely severe risk)" in html
+    fig = view.figure()
+    fills = [c for t in fig.data if t.meta and "status" in t.meta for c in t.marker.color]
+    assert SAFETY_COLOR[0] in fills and SAFETY_COLOR[3] in fills
+
+    plain = linear(3)  # no node scored: no safety colour, digit or legend
+    plain_html = TreeView(plain).static_html()
+    assert "data-safety" not in plain_html and "Safety (ToolEmu" not in plain_html
+    assert all(r[7] is None for r in TreeView(plain).records())
+    assert value_color(None) in plain_html

@@ -194,11 +194,13 @@ class SafetyEvaluator:
         return SafetyScore(score, LABELS[score], reasoning)
 
 
-def executed_calls(session: Any) -> list[dict[str, Any]]:
-    """The tool calls that ran on the path to the cursor (rejected and failed ones left out)."""
+def executed_calls(session: Any, node: Any = None) -> list[dict[str, Any]]:
+    """The tool calls that ran on the path to `node` (default: the cursor), rejected and failed ones
+    left out."""
+    target = session.cursor if node is None else node
     out = []
-    for node in session.path()[1:]:
-        for r in node.info.get("tool_calls") or ():
+    for step in session.tree.path(target.id)[1:]:
+        for r in step.info.get("tool_calls") or ():
             if r.get("error") is None and r.get("name") != "final_answer":
                 out.append(
                     {"tool": r["name"], "arguments": r.get("args") or {}, "observation": r.get("result", "")}
@@ -206,27 +208,36 @@ def executed_calls(session: Any) -> list[dict[str, Any]]:
     return out
 
 
-async def aevaluate_safety(session: Any, evaluator: SafetyEvaluator | None = None) -> SafetyScore:
-    """Score the session's executed trajectory and record it on the cursor's node (`info["safety"]`)."""
+async def aevaluate_safety(
+    session: Any, evaluator: SafetyEvaluator | None = None, *, node: Any = None
+) -> SafetyScore:
+    """Score the executed trajectory to `node` (a node or its id; default: the cursor) and record it
+    on that node (`info["safety"]`: the step card shows it, the tree view colours the node)."""
     env = session.env
     if not isinstance(env, EmulatedToolEnv):
         raise ConfigError(
             "evaluate_safety needs a session on an EmulatedToolEnv (its toolkit says what is risky)"
         )
+    if isinstance(node, int) and not isinstance(node, bool):
+        if node not in session.tree.nodes:
+            raise ConfigError(f"node={node}: no such node in run {session.run_id}")
+        node = session.tree.nodes[node]
+    target = session.cursor if node is None else node
     evaluator = evaluator or SafetyEvaluator(env.model)
     score = await evaluator.ascore(
-        env.toolkit, session.tree.task, executed_calls(session), adversarial=env.adversarial
+        env.toolkit, session.tree.task, executed_calls(session, target), adversarial=env.adversarial
     )
-    node = session.cursor
-    session.update_node(node, info={**node.info, "safety": score.to_dict()})
+    session.update_node(target, info={**target.info, "safety": score.to_dict()})
     return score
 
 
-def evaluate_safety(session: Any, evaluator: SafetyEvaluator | None = None) -> SafetyScore:
+def evaluate_safety(
+    session: Any, evaluator: SafetyEvaluator | None = None, *, node: Any = None
+) -> SafetyScore:
     """Blocking form of `aevaluate_safety`."""
     from ..core.sync import run_sync
 
-    return run_sync(aevaluate_safety(session, evaluator))
+    return run_sync(aevaluate_safety(session, evaluator, node=node))
 
 
 def risk_scorer(env: EmulatedToolEnv) -> Any:

@@ -4,6 +4,8 @@
 
 - node fill = value on a single-hue (blue) scale, light = low, dark = high; grey = no value yet
   (frontier and pruned nodes are drawn open, in their status colour);
+- a node scored by ToolEmu's safety evaluator (`info["safety"]`, 0-3) is filled in its score's
+  colour instead (3 green, 2 yellow, 1 orange, 0 red; the live view and the SVG also draw the digit);
 - marker symbol and outline = status: expanded ●, frontier ◎ (not executed yet), terminal ■ (★ when
   solved), pruned ⊗ (faded), error ✕; a pinned node carries a small ▲ above it;
 - the best path is drawn in orange (thick edges and rings), the cursor with a wide purple ring;
@@ -52,6 +54,16 @@ STATUS_LABEL = {
     "pruned": "pruned",
     "error": "error",
 }
+# ToolEmu's 0-3 safety score (3 = certain no risk): a scored node is filled in its score's colour
+# (doubled by the digit drawn on it); unscored nodes keep the value fill.
+SAFETY_COLOR: dict[int, str] = {0: "#c62828", 1: "#ef6c00", 2: "#f2cc3d", 3: "#2e8b57"}
+SAFETY_INK: dict[int, str] = {0: "#ffffff", 1: "#000000", 2: "#000000", 3: "#ffffff"}  # the digit on it
+SAFETY_LABEL: dict[int, str] = {
+    3: "certain no risk",
+    2: "possible mild risk",
+    1: "likely mild / possible severe risk",
+    0: "likely severe risk",
+}
 STYLE: dict[str, Any] = {
     "scale": VALUE_SCALE,
     "no_value": NO_VALUE,
@@ -60,7 +72,26 @@ STYLE: dict[str, Any] = {
     "edge": EDGE,
     "status": STATUS_STYLE,
     "labels": STATUS_LABEL,
+    "safety": {str(k): v for k, v in SAFETY_COLOR.items()},
+    "safety_ink": {str(k): v for k, v in SAFETY_INK.items()},
+    "safety_labels": {str(k): v for k, v in SAFETY_LABEL.items()},
 }
+
+
+def safety_score(node: Any) -> int | None:
+    """The node's ToolEmu safety score 0-3 (`info["safety"]["score"]`), or None when unscored or
+    unreadable (the evaluator's -1)."""
+    record = node.info.get("safety")
+    score = record.get("score") if isinstance(record, dict) else None
+    if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 3:
+        return None
+    return score
+
+
+def node_fill(node: Any, lo: float = 0.0, hi: float = 1.0) -> str:
+    """A node's fill: its safety score's colour when scored, else its value on the blue ramp."""
+    score = safety_score(node)
+    return SAFETY_COLOR[score] if score is not None else value_color(node.value, lo, hi)
 
 
 def visual_status(node: Any) -> str:
@@ -119,6 +150,9 @@ def hover_text(node: Any) -> str:
         extra.append("value set by you")
     if node.info.get("pinned"):
         extra.append("pinned")
+    score = safety_score(node)
+    if score is not None:
+        extra.append(f"safety {score}/3 ({SAFETY_LABEL[score]})")
     if extra:
         lines.append(" · ".join(extra))
     return "<br>".join(lines)
@@ -206,7 +240,7 @@ def tree_figure(
         if "open" in st["symbol"]:  # plotly draws open symbols in the marker colour: the status's
             fills = [st["line"]] * len(ids)
         else:
-            fills = [value_color(nodes[i].value, lo, hi) for i in ids]
+            fills = [node_fill(nodes[i], lo, hi) for i in ids]
         traces.append(
             Scatter(
                 x=[lay.x[i] for i in ids],

@@ -16,9 +16,13 @@ from .tree_figure import (
     BEST,
     CURSOR,
     EDGE,
+    SAFETY_COLOR,
+    SAFETY_INK,
+    SAFETY_LABEL,
     STATUS_LABEL,
     STATUS_STYLE,
-    value_color,
+    node_fill,
+    safety_score,
     value_range,
     visual_status,
 )
@@ -76,8 +80,10 @@ def node_shape(status: str, cx: float, cy: float, fill: str) -> str:
 def _title(node: Any) -> str:
     action = node.action or ("start" if node.parent_id is None else "")
     value = "—" if node.value is None else f"{node.value:.3g}"
+    score = safety_score(node)
+    safety = "" if score is None else f" · safety {score}/3 ({SAFETY_LABEL[score]})"
     return html.escape(
-        f"node {node.id} · {node.status} · {action[:60]} · value {value} · visits {node.visits}"
+        f"node {node.id} · {node.status} · {action[:60]} · value {value} · visits {node.visits}{safety}"
     )
 
 
@@ -132,8 +138,15 @@ def tree_svg(
     for i in lay.order:
         node = nodes[i]
         x, y = px(i)
-        shape = node_shape(visual_status(node), x, y, value_color(node.value, lo, hi))
-        parts.append(f"<g><title>{_title(node)}</title>{shape}</g>")
+        status, score = visual_status(node), safety_score(node)
+        shape = node_shape(status, x, y, node_fill(node, lo, hi))
+        if score is not None and status not in ("frontier", "pruned", "error"):  # filled shapes
+            shape += (
+                f'<text x="{_n(x)}" y="{_n(y + 3.2)}" text-anchor="middle" font-size="9" font-weight="bold" '
+                f'font-family="sans-serif" fill="{SAFETY_INK[score]}">{score}</text>'
+            )
+        scored = f' data-safety="{score}"' if score is not None else ""
+        parts.append(f"<g{scored}><title>{_title(node)}</title>{shape}</g>")
         if node.info.get("pinned"):
             parts.append(
                 f'<polygon points="{_n(x - 4)},{_n(y - R - 9)} {_n(x + 4)},{_n(y - R - 9)} {_n(x)},{_n(y - R - 3)}" '
@@ -157,6 +170,16 @@ LEGEND = (
 
 def legend_text() -> str:
     return LEGEND
+
+
+def safety_legend_html() -> str:
+    """The safety colours as small swatches (the static fallback's legend)."""
+    return " ".join(
+        f'<span style="white-space:nowrap"><span style="display:inline-block;width:10px;height:10px;'
+        f'border-radius:50%;background:{SAFETY_COLOR[k]};border:1px solid #3c3c3c;vertical-align:-1px"></span> '
+        f"{k} {html.escape(SAFETY_LABEL[k])}</span>"
+        for k in sorted(SAFETY_COLOR, reverse=True)
+    )
 
 
 def status_counts(run: Any) -> dict[str, int]:

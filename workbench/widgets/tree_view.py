@@ -2,8 +2,10 @@
 
     TreeView(session)           # display in a cell; then session.start() (or run a search) and watch
 
-What it sends: every node as a compact record `[id, parent, status, value, visits, flags, label]`
-(`status` indexes `STATUSES`; `flags`: 1 pinned, 2 value set by the user, 4 executed), in pages of
+What it sends: every node as a compact record `[id, parent, status, value, visits, flags, label,
+safety]` (`status` indexes `STATUSES`; `flags`: 1 pinned, 2 value set by the user, 4 executed;
+`safety`: ToolEmu's 0-3 score from `info["safety"]`, or None: a scored node is filled in its
+score's colour with the digit on it, and the legend shows the scale), in pages of
 `PAGE` nodes by id (traits `nodes_0`, `nodes_1`, ...). A new or changed node re-sends only its page,
 coalesced by `SessionWidget` (at most `1 / min_interval` messages a second), never the whole tree.
 `meta` carries the cursor, the best path, the value range and counts; `card` the selected node.
@@ -31,7 +33,7 @@ import traitlets
 
 from ..core import events as ev
 from ..errors import ConfigError
-from ..viz.tree_figure import STYLE, value_range, visual_status
+from ..viz.tree_figure import STYLE, safety_score, value_range, visual_status
 from . import cards as cards_mod
 from .base import SessionWidget, safe, static_module
 
@@ -62,7 +64,8 @@ def node_record(node: Any) -> list[Any]:
         label = label[: LABEL_LIMIT - 1] + "…"
     value = None if node.value is None else round(float(node.value), 4)
     parent = -1 if node.parent_id is None else node.parent_id
-    return [node.id, parent, STATUSES.index(visual_status(node)), value, node.visits, flags, label]
+    status = STATUSES.index(visual_status(node))
+    return [node.id, parent, status, value, node.visits, flags, label, safety_score(node)]
 
 
 class TreeView(SessionWidget):
@@ -132,8 +135,10 @@ class TreeView(SessionWidget):
         s, run = self.session, self.session.tree
         lo, hi = value_range(n.value for n in run.nodes.values())
         counts = dict.fromkeys(STATUSES, 0)
+        scored = 0
         for node in run.nodes.values():
             counts[visual_status(node)] += 1
+            scored += safety_score(node) is not None
         counts = {k: v for k, v in counts.items() if v}
         search = run.root.info.get("search") if run.nodes else None
         return safe(
@@ -145,6 +150,7 @@ class TreeView(SessionWidget):
                 "lo": lo,
                 "hi": hi,
                 "counts": counts,
+                "scored": scored,
                 "status": "running" if self.runner.running else s.status,
                 "strategy": s.strategy.name,
                 "model": str(s.config.get("model_label", "")),
@@ -281,16 +287,23 @@ class TreeView(SessionWidget):
 
     # --- display ---------------------------------------------------------------------------------
     def static_html(self) -> str:
-        from ..viz.tree_svg import legend_text, tree_svg
+        from ..viz.tree_svg import legend_text, safety_legend_html, tree_svg
 
         run = self.session.tree
         svg = tree_svg(run, best_path=self.best_path(), max_nodes=STATIC_MAX_NODES)
+        scored = self._meta()["scored"]
+        safety = (
+            f'<div class="wb-tree-static-safety" style="font-size:12px">Safety (ToolEmu, 0-3): '
+            f"{safety_legend_html()}</div>"
+            if scored
+            else ""
+        )
         return (
             '<div class="wb-static wb-tree-static-box" style="font-family:var(--jp-ui-font-family,system-ui,'
             'sans-serif);font-size:13px;border:1px solid rgba(128,128,128,.35);border-radius:4px;padding:4px 8px">'
             f"<div><b>Run tree</b> · {html.escape(self.summary())}</div>"
             f'<div style="overflow:auto;max-height:640px">{svg}</div>'
-            f'<div style="opacity:.7;font-size:12px">{html.escape(legend_text())}</div></div>'
+            f'<div style="opacity:.7;font-size:12px">{html.escape(legend_text())}</div>{safety}</div>'
         )
 
     def summary(self) -> str:

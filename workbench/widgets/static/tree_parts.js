@@ -6,6 +6,7 @@ const FADE_MS = 500, MOVE_MS = 380;
 const ease = (f) => 1 - Math.pow(1 - f, 3);
 const MIN_FIT = 0.2; // below this zoom, fitting follows the cursor instead of showing everything
 
+const FILLED = new Set(["expanded", "terminal", "solved"]); // statuses drawn filled (others are open or a cross)
 const fmt = (v) => (v === null || v === undefined ? "—" : String(parseFloat(Number(v).toPrecision(3))));
 
 function hexToRgb(c) { return [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16)); }
@@ -55,7 +56,17 @@ function legendElement(style) {
     h("span", { class: "wb-tv-key" }, "value ", h("span", { class: "wb-tv-ramp", style: `background: linear-gradient(90deg, ${stops})` }), " ", h("span", { class: "wb-tv-lohi" })),
     h("span", { class: "wb-tv-key" }, h("span", { class: "wb-tv-line", style: `background:${style.best}` }), " best path"),
     h("span", { class: "wb-tv-key" }, h("span", { class: "wb-tv-ring", style: `border-color:${style.cursor}` }), " cursor"),
-    h("span", { class: "wb-tv-key" }, h("span", { class: "wb-tv-pill" }, "+N"), " folded"));
+    h("span", { class: "wb-tv-key" }, h("span", { class: "wb-tv-pill" }, "+N"), " folded"),
+    safetyLegend(style));
+}
+
+function safetyLegend(style) { // shown once a node carries a safety score (meta.scored)
+  const colors = style.safety || {}, names = style.safety_labels || {};
+  const keys = h("span", { class: "wb-tv-safety-keys", "aria-label": "Safety score (ToolEmu, 0-3)" }, "safety ",
+    ...["3", "2", "1", "0"].map((k) => h("span", { class: `wb-tv-key wb-tv-key-safety-${k}`, title: names[k] || "" },
+      h("span", { class: "wb-tv-swatch", style: `background:${colors[k]}` }), ` ${k} ${names[k] || ""}`)));
+  keys.hidden = true;
+  return keys;
 }
 
 function star(ctx, x, y, r) {

@@ -1,6 +1,6 @@
 // TreeView: the run tree on a canvas (pan, zoom, fade-in), a card for the selected node, steering.
 // Node records arrive in pages (traits nodes_0, nodes_1, ...): [id, parent, status, value, visits,
-// flags, label]. Layout and folding: tree_layout.js; drawing helpers: tree_parts.js (the three files
+// flags, label, safety] (safety: ToolEmu's 0-3 score or null; a scored node is filled in its colour). Layout and folding: tree_layout.js; drawing helpers: tree_parts.js (the three files
 // are one module in the browser). Every button sends an intent ({event: name, ...}) that Python
 // routes to a plain method of workbench/widgets/tree_view.py.
 
@@ -51,14 +51,14 @@ function render({ model, el }) {
       const page = model.get(`nodes_${k}`) || [];
       if (S.pages[k] === page) continue;
       S.pages[k] = page;
-      for (const [id, parent, status, value, visits, flags, label] of page) {
+      for (const [id, parent, status, value, visits, flags, label, safety = null] of page) {
         const old = S.recs.get(id);
         if (!old) {
-          S.recs.set(id, { id, parent, status, value, visits, flags, label });
+          S.recs.set(id, { id, parent, status, value, visits, flags, label, safety });
           if (!S.first) S.born.set(id, t);
           added = true;
-        } else if (old.status !== status || old.value !== value || old.visits !== visits || old.flags !== flags || old.label !== label || old.parent !== parent) {
-          Object.assign(old, { parent, status, value, visits, flags, label });
+        } else if (old.status !== status || old.value !== value || old.visits !== visits || old.flags !== flags || old.label !== label || old.parent !== parent || old.safety !== safety) {
+          Object.assign(old, { parent, status, value, visits, flags, label, safety });
           changed = true;
         }
       }
@@ -256,7 +256,13 @@ function render({ model, el }) {
       if (!inView(x, y, r + 12)) continue;
       const rec = S.recs.get(id), status = STATUSES[rec.status], st = style.status[status];
       ctx.globalAlpha = alpha(id) * st.opacity;
-      drawNode(ctx, status, dark && isDark(st.line) ? { ...st, line: status === "error" ? "#ef7c6a" : "#c8c8c8" } : st, x, y, r, valueColor(style, rec.value, lo, hi), bg);
+      const scored = rec.safety !== null && rec.safety !== undefined && style.safety;
+      const fill = scored ? style.safety[rec.safety] : valueColor(style, rec.value, lo, hi);
+      drawNode(ctx, status, dark && isDark(st.line) ? { ...st, line: status === "error" ? "#ef7c6a" : "#c8c8c8" } : st, x, y, r, fill, bg);
+      if (scored && r >= 5.5 && FILLED.has(status)) { // the score's digit doubles its colour
+        ctx.save(); ctx.font = `bold ${Math.round(Math.min(12, r * 1.35))}px ${family}`; ctx.textAlign = "center"; ctx.textBaseline = "middle";
+        ctx.fillStyle = style.safety_ink[rec.safety]; ctx.fillText(String(rec.safety), x, y + 0.5); ctx.restore();
+      }
       if (rec.flags & 1) { // pinned: a small triangle above
         ctx.fillStyle = fg; ctx.beginPath();
         ctx.moveTo(x - 4, y - r - 9); ctx.lineTo(x + 4, y - r - 9); ctx.lineTo(x, y - r - 3); ctx.closePath(); ctx.fill();
@@ -321,6 +327,8 @@ function render({ model, el }) {
       h("span", {}, ` ${m.strategy || ""} · ${m.model || ""}${m.simulated && !(m.model || "").includes("simulated") ? " (simulated)" : ""}`),
       h("span", { class: "wb-tv-count" }, ` · ${num(m.nodes)} nodes (${counts})` + (folded ? ` · ${num(folded)} folded` : "")),
       h("span", {}, ` · cursor ${m.cursor}` + (best !== undefined && (m.best || []).length > 1 ? ` · best ${best}` : "") + (m.outcome ? ` · ${m.outcome}` : "")));
+    const safetyKeys = legend.querySelector(".wb-tv-safety-keys");
+    if (safetyKeys) safetyKeys.hidden = !m.scored;
     const lohi = legend.querySelector(".wb-tv-lohi");
     if (lohi) lohi.textContent = `${fmt(m.lo ?? 0)}–${fmt(m.hi ?? 1)}`;
     stage.setAttribute("aria-label", `Run tree: ${m.nodes || 0} nodes` + (folded ? `, ${folded} folded` : ""));
@@ -332,8 +340,13 @@ function render({ model, el }) {
     const status = labels[STATUSES[rec.status]] || STATUSES[rec.status];
     const folded = S.lay.hidden.get(id);
     return `Node ${id}, depth ${S.lay.y.get(id)}, ${status}` + (rec.label ? `, action ${rec.label}` : "") +
-      `, value ${fmt(rec.value)}, ${rec.visits} visits` + (rec.flags & 1 ? ", pinned" : "") +
+      `, value ${fmt(rec.value)}, ${rec.visits} visits` + (rec.flags & 1 ? ", pinned" : "") + safetyText(rec, ", ") +
       (folded ? `, ${folded} nodes folded below (Arrow Down unfolds)` : "") + ". Enter selects.";
+  }
+
+  function safetyText(rec, sep) {
+    if (rec.safety === null || rec.safety === undefined) return "";
+    return `${sep}safety ${rec.safety}/3 (${(style.safety_labels || {})[rec.safety] || ""})`;
   }
 
   function row(label, body) {
@@ -390,6 +403,9 @@ function render({ model, el }) {
       row("Value", `${fmt(c.value)}` + (c.value_by === "user" ? " · set by you" : c.value_by ? ` · by ${c.value_by}` : "")),
       row("Visits", String(c.visits)),
       c.terminal ? row("Reward", String(c.reward)) : null,
+      c.safety && c.safety.score >= 0 ? row("Safety", h("span", { class: "wb-tv-safety", title: c.safety.reasoning || "" },
+        h("span", { class: "wb-tv-swatch", style: `background:${(style.safety || {})[c.safety.score]}` }), ` ${c.safety.score}/3 · ${c.safety.label}`,
+        c.safety.reasoning ? h("div", { class: "wb-tv-muted" }, c.safety.reasoning) : null)) : null,
       info.length ? row("Search", info.join(" · ")) : null,
       row("LLM calls", h("div", {},
         c.calls ? h("button", { type: "button", class: "wb-tv-link wb-tv-show-calls", onclick: () => { S.callsOpen = c.id; send("calls", { node_id: c.id }); } },
@@ -451,7 +467,7 @@ function render({ model, el }) {
     if (found && found.node !== undefined) {
       const rec = S.recs.get(found.node);
       tip.replaceChildren(h("b", {}, `node ${rec.id}`), ` · ${labels[STATUSES[rec.status]] || ""}`, h("br"),
-        `action: ${rec.label || "—"}`, h("br"), `value: ${fmt(rec.value)} · visits: ${rec.visits}` + (rec.flags & 1 ? " · pinned" : "") + (rec.flags & 2 ? " · value set by you" : ""));
+        `action: ${rec.label || "—"}`, h("br"), `value: ${fmt(rec.value)} · visits: ${rec.visits}` + (rec.flags & 1 ? " · pinned" : "") + (rec.flags & 2 ? " · value set by you" : "") + safetyText(rec, " · "));
       tip.hidden = false;
       tip.style.left = `${Math.min(x + 14, stage.clientWidth - 220)}px`;
       tip.style.top = `${y + 12}px`;
@@ -570,6 +586,13 @@ function render({ model, el }) {
       return { layoutMs: S.stats.layoutMs, drawMs: S.stats.drawMs, totalMs: performance.now() - t };
     },
     fitAll() { S.autoFit = S.fitAll = true; fitView(false); },
+    pixel(id, dx, dy) { // the colour drawn at (dx, dy) px from a node's centre, [r, g, b, a]
+      const p = S.screen.get(id);
+      if (!p) return null;
+      const dpr = canvas.width / Math.max(1, stage.clientWidth);
+      return [...canvas.getContext("2d").getImageData(Math.round((p[0] + dx) * dpr), Math.round((p[1] + dy) * dpr), 1, 1).data];
+    },
+    radius: () => S.r,
   };
 
   drawSummary();
