@@ -19,13 +19,6 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 SECRET_ENV = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "WORKBENCH_MODEL")
 
 
-def test_committed_notebook_has_no_outputs():
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert code and all(not c.outputs and c.execution_count is None for c in code)
-    assert "widgets" not in nb.metadata
-
-
 def _kernel_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A kernelspec that starts this very Python, found through JUPYTER_PATH."""
     spec = tmp_path / "jupyter" / "kernels" / "workbench-test"

@@ -1,0 +1,55 @@
+"""workbench.teaching's check results: right and wrong points, HTML and text, the verdict metadata."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from workbench.teaching import Checker, CheckResult
+from workbench.teaching.checks import META_KEY
+
+
+def test_a_check_lists_what_is_right_and_what_is_wrong():
+    c = Checker("Exercise 1: window")
+    c.point(True, "memory is a window", "memory is not a window")
+    c.point(3 == 4, "window of 4", "the window holds 3 steps, not 4")
+    result = c.result()
+    assert isinstance(result, CheckResult) and not result.passed and not result
+    assert result.problems == ["the window holds 3 steps, not 4"]
+    assert result.text().splitlines() == [
+        "NOT YET: Exercise 1: window",
+        "  ✓ memory is a window",
+        "  ✗ the window holds 3 steps, not 4",
+    ]
+    data, meta = result._repr_mimebundle_()
+    assert (
+        'data-passed="false"' in data["text/html"]
+        and "</span> the window holds 3 steps, not 4" in data["text/html"]
+    )
+    assert meta == {META_KEY: {"name": "Exercise 1: window", "passed": False}}
+
+
+def test_unfinished_and_raising_answers_fail_without_raising():
+    c = Checker("Exercise 2")
+    assert c.unfinished(..., "the plan edit") is True
+    assert c.attempt(lambda: {}["missing"], "the session has no plan") is None
+    result = c.result()
+    assert not result.passed
+    assert result.problems[0] == "the plan edit is not done yet: replace the `...`"
+    assert result.problems[1].startswith("the session has no plan (KeyError:")
+
+
+def test_a_check_with_no_points_does_not_pass_and_escapes_html():
+    assert not Checker("empty").result().passed
+    c = Checker("<b>x</b>")
+    c.point(True, "a <script> is text", "")
+    assert c.result().passed and "<script>" not in c.result().html()
+
+
+def test_importing_the_package_imports_no_notebook_tooling():
+    code = (
+        "import sys, workbench.teaching as t; t.Checker;"
+        "print(sorted(m for m in ('nbclient','nbformat','IPython','litellm','plotly') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

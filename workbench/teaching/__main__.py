@@ -1,0 +1,51 @@
+"""`python -m workbench.teaching build [NOTEBOOK ...]`: execute the teaching notebooks and write their
+outputs into the files; `python -m workbench.teaching links`: print each notebook's Binder link."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m workbench.teaching", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    build = sub.add_parser("build", help="execute notebooks and commit their outputs into the files")
+    build.add_argument("notebooks", nargs="*", type=Path, help="default: every notebooks/NN-*.ipynb")
+    sub.add_parser("links", help="print the Binder launch link of every notebook")
+    args = parser.parse_args(argv)
+    if args.command == "links":
+        from .links import notebook_links
+
+        for name, url in notebook_links():
+            print(f"{name}\t{url}")
+        return 0
+    from .notebooks import build as build_one
+    from .notebooks import errors, notebook_paths
+
+    paths = args.notebooks or notebook_paths()
+    failed = 0
+    for path in paths:
+        if not path.is_file():
+            print(f"no such notebook: {path}", file=sys.stderr)
+            return 2
+        started = time.perf_counter()
+        try:
+            done = build_one(path)
+        except Exception as exc:  # nbclient's CellExecutionError names the cell
+            print(f"FAILED {path}: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        bad = errors(done)
+        failed += bool(bad)
+        for line in bad:
+            print(f"{path}: {line}", file=sys.stderr)
+        print(f"built {path} in {time.perf_counter() - started:.1f} s")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
