@@ -82,7 +82,12 @@ NEW_OPTIONS = [
         "--model", default=None, help="model: workbench/demo or a litellm string such as openai/gpt-4o-mini"
     ),
     _opt("--strategy", default="react", metavar="S", help="react (default), a search, module:Class, $var"),
-    _opt("--memory", default="full", metavar="M", help="full (default), window, diff, hierarchical, $var"),
+    _opt(
+        "--memory",
+        default="full",
+        metavar="M",
+        help="full (default), window, diff, hierarchical, layered, $var",
+    ),
     _opt("--tools", default=None, metavar="TOOLS", help="a list as $var or {expr}, or plugin names a,b"),
     _opt("--window", type=whole(0), metavar="N", help="steps the window/diff memory shows"),
     _opt("--seed", type=whole(0), default=0, metavar="N", help="seed of the env and the demo model"),

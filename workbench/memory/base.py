@@ -167,6 +167,7 @@ MEMORY_POLICIES: dict[str, str] = {
     "window": "workbench.memory.window:WindowMemory",
     "diff": "workbench.memory.diff:DiffMemory",
     "hierarchical": "workbench.memory.hierarchical:HierarchicalMemory",
+    "layered": "workbench.memory.layered:LayeredMemory",
 }
 
 
