@@ -53,3 +53,20 @@ def test_importing_the_package_imports_no_notebook_tooling():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_prints_split_into_several_stream_messages_compare_equal():
+    """The kernel flushes stdout on a timer: one run's prints may arrive as one message or several."""
+    import nbformat
+
+    from workbench.teaching import notebooks as tn
+
+    def nb(*texts: str) -> object:
+        cell = nbformat.v4.new_code_cell("print(1); print(2)")
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=t) for t in texts]
+        book = nbformat.v4.new_notebook()
+        book.cells = [cell]
+        return book
+
+    assert tn.normalised(nb("a\n", "b\n")) == tn.normalised(nb("a\nb\n"))
+    assert tn.normalised(nb("a\n", "c\n")) != tn.normalised(nb("a\nb\n"))

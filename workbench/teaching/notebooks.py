@@ -201,17 +201,33 @@ def _normalise_value(value: Any) -> Any:
 
 
 def normalised(nb: Any) -> list[list[Any]]:
-    """Per code cell, its outputs with run ids, widget ids, timings, addresses and temp paths replaced."""
+    """Per code cell, its outputs with run ids, widget ids, timings, addresses and temp paths replaced.
+    Consecutive stream outputs of one stream are joined: the kernel flushes stdout on a timer, so the
+    same prints arrive in one message or in several from run to run."""
     cells = []
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        outs = []
+        outs: list[Any] = []
         for out in cell.get("outputs", []):
             item = {k: v for k, v in out.items() if k not in ("execution_count", "transient")}
-            outs.append(_normalise_value(json.loads(json.dumps(item))))
-        cells.append(outs)
+            item = json.loads(json.dumps(item))
+            last = outs[-1] if outs else None
+            if (
+                item.get("output_type") == "stream"
+                and last
+                and last.get("output_type") == "stream"
+                and last.get("name") == item.get("name")
+            ):
+                last["text"] = _text(last["text"]) + _text(item.get("text", ""))
+                continue
+            outs.append(item)
+        cells.append([_normalise_value(out) for out in outs])
     return cells
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else "".join(value)
 
 
 def for_commit(nb: Any) -> Any:
