@@ -161,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--memory",
         default="full",
         metavar="MEMORY",
-        help="full, window, diff, hierarchical, layered, a plugin, or module:Class",
+        help="full, window, diff, hierarchical, layered, summarized, a plugin, or module:Class",
     )
     run.add_argument("--task", default=None, help="task text (default: the env's own task)")
     run.add_argument("--seed", type=int, default=0)

@@ -21,6 +21,7 @@ judgement, one with `Score:` and a 1-10 scale a score (A* imagination, MCTS refl
 A system prompt with HiAgent's `Summary:` format (`memory.hierarchical.SUMMARY_SYSTEM`) gets a one-line
 summary of the subgoal named in the user message, judged on the last observation shown there (met
 or not, and where things stand); at `error_rate` the verdict is wrong.
+Chain of Summarization's L1 and L2 prompts (`memory.summarized`) are answered by `summaries`.
 A system prompt with A*'s `Candidate actions:` list format (`Propose up to k different ...`) gets
 a numbered list: its good moves first, then worse valid ones, up to k; at `error_rate` a worse
 move leads the list or (a quarter of those times) the model slips into the one-action format.
@@ -44,6 +45,7 @@ from .codeact import codeact_answer
 from .oversight import oversight_answer
 from .reading import Conversation, own_subgoal, parse_plan, read_conversation, render_plan
 from .search import search_answer
+from .summaries import summary_answer
 from .tools import native_answer, text_tool_answer
 
 PlanItems = list[tuple[str, str]]  # [(status, text)]
@@ -98,6 +100,8 @@ def _respond(messages: list[dict[str, Any]], *, seed: int, error_rate: float, sa
     if (answer := oversight_answer(conv, messages)) is not None:  # emulated toolkits (oversight)
         return answer
     if (answer := search_answer(messages, conv, rng, error_rate)) is not None:
+        return answer
+    if (answer := summary_answer(messages, conv, rng, error_rate)) is not None:  # Chain of Summarization
         return answer
     if (answer := codeact_answer(conv, rng, error_rate, sample)) is not None:
         return answer

@@ -86,7 +86,7 @@ NEW_OPTIONS = [
         "--memory",
         default="full",
         metavar="M",
-        help="full (default), window, diff, hierarchical, layered, $var",
+        help="full (default), window, diff, hierarchical, layered, summarized, $var",
     ),
     _opt("--tools", default=None, metavar="TOOLS", help="a list as $var or {expr}, or plugin names a,b"),
     _opt("--window", type=whole(0), metavar="N", help="steps the window/diff memory shows"),

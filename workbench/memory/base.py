@@ -168,6 +168,7 @@ MEMORY_POLICIES: dict[str, str] = {
     "diff": "workbench.memory.diff:DiffMemory",
     "hierarchical": "workbench.memory.hierarchical:HierarchicalMemory",
     "layered": "workbench.memory.layered:LayeredMemory",
+    "summarized": "workbench.memory.summarized:SummarizedMemory",
 }
 
 
