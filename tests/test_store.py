@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import sqlite3
 import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from workbench.core import events as ev
 from workbench.core.tree import LLMCall, Run
 from workbench.errors import StoreError
 from workbench.store import migrations
+from workbench.store.rows import call_messages, message_ops
 from workbench.store.sqlite import RunStore
 
 
@@ -418,7 +422,12 @@ def test_prompts_are_stored_as_deltas_so_rows_stay_small(store: RunStore):
     d.emit(ev.NodeUpdated(d.run.id, node=old, fields=("llm_calls",)))
     with reader(store) as r:
         sizes = [n for (n,) in r.execute("SELECT length(data) FROM llm_calls ORDER BY node_id, seq")]
-    assert max(sizes[10:]) < 2 * sizes[10]  # the 60th prompt (121 messages) costs what the 10th did
+        deltas = [
+            n for (n,) in r.execute("SELECT length(data) FROM llm_calls WHERE data LIKE '%messages_ref%'")
+        ]
+    assert (
+        len(deltas) > 50 and max(deltas) < 2 * sizes[10]
+    )  # the 60th prompt (121 messages) costs what the 10th did
     loaded = store.load_run(d.run.id)
     assert [c.messages for n in loaded.nodes.values() for c in n.llm_calls] == [
         c.messages for n in d.run.nodes.values() for c in n.llm_calls
@@ -448,3 +457,129 @@ def test_a_live_session_round_trips_through_the_store(tmp_path: Path):
     (row,) = store.list_runs()
     assert (row["steps"], row["tokens"], row["status"]) == (5, s.tree.tokens, "paused")
     store.close()
+
+
+def _counting_get(store: RunStore, run_id: str, reads: list):
+    """A `call_messages` reader over a second connection that notes every row it reads."""
+    conn = reader(store)
+
+    def get(key):
+        reads.append(key)
+        row = conn.execute(
+            "SELECT data FROM llm_calls WHERE run_id = ? AND node_id = ? AND seq = ?", (run_id, *key)
+        ).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    return get
+
+
+def _long_run(store: RunStore, steps: int) -> Driver:
+    d = Driver(store)
+    for i in range(steps):
+        d.step(obs=f"n={i + 1}", plan=[{"text": f"plan {i % 4}"}])  # the system message changes too
+    old = d.run.nodes[5]  # a node updated later with a new call: its delta base is newer than itself
+    d.run.record_call(
+        old,
+        LLMCall(
+            model="scripted",
+            messages=d.run.nodes[steps - 1].llm_calls[0].messages[:-1],
+            response="v",
+            purpose="value",
+        ),
+    )
+    d.emit(ev.NodeUpdated(d.run.id, node=old, fields=("llm_calls",)))
+    return d
+
+
+def test_a_late_prompt_is_rebuilt_from_a_bounded_number_of_rows(store: RunStore):
+    d = _long_run(store, 80)
+    store.flush()
+    for node in d.run.nodes.values():
+        for seq, call in enumerate(node.llm_calls):
+            reads: list = []
+            assert call_messages((node.id, seq), _counting_get(store, d.run.id, reads)) == call.messages
+            # prompts are stored in full again before the deltas since outnumber their messages
+            assert len(reads) <= len(call.messages) // 2 + 2, (node.id, len(reads))
+    with reader(store) as r:
+        full = r.execute("SELECT count(*) FROM llm_calls WHERE data LIKE '%\"messages\":%'").fetchone()[0]
+        sizes = [n for (n,) in r.execute("SELECT length(data) FROM llm_calls")]
+    assert 4 <= full <= 12  # a handful of full prompts, further apart as prompts grow
+    prompts = sum(len(json.dumps(c.messages)) for n in d.run.nodes.values() for c in n.llm_calls)
+    assert sum(sizes) < prompts / 8  # still far smaller than every prompt in full
+    loaded = store.load_run(d.run.id)
+    assert [c.messages for n in loaded.nodes.values() for c in n.llm_calls] == [
+        c.messages for n in d.run.nodes.values() for c in n.llm_calls
+    ]
+
+
+def _as_one_delta_chain(path: Path) -> None:
+    """Rewrite a store's prompts as the store wrote them before checkpoints: every prompt after the
+    first one a delta on the call written just before it."""
+    conn = sqlite3.connect(path)
+    rows = conn.execute("SELECT rowid, run_id, node_id, seq, data FROM llm_calls ORDER BY rowid").fetchall()
+    calls = {(n, q): json.loads(data) for _, _, n, q, data in rows}
+    previous = None
+    with conn:
+        for rowid, _run, node_id, seq, _data in rows:
+            key = (node_id, seq)
+            messages = call_messages(key, calls.get)
+            call = calls[key]
+            if previous is not None and "messages" in call:
+                ops = message_ops(messages, call_messages(previous, calls.get))
+                if ops is not None:
+                    call = {k: v for k, v in call.items() if k != "messages"}
+                    call["messages_ref"] = {"node": previous[0], "seq": previous[1], "ops": ops}
+                    conn.execute("UPDATE llm_calls SET data = ? WHERE rowid = ?", (json.dumps(call), rowid))
+            calls[key], previous = call, key
+    conn.close()
+
+
+def test_a_store_written_as_one_long_delta_chain_still_reads(store: RunStore):
+    """Stores written before prompt checkpoints hold one chain per run; they read the same."""
+    from workbench.server.reader import StoreReader
+
+    d = _long_run(store, 40)
+    store.flush()
+    _as_one_delta_chain(store.path)
+    with reader(store) as r:
+        full = r.execute("SELECT count(*) FROM llm_calls WHERE data LIKE '%\"messages\":%'").fetchone()[0]
+    assert full == 1  # only the first prompt is stored in full
+    reads: list = []
+    last = d.run.nodes[40].llm_calls[0]
+    assert call_messages((40, 0), _counting_get(store, d.run.id, reads)) == last.messages
+    assert len(reads) == 40  # walked the whole chain, one row per call
+    node = StoreReader(store.path).node(d.run.id, "40")
+    assert node["llm_calls"][0]["messages"] == last.messages and "messages_ref" not in node["llm_calls"][0]
+    late = StoreReader(store.path).node(d.run.id, "5")["llm_calls"][1]  # based on a later call
+    assert late["messages"] == d.run.nodes[5].llm_calls[1].messages
+    store.close()
+    with RunStore(store.path, read_only=True) as again:
+        loaded = again.load_run(d.run.id)
+    assert [c.messages for n in loaded.nodes.values() for c in n.llm_calls] == [
+        c.messages for n in d.run.nodes.values() for c in n.llm_calls
+    ]
+
+
+messages_st = st.lists(st.integers(0, 5).map(lambda i: {"role": "user", "content": str(i)}), max_size=8)
+
+
+@given(st.lists(messages_st, min_size=1, max_size=12))
+def test_any_chain_of_prompt_deltas_rebuilds_every_prompt(prompts):
+    calls, last = {}, None
+    for i, messages in enumerate(prompts):
+        ops = message_ops(messages, prompts[last]) if last is not None else None
+        calls[(i, 0)] = (
+            {"messages_ref": {"node": last, "seq": 0, "ops": ops}} if ops else {"messages": messages}
+        )
+        last = i
+    for i, messages in enumerate(prompts):
+        assert call_messages((i, 0), calls.get) == messages
+
+
+def test_a_broken_delta_chain_is_an_error_that_names_the_missing_call():
+    calls = {(2, 0): {"messages_ref": {"node": 1, "seq": 0, "ops": [[0, 1]]}}}
+    with pytest.raises(ValueError, match=r"missing call \(1, 0\)"):
+        call_messages((2, 0), calls.get)
+    calls[(1, 0)] = {"messages_ref": {"node": 2, "seq": 0, "ops": [[0, 1]]}}
+    with pytest.raises(ValueError, match="refers to itself"):
+        call_messages((2, 0), calls.get)

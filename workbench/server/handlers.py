@@ -24,13 +24,15 @@ class _Base(APIHandler):
         return StoreReader(describe_default(self.settings["workbench_root"])[0])
 
     async def answer(self, fn: Any, *args: Any) -> None:
-        """Run a query off the event loop and write its JSON; map reader errors to 400 and 404."""
+        """Run a query off the event loop and write its JSON; map reader errors to 400, 404 and 500."""
         try:
             result = await asyncio.to_thread(fn, *args)
         except BadRequest as exc:
             raise web.HTTPError(400, str(exc)) from None
         except NotFound as exc:
             raise web.HTTPError(404, str(exc)) from None
+        except Damaged as exc:
+            raise web.HTTPError(500, str(exc)) from None
         self.finish(json.dumps(result))
 
 

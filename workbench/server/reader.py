@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..store.rows import NODE_FIELDS, build_run, known, resolve_messages, run_summary
+from ..store.rows import NODE_FIELDS, build_run, call_messages, known, run_summary
 from ..store.sqlite import connect_read_only
 
 RUN_ID = re.compile(r"[0-9a-f]{1,32}")
@@ -159,14 +159,28 @@ class StoreReader:
             found = conn.execute("SELECT data FROM nodes WHERE run_id = ? AND id = ?", (rid, nid)).fetchone()
             if found is None:
                 raise NotFound(f"run {rid} has no node {nid}")
-            # a call's prompt may be stored as a delta on an earlier call: read the chain up to this node
             rows = conn.execute(
-                "SELECT node_id, seq, data FROM llm_calls WHERE run_id = ? AND node_id <= ? ORDER BY node_id, seq",
-                (rid, nid),
+                "SELECT seq, data FROM llm_calls WHERE run_id = ? AND node_id = ? ORDER BY seq", (rid, nid)
             ).fetchall()
-        calls = {(n, s): json.loads(d) for n, s, d in rows}
-        resolve_messages(calls)
-        mine = [calls[key] for key in sorted(calls) if key[0] == nid]
+
+            def stored(key: tuple[int, int]) -> dict[str, Any] | None:
+                row = conn.execute(
+                    "SELECT data FROM llm_calls WHERE run_id = ? AND node_id = ? AND seq = ?", (rid, *key)
+                ).fetchone()
+                return None if row is None else json.loads(row[0])
+
+            mine = []
+            for seq, data in rows:  # a prompt stored as a delta is rebuilt from its chain alone
+                call = json.loads(data)
+                if "messages_ref" in call:
+                    try:
+                        call["messages"] = call_messages((nid, seq), stored)
+                    except ValueError as exc:
+                        raise Damaged(
+                            f"run {rid} is damaged: {exc}; `workbench doctor --salvage NEW.sqlite` copies what is readable"
+                        ) from None
+                    del call["messages_ref"]
+                mine.append(call)
         return {"run_id": rid, "node": known(json.loads(found[0]), NODE_FIELDS), "llm_calls": mine}
 
     def export(self, run_id: str, fmt: str) -> tuple[str, str]:

@@ -141,8 +141,9 @@ class RunStore(ReadingMixin):
         self.damaged: str | None = None  # set when the file turned out damaged: no more writes
         self._leases: dict[str, str] = {}  # run id -> our lease token
         self._fenced: dict[str, StoreError] = {}  # runs whose lease we lost: their events are dropped
-        # per run, the last call written (node id, seq, messages): the base of the next prompt's delta
-        self._last_call: dict[str, tuple[int, int, list[Any]]] = {}
+        # per run, the last call written (node id, seq, messages, literal messages stored since the
+        # last prompt stored in full, that prompt's length): the base of the next prompt's delta
+        self._last_call: dict[str, tuple[int, int, list[Any], int, int]] = {}
         self._calls_written: dict[tuple[str, int], int] = {}  # (run, node) -> calls already stored
 
     # --- opening ----------------------------------------------------------------------------------
@@ -470,9 +471,16 @@ class RunStore(ReadingMixin):
             data = {name: getattr(call, name) for name in CALL_FIELDS}
             last = self._last_call.get(run_id)
             ops = message_ops(call.messages, last[2]) if last is not None else None
-            if ops is not None:
+            # a prompt goes in full again once it is twice as long as the last full one, or once the
+            # literal messages stored since then outnumber its own: rebuilding any prompt reads a
+            # bounded chain and the full copies stay below twice the delta-only size (`rows.py`)
+            literals, full = (last[3], last[4]) if last is not None else (0, 0)
+            literals += sum(not isinstance(op, list) for op in ops) if ops is not None else 0
+            if ops is not None and literals < len(call.messages) < 2 * full:
                 del data["messages"]
                 data["messages_ref"] = {"node": last[0], "seq": last[1], "ops": ops}
+            else:
+                literals, full = 0, len(call.messages)
             if c.execute(
                 "INSERT OR IGNORE INTO llm_calls (run_id, node_id, seq, data) VALUES (?, ?, ?, ?)",
                 (run_id, node.id, seq, dumps(data, secrets)),
@@ -482,7 +490,7 @@ class RunStore(ReadingMixin):
                     completion + call.completion_tokens,
                     cost + call.cost,
                 )
-            self._last_call[run_id] = (node.id, seq, call.messages)
+            self._last_call[run_id] = (node.id, seq, call.messages, literals, full)
         self._calls_written[(run_id, node.id)] = len(node.llm_calls)
         steps = 1 if inserted and node.parent_id is not None else 0
         if steps or prompt or completion or cost:
