@@ -320,6 +320,35 @@ def test_rewind_then_step_grows_a_branch_that_tree_shows(shell):
     assert view.session is s
 
 
+def test_a_live_search_is_steered_from_the_magics(shell):
+    """prune / unprune / pin / value: the tree view's buttons and Session's methods as commands."""
+    agent(shell, "new --env game24 --seed 12 --model workbench/demo --strategy best-first --max-expansions 12")
+    s = current(shell)
+    agent(shell, "step 2")
+    frontier = [n.id for n in s.tree.nodes.values() if n.status == "frontier"]
+    doomed, chosen, rescored = frontier[0], frontier[1], frontier[2]
+    assert "pruned" in text(agent(shell, f"prune {doomed}")[1]) and s.tree.nodes[doomed].status == "pruned"
+    agent(shell, f"unprune {doomed}")
+    assert s.tree.nodes[doomed].status == "frontier"
+    agent(shell, f"prune {doomed}")
+    _, out = agent(shell, f"value {rescored} 0.9")
+    assert s.tree.nodes[rescored].value == 0.9 and s.tree.nodes[rescored].info["value_by"] == "user"
+    assert "0.9" in text(out)
+    agent(shell, f"pin {chosen}")
+    assert s.tree.nodes[chosen].info["pinned"] is True
+    agent(shell, "step")
+    assert s.tree.nodes[chosen].executed and s.tree.nodes[doomed].status == "pruned"
+    for line, said in (
+        ("prune 0", "root cannot be pruned"),
+        ("prune 999", "no node 999"),
+        ("value 3 high", "expected a number"),
+        ("pin", "NODE"),
+        (f"unprune {chosen}", "not pruned"),
+    ):
+        with pytest.raises(UsageError, match=said):
+            agent(shell, line)
+
+
 def test_breakpoints_are_added_listed_hit_and_cleared(shell):
     s = scripted(shell, [react("inc"), react("inc"), react("dec"), react("inc")], goal=10)
     for line in ("break action '^dec'", "break tool inc", "break cost 0.5", "break tokens 100000"):

@@ -103,7 +103,8 @@ class AgentMagics(Magics):
             "memory pin": edits.memory_pin, "memory unpin": edits.memory_unpin,
             "memory forget": edits.memory_forget, "memory restore": edits.memory_restore,
             "memory note": edits.memory_note, "memory use": edits.memory_use, "history": edits.history,
-            "tree": self._tree, "rewind": edits.rewind, "break": edits.breakpoints,
+            "tree": self._tree, "rewind": edits.rewind, "prune": edits.prune, "unprune": edits.unprune,
+            "pin": edits.pin, "value": edits.set_value, "break": edits.breakpoints,
             "break list": edits.breakpoints, "break clear": edits.break_clear,
             "break action": edits.break_add("action"), "break tool": edits.break_add("tool"),
             "break cost": edits.break_add("cost"), "break tokens": edits.break_add("tokens"),
@@ -127,6 +128,7 @@ class AgentMagics(Magics):
         %agent memory [edit ID TEXT | pin ID | unpin ID | forget ID | restore ID | note TEXT
                        | use POLICY [--window N]]
         %agent history [--diff | --full] | tree | rewind NODE
+        %agent prune NODE | unprune NODE | pin NODE | value NODE V   steer a search
         %agent break [action REGEX | tool NAME | cost X | tokens N | list | clear]
         %agent budget [--max-steps N] [--max-tokens N] [--max-cost X]
         %agent approve [EDITED] | reject REASON   decide on an action that waits for approval

@@ -53,6 +53,17 @@ def whole(minimum: int) -> Callable[[str], int]:
     return convert
 
 
+def number(text: str) -> float:
+    """An argparse type: any finite decimal number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"expected a finite number, not {text!r}")
+    return value
+
+
 def amount(text: str) -> float:
     """An argparse type: a non-negative decimal number (dollars)."""
     try:
@@ -186,6 +197,13 @@ COMMANDS: dict[str, Command] = {
         _c("rewind", "rewind NODE [--stop]", "move the cursor to NODE; the next step grows a new branch",
            _opt("node", type=whole(0), metavar="NODE"),
            _opt("--stop", action="store_true", help="stop a background run first (its step in flight is dropped)")),
+        _c("prune", "prune NODE", "a search never expands NODE or anything below it again",
+           _opt("node", type=whole(0), metavar="NODE")),
+        _c("unprune", "unprune NODE", "undo a prune: NODE and its pruned subtree may be expanded again",
+           _opt("node", type=whole(0), metavar="NODE")),
+        _c("pin", "pin NODE", "a search expands NODE next", _opt("node", type=whole(0), metavar="NODE")),
+        _c("value", "value NODE V", "overrule the value of NODE (a search's priority for it or its children)",
+           _opt("node", type=whole(0), metavar="NODE"), _opt("value", type=number, metavar="V")),
         _c("break", "break [action REGEX | tool NAME | cost X | tokens N | list | clear]",
            "list breakpoints (run pauses after a step that hits one)"),
         _c("break action", "break action REGEX", "pause after an action matching REGEX",

@@ -223,6 +223,27 @@ def rewind(agent: Agent, args: argparse.Namespace) -> render.Rich:
     )
 
 
+# --- steering a search ----------------------------------------------------------------------------
+def prune(agent: Agent, args: argparse.Namespace) -> render.Rich:
+    ids = agent.session.prune(args.node)
+    return render.small(f"{agent.name}: pruned {len(ids)} node(s) ({', '.join(map(str, ids)) or 'none live'})")
+
+
+def unprune(agent: Agent, args: argparse.Namespace) -> render.Rich:
+    ids = agent.session.unprune(args.node)
+    return render.small(f"{agent.name}: node(s) {', '.join(map(str, ids))} may be expanded again")
+
+
+def pin(agent: Agent, args: argparse.Namespace) -> render.Rich:
+    node = agent.session.pin(args.node)
+    return render.small(f"{agent.name}: node {node.id} ({node.action or 'start'}) is expanded next")
+
+
+def set_value(agent: Agent, args: argparse.Namespace) -> render.Rich:
+    node = agent.session.set_value(args.node, args.value)
+    return render.small(f"{agent.name}: node {node.id} ({node.action or 'start'}) now has value {node.value:g}")
+
+
 # --- breakpoints and budgets ----------------------------------------------------------------------
 def breakpoints(agent: Agent, args: argparse.Namespace | None = None) -> render.Rich:
     bps = agent.session.breakpoints
