@@ -1,6 +1,7 @@
 """The first teaching notebook runs top to bottom, offline, in a real kernel (`jupyter nbconvert
 --execute`), with no errors, and produces widget views followed by static HTML fallbacks that show
-the runs' final state in nbconvert's HTML, and the facts it teaches."""
+each widget as it was when its cell ran (a run going on at the end of its cell: until the run
+stopped) in nbconvert's HTML, and the facts it teaches."""
 
 from __future__ import annotations
 
@@ -108,16 +109,34 @@ def test_each_widget_view_is_followed_by_its_static_fallback(executed):
     assert ids <= set(state.get("state", {}))  # every view's model is saved with the notebook
 
 
+def _fallback_of(nb: Any, source_start: str) -> list[str]:
+    """The fallback HTML of the widgets displayed by the code cell whose source starts so."""
+    for cell in (c for c in nb.cells if c.cell_type == "code"):
+        if cell.source.startswith(source_start):
+            return [
+                o.data["text/html"]
+                for o in cell.outputs
+                if 'class="wb-fallback"' in o.get("data", {}).get("text/html", "")
+            ]
+    raise AssertionError(f"no cell starts with {source_start!r}")
+
+
 @pytest.mark.slow
-def test_fallbacks_show_the_state_at_the_end_not_at_display_time(executed):
-    """The `%agent new` panel was displayed at step 0 and the run ended many steps later (awaited in
-    another cell): its fallback was refreshed to the end. So was the game24 panel of `%%agent`."""
+def test_each_fallback_is_the_state_when_its_cell_ran(executed):
+    """Issue 14: a widget's fallback is its snapshot when its cell ran (later cells change the live
+    view, not an earlier cell's text); issue 11: a panel displayed while a run goes on follows it
+    until the run stops (the `%agent run` and `%%agent` panels end "done", not "running")."""
     nb, _, page = executed
-    first = _fallbacks(nb)[0][1].data["text/html"]
-    assert "done · success · step " in first and "idle · step 0" not in first
+    [new] = _fallback_of(nb, "%agent new")
+    assert "idle · step 0" in new and "done" not in new  # not the end of the notebook
+    [before, after] = _fallback_of(nb, "editor = %agent plan") + _fallback_of(nb, "editor.on_add")
+    assert "go to the bottom-left corner" not in before and "go to the bottom-left corner" in after
+    [run_panel] = _fallback_of(nb, "run = %agent run")
+    assert "done · success · step " in run_panel and "running" not in run_panel
+    [solver] = _fallback_of(nb, "%%agent solver")
+    assert "done · success · step " in solver
     assert page.count('class="wb-fallback"') == len(_fallbacks(nb))
-    assert "idle · step 0" not in page and "running · step" not in page
-    assert page.count("done · success · step ") >= 2
+    assert "running · step" not in page and page.count("done · success · step ") >= 2
 
 
 @pytest.mark.slow
@@ -136,7 +155,8 @@ def test_nbconvert_html_shows_every_panel_in_chromium(executed, chromium: Any):
     )
     page.goto((tmp_path / "notebooks" / "executed.html").as_uri())
     fallbacks = page.locator(".wb-fallback")
-    expect(fallbacks.first).to_contain_text("done · success · step")
+    expect(fallbacks.first).to_contain_text("idle · step 0")  # the panel when `%agent new` ran
+    expect(page.locator(".wb-fallback", has_text="done · success · step").first).to_be_visible()
     for i in range(fallbacks.count()):
         expect(fallbacks.nth(i)).to_be_visible()
         assert fallbacks.nth(i).bounding_box()["height"] > 40  # not an empty box

@@ -8,7 +8,8 @@
   `.workbench/` store, a copy of `notebooks/cassettes/`), offline: model keys are removed.
 - `normalised(nb)`: the outputs with ids, timings and addresses replaced, for comparing two runs.
 - `check_verdicts(nb)`: the {"name", "passed"} of every check output, per cell index.
-- `build(path)`: execute the notebook and write its outputs into the file, ready to commit: widget
+- `build(path)`: execute the notebook and write its outputs into the file (not when a cell fails or
+  writes to stderr), ready to commit: widget
   state is not saved and each widget view is marked removed (`model_id` ""), so JupyterLab without a
   kernel, GitHub, nbviewer and the static site show each widget's static fallback: its state when
   its cell ran.
@@ -252,5 +253,8 @@ def build(path: Path) -> Any:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     done = for_commit(execute(nb, path.parent, allow_errors=False))
+    bad = errors(done)
+    if bad:
+        raise RuntimeError(f"{path.name} was not written: " + "; ".join(bad))
     nbformat.write(done, path)
     return done

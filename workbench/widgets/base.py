@@ -107,7 +107,9 @@ class SessionWidget(anywidget.AnyWidget):
         self._scheduled_due = math.inf
         self._last_flush = -math.inf
         self.messages_sent = 0  # refreshes that sent something (for tests and benchmarks)
-        self._fallbacks: list[tuple[str, dict[str, Any]]] = []  # (display id, parent header) per display
+        # (display id, parent header, cell number) per display whose fallback still follows the session
+        self._fallbacks: list[tuple[str, dict[str, Any], int]] = []
+        self._fallback_follows_run = False  # a run was going when the current cell started
         self._fallback_version = self._fallback_cell_version = 0  # changes seen / re-sent after a cell
         super().__init__(**{**self.initial_state(), **kwargs})
         self.on_msg(self._on_custom_msg)
@@ -138,9 +140,8 @@ class SessionWidget(anywidget.AnyWidget):
         parts = self.parts_for(event)
         if not parts:
             return
-        if self._fallbacks:
+        if self._fallbacks and fallback.changed(self):
             parts = parts | {fallback.PART}
-            fallback.changed(self)
         with self._lock:
             self._dirty |= parts
         self.schedule(urgent=isinstance(event, _END_EVENTS))

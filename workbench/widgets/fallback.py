@@ -10,6 +10,12 @@ Displaying a workbench widget makes two outputs: the live widget view and, right
   render a second live view. The separate output is refreshed with `update_display_data` whenever the
   session changes (at most every `INTERVAL` seconds; the end of a run at once), so a saved notebook
   shows the run as it was at save time, not as it was when the cell ran.
+- Each fallback is the widget's snapshot as of its cell (issue 14): it follows the session while its
+  cell runs, between cells (the widget's own buttons) and, if a run of the session is going when a
+  later cell starts, until that run stops (so a `%agent run` panel ends "done", not "running · step
+  4"; issue 11). The first change a LATER cell makes to the session (a step, an edit, a rewind)
+  freezes it: that cell's change shows in the live view and in that cell's own outputs, never in
+  the text of an earlier cell, so a saved notebook reads as the story it tells.
 - In a live JupyterLab the widget's CSS (`static/fallback.css`) hides the fallback output that follows
   a rendered widget; where no widget renders (GitHub, nbviewer, nbconvert, a notebook reopened
   without a kernel) that CSS is absent and the fallback shows.
@@ -38,16 +44,48 @@ _live: weakref.WeakSet[Any] = weakref.WeakSet()  # displayed widgets with fallba
 _hooked: weakref.WeakSet[Any] = weakref.WeakSet()  # shells whose post_execute re-sends them
 
 
-def changed(widget: Any) -> None:
-    """Note that `widget`'s session changed (its fallbacks are re-sent after the next cell)."""
+_cell = 0  # cells started in this kernel (IPython's pre_execute events)
+_executing = False  # a cell is running now
+
+
+def changed(widget: Any) -> bool:
+    """Note that `widget`'s session changed; True while some of its fallbacks still follow it.
+
+    A change made while a later cell runs freezes the fallbacks displayed before that cell, unless a
+    run of the session was going when the cell started (they follow that run to its end)."""
     widget._fallback_version += 1
+    if _executing and not widget._fallback_follows_run:
+        kept = [entry for entry in widget._fallbacks if entry[2] >= _cell]
+        if len(kept) != len(widget._fallbacks):
+            widget._fallbacks[:] = kept
+    return bool(widget._fallbacks)
+
+
+def _before_cell() -> None:
+    """A cell starts: send each fallback's pending change now, so a fallback frozen by this cell
+    holds the state before it; note which sessions are running (their fallbacks follow the run)."""
+    global _cell, _executing
+    _cell += 1
+    _executing = True
+    for widget in list(_live):
+        widget._fallback_follows_run = _running(widget)
+        if widget._fallbacks and widget._fallback_version != widget._fallback_cell_version:
+            widget._fallback_cell_version = widget._fallback_version
+            refresh(widget)
 
 
 def _after_cell() -> None:
+    global _executing
+    _executing = False
     for widget in list(_live):
         if widget._fallback_version != widget._fallback_cell_version:
             widget._fallback_cell_version = widget._fallback_version
             refresh(widget)
+
+
+def _running(widget: Any) -> bool:
+    runner = getattr(widget, "runner", None)
+    return bool(runner is not None and runner.running)
 
 
 def bundle(widget: Any) -> dict[str, Any]:
@@ -81,13 +119,14 @@ def display_with_fallback(widget: Any) -> None:
     display_id = f"wb-fallback-{widget.model_id}-{next(_ids)}"
     pub = _publisher()
     parent = dict(getattr(pub, "parent_header", None) or {}) if pub is not None else {}
-    widget._fallbacks.append((display_id, parent))
+    widget._fallbacks.append((display_id, parent, _cell))
     display(bundle(widget), raw=True, display_id=display_id)
     _live.add(widget)
     from IPython import get_ipython
 
     shell = get_ipython()
     if shell is not None and shell not in _hooked:
+        shell.events.register("pre_execute", _before_cell)
         shell.events.register("post_execute", _after_cell)
         _hooked.add(shell)
 
@@ -106,11 +145,11 @@ def refresh(widget: Any) -> None:
         from IPython.display import update_display
 
         if isinstance(pub, CapturingDisplayPublisher):
-            for display_id, _parent in widget._fallbacks:
+            for display_id, _parent, _shown_in in widget._fallbacks:
                 update_display(data, raw=True, display_id=display_id)
         return
     now = _current_parent(pub)
-    for display_id, parent in widget._fallbacks:
+    for display_id, parent, _shown_in in widget._fallbacks:
         content = {"data": data, "metadata": {}, "transient": {"display_id": display_id}}
         parents = [parent]
         if now.get("msg_id") and now.get("msg_id") != parent.get("msg_id"):

@@ -1,6 +1,7 @@
 """`MemoryEditor(session)`: what the memory policy can show the model, with who wrote it.
 
-Lists the policy's entries for the path to the cursor (`Memory.entries`): observations (env),
+Lists the policy's entries for the path to the cursor (`Memory.entries`), one line each (the text
+box opens on Edit; only the newest entries of the next prompt until the user asks): observations (env),
 answers (agent), notes (user) and, for hierarchical memory, subgoals with their summaries. Each
 shows its provenance, whether the next prompt includes it, and controls to edit, pin, forget and
 restore. Every change goes through the policy (provenance "user"), so it is a `MemoryEdited` event
@@ -101,7 +102,8 @@ _KIND = {"observation": "Observation", "action": "Answer", "subgoal": "Subgoal",
 
 
 def memory_html(entries: list[dict[str, Any]], policy: dict[str, Any]) -> str:
-    """The entries the next prompt shows, as a static list (for saved notebooks)."""
+    """The entries the next prompt shows, as a static list (for saved notebooks): one line each, the
+    full text behind a click (`<details>`), so a long memory stays a short output."""
     shown = [e for e in entries if e["shown"] or e["kind"] == "subgoal"]
     rows = []
     for e in shown:
@@ -113,9 +115,13 @@ def memory_html(entries: list[dict[str, Any]], policy: dict[str, Any]) -> str:
         flags = [e["provenance"]] + [f for f in ("pinned", "forgotten", "edited") if e[f]]
         if e.get("summary_by"):
             flags.append(f"summary: {SUMMARY_NAMES.get(e['summary_by'], e['summary_by'])}")
+        lines = [line for line in e["text"].splitlines() if line.strip()] or [""]
+        first = lines[-1] if e["kind"] == "observation" else lines[0]  # what tells entries apart
         rows.append(
-            f'<li><b>{label}</b> <span style="opacity:.65">[{", ".join(flags)}]</span>'
-            f'<pre style="margin:1px 0 4px;white-space:pre-wrap;font-size:12px">{html.escape(e["text"][:600])}</pre></li>'
+            f'<li><details><summary><b>{label}</b> <span style="opacity:.65">[{", ".join(flags)}]</span> '
+            f'<code style="opacity:.8">{html.escape(first[:90] + ("…" if len(first) > 90 else ""))}</code></summary>'
+            f'<pre style="margin:1px 0 4px;white-space:pre-wrap;font-size:12px">{html.escape(e["text"][:600])}</pre>'
+            "</details></li>"
         )
     title = f"Memory ({policy['name']}" + (
         f", window {policy['window']}" if policy["window"] is not None else ""

@@ -1,6 +1,10 @@
 // MemoryEditor: the memory policy's entries with who wrote them and whether the next prompt shows
-// them. Edit in place (Ctrl+Enter or leaving the box saves, Escape cancels), Pin, Forget, Restore.
-// Entries the next prompt does not show sit under a collapsed "not in the next prompt" section.
+// them. Compact: each entry is one line (label, badges, the start of its text); Edit (or a click on
+// the text) opens its box: Ctrl+Enter or leaving the box saves, Escape cancels. Pin, Forget, Restore.
+// Only the newest PAGE entries of the next prompt are listed until "Show N older" is pressed;
+// entries the next prompt does not show sit under a collapsed "not in the next prompt" section.
+
+const PAGE = 8;
 
 const WHO = { user: "you", agent: "agent", env: "env" };
 const SUMMARY_BY = {
@@ -36,23 +40,36 @@ function render({ model, el }) {
   const restSummary = h("summary", {});
   const more = h("button", { type: "button", class: "wb-mem-btn wb-mem-more", onclick: () => { model.set("show_hidden", true); model.save_changes(); } });
   const restBox = h("details", { class: "wb-mem-rest" }, restSummary, rest, more);
+  let showOlder = false;
+  const older = h("button", { type: "button", class: "wb-mem-btn wb-mem-older", onclick: () => { showOlder = !showOlder; update(); } });
   const notice = h("div", { class: "wb-mem-notice", role: "status", "aria-live": "polite" });
   const note = h("textarea", { class: "wb-mem-note-input", rows: 1, "aria-label": "New note for the agent", placeholder: "+ add a note the agent will see" });
   const addNote = () => { const text = note.value.trim(); if (text) { send("note", { text }); note.value = ""; } };
   note.addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); addNote(); } });
   const noteBtn = h("button", { type: "button", class: "wb-mem-btn wb-mem-add-note", onclick: addNote }, "Add note");
-  el.append(h("div", { class: "wb-mem" }, title, notice, main, restBox, h("div", { class: "wb-mem-addrow" }, note, noteBtn)));
+  el.append(h("div", { class: "wb-mem" }, title, notice, older, main, restBox, h("div", { class: "wb-mem-addrow" }, note, noteBtn)));
 
   function makeRec(e) {
-    const r = { id: e.id, original: "" };
+    const r = { id: e.id, original: "", open: false };
     r.label = h("span", { class: "wb-mem-label" });
+    r.preview = h("span", { class: "wb-mem-preview", title: "Click to edit" });
+    r.edit = h("button", { type: "button", class: "wb-mem-btn wb-mem-edit", "aria-expanded": "false" }, "Edit");
     r.badges = h("span", { class: "wb-mem-badges" });
     r.pin = h("button", { type: "button", class: "wb-mem-btn wb-mem-pin" }, "Pin");
     r.forget = h("button", { type: "button", class: "wb-mem-btn wb-mem-forget" }, "Forget");
     r.revert = h("button", { type: "button", class: "wb-mem-btn wb-mem-revert" }, "Revert");
-    r.text = h("textarea", { class: "wb-mem-text" });
+    r.text = h("textarea", { class: "wb-mem-text", hidden: "" });
     r.li = h("li", { class: "wb-mem-entry", "data-entry-id": e.id },
-      h("div", { class: "wb-mem-head" }, r.label, r.badges, r.revert, r.pin, r.forget), r.text);
+      h("div", { class: "wb-mem-head" }, r.label, r.badges, r.preview, r.revert, r.edit, r.pin, r.forget), r.text);
+    const toggle = () => {
+      r.open = !r.open;
+      r.text.hidden = !r.open;
+      r.preview.hidden = r.open;
+      r.edit.setAttribute("aria-expanded", String(r.open));
+      if (r.open) r.text.focus();
+    };
+    r.edit.addEventListener("click", toggle);
+    r.preview.addEventListener("click", toggle);
     r.pin.addEventListener("click", () => send("pin", { entry_id: r.id, pinned: r.pin.getAttribute("aria-pressed") !== "true" }));
     r.forget.addEventListener("click", () => send("forget", { entry_id: r.id, forgotten: !r.entry.forgotten }));
     r.revert.addEventListener("click", () => send("restore", { entry_id: r.id }));
@@ -91,6 +108,11 @@ function render({ model, el }) {
     r.revert.hidden = !e.edited;
     r.revert.setAttribute("aria-label", `Revert your edit: ${names.long}`);
     r.text.setAttribute("aria-label", names.long);
+    r.edit.setAttribute("aria-label", `Edit: ${names.long}`);
+    // the line that tells entries apart: an observation's last line (its message), else the first
+    const lines = (e.text || "").split("\n").filter((line) => line.trim());
+    const telling = e.kind === "observation" ? lines[lines.length - 1] : lines[0];
+    r.preview.textContent = telling || (e.kind === "subgoal" ? "(summary written when the subgoal is done)" : "(empty)");
     const typing = document.activeElement === r.text && r.text.value !== r.original;
     if (!typing) r.text.value = e.text;
     r.original = e.text;
@@ -118,6 +140,17 @@ function render({ model, el }) {
       if (box === main) { prevMain = r.li; shown += e.shown ? 1 : 0; } else { prevRest = r.li; hidden += 1; }
     }
     for (const [id, r] of recs) if (!seen.has(id)) { r.li.remove(); recs.delete(id); }
+    // paging: only the newest PAGE entries of the next prompt until the user asks for the older ones
+    // (subgoals, notes and entries the user pinned, edited or forgot always stay listed)
+    const plain = [...main.children].filter((li) => {
+      const e = recs.get(li.dataset.entryId)?.entry;
+      return e && !(e.pinned || e.edited || e.forgotten || e.kind === "subgoal" || e.kind === "note");
+    });
+    const cut = showOlder ? 0 : Math.max(0, plain.length - PAGE);
+    for (const li of main.children) li.hidden = false;
+    plain.forEach((li, i) => { li.hidden = i < cut && !li.querySelector(".wb-mem-text:focus"); });
+    older.hidden = plain.length <= PAGE;
+    older.textContent = showOlder ? `Show only the newest ${PAGE}` : `Show ${cut} older entries in the next prompt`;
     const window = policy.window === null || policy.window === undefined ? "" : `, window ${policy.window}`;
     titleText.textContent = reason || `Memory: ${policy.name || ""}${window} · ${shown} of ${entries.length} entries in the next prompt`;
     const mode = policy.summarize || "";
