@@ -231,12 +231,32 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else "".join(value)
 
 
+def _joined_streams(outputs: list[Any]) -> list[Any]:
+    """Consecutive outputs of one stream as one (how often the kernel flushed prints varies)."""
+    joined: list[Any] = []
+    for out in outputs:
+        last = joined[-1] if joined else None
+        if (
+            out.output_type == "stream"
+            and last is not None
+            and last.output_type == "stream"
+            and last.name == out.name
+        ):
+            last.text = "".join(last.text) + "".join(out.text)
+        else:
+            joined.append(out)
+    return joined
+
+
 def for_commit(nb: Any) -> Any:
-    """`nb` as committed: no widget state, widget views marked removed, no timing metadata."""
+    """`nb` as committed: no widget state, widget views marked removed, no timing metadata, prints
+    of one stream in one output."""
     done = copy.deepcopy(nb)
     done.metadata.pop("widgets", None)
     for cell in done.cells:
         cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.outputs = _joined_streams(cell.outputs)
         for out in cell.get("outputs", []):
             view = out.get("data", {}).get(WIDGET_VIEW)
             if view is not None:
