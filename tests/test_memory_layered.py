@@ -241,3 +241,35 @@ def test_an_importance_edit_changes_what_the_next_prompt_over_http_recalls(serve
     resumed.step()
     assert server.requests[-1]["messages"][1]["content"] == expected
     resumed.close()
+
+
+def test_the_memory_editor_lists_layers_with_scores_and_sets_importance(monkeypatch):
+    import comm
+    from toys import Counter, react
+    from widget_toys import RecordingComm, front_event
+
+    from workbench.core.session import Session
+    from workbench.llm.scripted import ScriptedModel
+    from workbench.widgets import MemoryEditor
+    from workbench.widgets.memory_editor import memory_html
+
+    monkeypatch.setattr(comm, "create_comm", lambda *a, **k: RecordingComm(*a, **k))
+    s = Session(
+        env=Counter(goal=99),
+        model=ScriptedModel([react("inc")]),
+        memory="layered",
+        store=None,
+        memory_options={"top_k": 1},
+    )
+    for _ in range(5):
+        s.step()
+    editor = MemoryEditor(s)
+    items = [e for e in editor.entries if e["kind"] == "memory"]
+    assert items and all(e["layer"] in ("short", "mid", "long") for e in items)
+    assert all(e["detail"].startswith(e["layer"] + " · importance ") for e in items)
+    hidden = next(e for e in items if not e["shown"] and "in the window" not in e["detail"])
+    front_event(editor, "importance", entry_id=hidden["id"], value=99)
+    assert s.memory.importance == {hidden["id"]: (5, 99.0)}
+    after = {e["id"]: e for e in MemoryEditor(s).entries}
+    assert after[hidden["id"]]["layer"] == "mid" and after[hidden["id"]]["provenance"] == "user"
+    assert "Memory item #" in memory_html(list(after.values()), {"name": "layered", "window": 1})

@@ -68,6 +68,13 @@ HINT = (
     "no longer fit."
 )
 L1_MODES = ("llm", "observation")
+L1_BY = {
+    "llm": "by LLM",
+    "user": "by you",
+    "observation": "from the observation",
+    "pending": "LLM pending (the observation's line until then)",
+    "error": "LLM call failed (the observation's line)",
+}
 L2_HEADER = "Analysis of steps {first}-{last} (L2):"
 L1_HEADER = "Step summaries (L1):"
 _DECISION = re.compile(r"^\s*(?:\d+[.)]|[-*])\s*(.+?)\s*$")
@@ -332,7 +339,7 @@ class SummarizedMemory(StepMemory):
                     {
                         "by": "user" if f"l2:{node.id}" in self.edits else "llm",
                         "steps": f"{made.get('first', node.depth - self.every + 1)}-{node.depth}",
-                        "detail": f"L2 · steps {made.get('first', '?')}-{node.depth}",
+                        "detail": "by you" if f"l2:{node.id}" in self.edits else "by LLM",
                     },
                 )
             )
@@ -343,7 +350,7 @@ class SummarizedMemory(StepMemory):
                 by = "llm" if "l1" in node.info else "error" if "l1_error" in node.info else "pending"
             result.append(
                 self._entry_for(
-                    entry_id, "summary", self.l1_of(node), node, shown, {"by": by, "detail": f"L1 · {by}"}
+                    entry_id, "summary", self.l1_of(node), node, shown, {"by": by, "detail": L1_BY[by]}
                 )
             )
         return result + [e for e in steps if e.kind != "note"]

@@ -14,7 +14,11 @@ your function, or "pending" while the LLM summary is not made yet).
 
 Intents as plain methods: `on_edit(entry_id, text)`, `on_pin(entry_id, pinned)`,
 `on_forget(entry_id, forgotten)`, `on_restore(entry_id)`, `on_add_note(text)`,
-`on_summarize(mode)`.
+`on_summarize(mode)`, `on_importance(entry_id, value)`.
+
+For layered memory (FinMem) each item shows its layer, importance, recency, similarity and score,
+with a box to set its importance; for summarized memory (Chain of Summarization) the L1 lines and
+L2 analyses are entries to edit like any other.
 """
 
 from __future__ import annotations
@@ -63,6 +67,10 @@ def memory_entries(session: Any) -> tuple[list[dict[str, Any]], str]:
                 "shown_as": str(extra.get("shown_as") or ""),
                 "action": str(extra.get("action") or ""),
                 "summary_by": str(extra.get("summary_by") or ""),
+                "layer": str(extra.get("layer") or ""),  # layered memory: its layer, scores, importance
+                "importance": extra.get("importance"),
+                "detail": str(extra.get("detail") or ""),  # a one-line account of the entry's scores
+                "steps": str(extra.get("steps") or ""),
             }
         )
     return entries, ""
@@ -98,7 +106,15 @@ SUMMARY_NAMES = {
     "user": "you",
     "pending": "LLM, pending",
 }
-_KIND = {"observation": "Observation", "action": "Answer", "subgoal": "Subgoal", "note": "Note"}
+_KIND = {
+    "observation": "Observation",
+    "action": "Answer",
+    "subgoal": "Subgoal",
+    "note": "Note",
+    "memory": "Memory item",
+    "summary": "L1 summary",
+    "analysis": "L2 analysis",
+}
 
 
 def memory_html(entries: list[dict[str, Any]], policy: dict[str, Any]) -> str:
@@ -113,6 +129,7 @@ def memory_html(entries: list[dict[str, Any]], policy: dict[str, Any]) -> str:
         elif e["depth"] is not None:
             label += f" #{e['depth']}"
         flags = [e["provenance"]] + [f for f in ("pinned", "forgotten", "edited") if e[f]]
+        flags += [e["detail"]] if e.get("detail") else []
         if e.get("summary_by"):
             flags.append(f"summary: {SUMMARY_NAMES.get(e['summary_by'], e['summary_by'])}")
         lines = [line for line in e["text"].splitlines() if line.strip()] or [""]
@@ -154,6 +171,7 @@ class MemoryEditor(SessionWidget):
         "restore": "on_restore",
         "note": "on_add_note",
         "summarize": "on_summarize",
+        "importance": "on_importance",
     }
 
     def __init__(self, session: Any, **kwargs: Any) -> None:
@@ -236,6 +254,14 @@ class MemoryEditor(SessionWidget):
         if not callable(getattr(memory, "set_summarize", None)):
             raise ConfigError(f"the {memory.name} memory policy has no subgoal summaries to choose")
         memory.set_summarize(str(mode), provenance="user")
+
+    def on_importance(self, entry_id: str, value: float) -> None:
+        """Set a layered-memory item's importance from the current step on (its layer follows)."""
+        memory = self.session.memory
+        if not callable(getattr(memory, "set_importance", None)):
+            raise ConfigError(f"the {memory.name} memory policy has no importance to set")
+        entry = self._entry(str(entry_id))
+        memory.set_importance(entry["id"], value, at_step=self.session.cursor.depth, provenance="user")
 
     # --- display ---------------------------------------------------------------------------------
     def static_html(self) -> str:

@@ -20,6 +20,9 @@ function describe(e) {
   if (e.kind === "observation") return { short: `Obs #${e.depth}`, long: `Observation${step}` };
   if (e.kind === "action") return { short: `Answer #${e.depth}`, long: `Agent's answer${step}` };
   if (e.kind === "subgoal") return { short: `Subgoal ${e.k}`, long: `Summary of subgoal ${e.k}` };
+  if (e.kind === "memory") return { short: `Mem #${e.depth} · ${e.layer}`, long: `Memory item${step} (${e.layer}-term)` };
+  if (e.kind === "summary") return { short: `L1 #${e.depth}`, long: `L1 summary${step}` };
+  if (e.kind === "analysis") return { short: `L2 · steps ${e.steps}`, long: `L2 analysis of steps ${e.steps}` };
   const n = e.id.split(":")[1];
   return { short: `Note ${n}`, long: `Note ${n}` };
 }
@@ -79,6 +82,11 @@ function render({ model, el }) {
       if (ev.key === "Escape") { r.text.value = r.original; r.text.blur(); }
       else if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); commit(); }
     });
+    if (e.kind === "memory") { // layered memory: the item's importance, editable (its layer follows)
+      r.imp = h("input", { type: "number", min: 0, max: 1000, step: 1, class: "wb-mem-imp", title: "Importance (60 moves a short-term item to mid-term, 80 a mid-term one to long-term)" });
+      r.imp.addEventListener("change", () => send("importance", { entry_id: r.id, value: Number(r.imp.value) }));
+      r.pin.before(r.imp);
+    }
     return r;
   }
 
@@ -95,6 +103,8 @@ function render({ model, el }) {
       const [text, tip] = SUMMARY_BY[e.summary_by];
       badges.push(h("span", { class: "wb-mem-badge wb-mem-by", "data-by": e.summary_by, title: tip }, text));
     }
+    if (e.detail) badges.push(h("span", { class: "wb-mem-badge wb-mem-detail", title: "How this entry scores" }, e.detail));
+    if (r.imp) { r.imp.setAttribute("aria-label", `Importance: ${names.long}`); if (document.activeElement !== r.imp) r.imp.value = e.importance; }
     if (e.shown_as === "diff") badges.push(h("span", { class: "wb-mem-badge", title: "The next prompt shows this observation as a diff" }, "as diff"));
     if (e.edited) badges.push(h("span", { class: "wb-mem-badge wb-mem-edited" }, "edited"));
     if (e.pinned) badges.push(h("span", { class: "wb-mem-badge" }, "pinned"));
