@@ -1,4 +1,5 @@
-"""Prompt tokens at step N for full vs window vs diff vs hierarchical memory on gridworld.
+"""Prompt tokens at step N for every memory policy on gridworld (full, window, diff, hierarchical,
+layered, summarized), plus what a policy's own summary calls cost per step.
 
     python benchmarks/memory_tokens.py [--step 50] [--seeds 0 1 2 3 4] [--error-rate 0.4]
 
@@ -6,11 +7,15 @@ One trajectory per seed is grown with the simulated demo model under hierarchica
 declares subgoals), on a 15x15 gridworld with a high error rate so that it is still wandering at
 step N. Then the very same path is rendered by each policy and the whole prompt (system message
 included) is counted with tiktoken's cl100k_base, offline. Same path, so only the policy differs.
+Summarized memory (Chain of Summarization) first makes the L1 and L2 summary calls the prompt needs
+with the demo model; "summary tokens/step" is one L1 call plus a tenth of an L2 call (k = 10), the
+tokens each step pays on top of its prompt. Layered memory (FinMem) makes no extra calls.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import statistics
 
 from workbench.core.session import Session
@@ -24,6 +29,8 @@ POLICIES = {
     "diff (all)": {"window": None},
     "diff (4)": {"window": 4},
     "hierarchical": {},
+    "layered": {},
+    "summarized": {"every": 10},
 }
 
 
@@ -40,11 +47,20 @@ def grow(seed: int, steps: int, error_rate: float) -> Session:
     return s
 
 
-def prompt_tokens(session: Session, label: str) -> int:
-    name = label.split(" ")[0]
-    kind = {"window": "window", "diff": "diff"}.get(name, name)
+def prompt_tokens(session: Session, label: str) -> tuple[int, float]:
+    """(prompt tokens at the cursor, tokens of the policy's own model calls per step)."""
+    kind = label.split(" ")[0]
     session.memory = make_memory(kind, **POLICIES[label])
-    return count_tokens(session.strategy.messages(session, session.tree.path()))
+    extra = 0.0
+    if kind == "summarized":
+        path = session.tree.path()
+        asyncio.run(session.memory.aprepare(session, path))
+        calls = [c for n in path for c in n.llm_calls if c.purpose in ("l1", "l2")]
+        l1 = [c.tokens for c in calls if c.purpose == "l1"]
+        l2 = [c.tokens for c in calls if c.purpose == "l2"]
+        every = POLICIES[label]["every"]
+        extra = statistics.mean(l1) + (statistics.mean(l2) / every if l2 else 0.0)
+    return count_tokens(session.strategy.messages(session, session.tree.path())), extra
 
 
 def main() -> None:
@@ -54,21 +70,25 @@ def main() -> None:
     ap.add_argument("--error-rate", type=float, default=0.4)
     args = ap.parse_args()
     rows: dict[str, list[int]] = {label: [] for label in POLICIES}
+    extras: dict[str, list[float]] = {label: [] for label in POLICIES}
     depths = []
     for seed in args.seeds:
         s = grow(seed, args.step, args.error_rate)
         depths.append(s.tree.current.depth)
         for label in POLICIES:
-            rows[label].append(prompt_tokens(s, label))
+            tokens, extra = prompt_tokens(s, label)
+            rows[label].append(tokens)
+            extras[label].append(extra)
     print(
         f"gridworld 15x15, demo model error_rate={args.error_rate}, seeds {args.seeds}, "
         f"prompt at step {min(depths)}..{max(depths)}"
     )
     full = statistics.mean(rows["full"])
-    print(f"{'memory':<14} {'mean tokens':>11} {'vs full':>8}")
+    print(f"{'memory':<14} {'mean tokens':>11} {'vs full':>8} {'summary tokens/step':>20}")
     for label, values in rows.items():
         mean = statistics.mean(values)
-        print(f"{label:<14} {mean:>11.0f} {mean / full:>7.2f}x")
+        extra = statistics.mean(extras[label])
+        print(f"{label:<14} {mean:>11.0f} {mean / full:>7.2f}x {extra:>20.0f}")
 
 
 if __name__ == "__main__":

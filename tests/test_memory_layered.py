@@ -244,6 +244,8 @@ def test_an_importance_edit_changes_what_the_next_prompt_over_http_recalls(serve
 
 
 def test_the_memory_editor_lists_layers_with_scores_and_sets_importance(monkeypatch):
+    import asyncio
+
     import comm
     from toys import Counter, react
     from widget_toys import RecordingComm, front_event
@@ -254,22 +256,27 @@ def test_the_memory_editor_lists_layers_with_scores_and_sets_importance(monkeypa
     from workbench.widgets.memory_editor import memory_html
 
     monkeypatch.setattr(comm, "create_comm", lambda *a, **k: RecordingComm(*a, **k))
-    s = Session(
-        env=Counter(goal=99),
-        model=ScriptedModel([react("inc")]),
-        memory="layered",
-        store=None,
-        memory_options={"top_k": 1},
-    )
-    for _ in range(5):
-        s.step()
-    editor = MemoryEditor(s)
-    items = [e for e in editor.entries if e["kind"] == "memory"]
-    assert items and all(e["layer"] in ("short", "mid", "long") for e in items)
-    assert all(e["detail"].startswith(e["layer"] + " · importance ") for e in items)
-    hidden = next(e for e in items if not e["shown"] and "in the window" not in e["detail"])
-    front_event(editor, "importance", entry_id=hidden["id"], value=99)
-    assert s.memory.importance == {hidden["id"]: (5, 99.0)}
-    after = {e["id"]: e for e in MemoryEditor(s).entries}
-    assert after[hidden["id"]]["layer"] == "mid" and after[hidden["id"]]["provenance"] == "user"
-    assert "Memory item #" in memory_html(list(after.values()), {"name": "layered", "window": 1})
+
+    async def main() -> None:
+        s = Session(
+            env=Counter(goal=99),
+            model=ScriptedModel([react("inc")]),
+            memory="layered",
+            store=None,
+            memory_options={"top_k": 1},
+        )
+        for _ in range(5):
+            await s.astep()
+        editor = MemoryEditor(s)
+        items = [e for e in editor.entries if e["kind"] == "memory"]
+        assert items and all(e["layer"] in ("short", "mid", "long") for e in items)
+        assert all(e["detail"].startswith(e["layer"] + " · importance ") for e in items)
+        hidden = next(e for e in items if not e["shown"] and "in the window" not in e["detail"])
+        front_event(editor, "importance", entry_id=hidden["id"], value=99)  # the editor's box
+        await editor.settled()
+        assert s.memory.importance == {hidden["id"]: (5, 99.0)}
+        after = {e["id"]: e for e in editor.entries}
+        assert after[hidden["id"]]["layer"] != hidden["layer"] and after[hidden["id"]]["provenance"] == "user"
+        assert "Memory item #" in memory_html(list(after.values()), {"name": "layered", "window": 1})
+
+    asyncio.run(main())

@@ -81,7 +81,7 @@ Embedder = Callable[[list[str]], Sequence[Sequence[float]]]
 _WORD = re.compile(r"[a-z0-9]+")
 
 
-@dataclass
+@dataclass(slots=True)
 class Item:
     """One memory item as it stands after some step."""
 
@@ -259,16 +259,16 @@ class LayeredMemory(StepMemory):
         return f"after `{node.action}`: {node.observation}"
 
     def layers(self, path: list[Node]) -> dict[int, Item]:
-        """The items alive after the last node of `path`, by node id."""
-        for i in range(len(path)):
-            node = path[i]
-            hit = self._states.get(node.id)
-            if hit is None or hit[0] is not node or hit[1] != self._version:
+        """The items alive after the last node of `path`, by node id (kept per node: a node's
+        ancestors never change, so the newest kept state on the path is a valid start)."""
+        i = len(path) - 1
+        while i >= 0:
+            hit = self._states.get(path[i].id)
+            if hit is not None and hit[0] is path[i] and hit[1] == self._version:
                 break
-        else:
-            return self._states[path[-1].id][2]
-        items = dict(self._states[path[i - 1].id][2]) if i > 0 else {}
-        for j in range(i, len(path)):
+            i -= 1
+        items = self._states[path[i].id][2] if i >= 0 else {}
+        for j in range(i + 1, len(path)):
             items = self._advance(path, j, items)
             self._states[path[j].id] = (path[j], self._version, items)
         return items
@@ -315,8 +315,7 @@ class LayeredMemory(StepMemory):
         self._depth = len(path) - 1
         verbatim = {n.id for n in path[max(0, len(path) - 1 - (self.window or 0)) :]}
         candidates = [it for k, it in items.items() if k not in verbatim]
-        nodes = {n.id: n for n in path}
-        texts = [self.item_text(nodes[it.node_id]) for it in candidates]
+        texts = [self.item_text(path[it.depth]) for it in candidates]
         query = self.edits.get(f"obs:{path[-1].id}", path[-1].observation)
         sims = self._similarities(query, texts)
         scored = [
@@ -355,7 +354,6 @@ class LayeredMemory(StepMemory):
     def memory_block(self, path: list[Node]) -> tuple[str, list[str]]:
         """(the memory message's text, ids of the recalled items in the order shown)."""
         scored = [s for s in self.recall(path) if s.recalled]
-        nodes = {n.id: n for n in path}
         lines, shown = [MEMORY_HEADER], []
         for layer in LAYERS:
             lines.append(LAYER_TITLES[layer])
@@ -366,7 +364,7 @@ class LayeredMemory(StepMemory):
                 lines.append(NOTHING)
             for s in mine:
                 entry_id = f"mem:{s.item.node_id}"
-                text = self.item_text(nodes[s.item.node_id])
+                text = self.item_text(path[s.item.depth])
                 head, _, rest = text.partition("\n")
                 lines.append(f"- [{entry_id} · step {s.item.depth} · score {s.score:.2f}] {head}")
                 lines += [f"  | {line}" for line in rest.splitlines()]
