@@ -193,6 +193,26 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "-o", "--output", default=None, metavar="FILE", help="file to write (default: stdout)"
     )
+    record = sub.add_parser(
+        "record", help="run a model and save its calls as a named cassette the notebooks replay offline"
+    )
+    record.add_argument("name", metavar="NAME", help="cassette name, e.g. gridworld-react")
+    record.add_argument(
+        "--model", required=True, help="litellm model string (key from the env) or workbench/demo"
+    )
+    record.add_argument("--env", default="gridworld", metavar="ENV")
+    record.add_argument("--task", default=None)
+    record.add_argument("--strategy", default="react", metavar="STRATEGY")
+    record.add_argument("--memory", default="full", metavar="MEMORY")
+    record.add_argument("--window", type=positive_int, default=None)
+    record.add_argument("--seed", type=int, default=0)
+    record.add_argument("--max-steps", type=positive_int, default=30)
+    record.add_argument(
+        "--api-base", default=None, help="URL of an OpenAI-compatible server (key from the env)"
+    )
+    record.add_argument(
+        "--out", default="notebooks/cassettes", metavar="DIR", help="folder (default: notebooks/cassettes)"
+    )
     sub.add_parser("where", help="print the default run store and why it is the default")
     sub.add_parser("init", help="make .workbench/ here: runs of this project (notebooks below too) go there")
     sub.add_parser("envs", help="list the environments: built-ins, then plugins")
@@ -573,6 +593,36 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_record(args: argparse.Namespace) -> int:
+    from .llm.model import check_model_name
+    from .teaching.transcripts import record_cassette
+
+    check_model_name(args.model)
+    if args.api_base is not None and args.model.startswith("workbench/"):
+        raise ConfigError(
+            "--api-base needs a real model, e.g. --model openai/<name>; the workbench models are offline"
+        )
+    options: dict[str, Any] = {"api_base": args.api_base} if args.api_base else {}
+    if args.model == "workbench/demo":
+        options["seed"] = args.seed
+    session = {
+        "env": args.env,
+        "task": args.task,
+        "strategy": args.strategy,
+        "memory": args.memory,
+        "seed": args.seed,
+        "memory_options": _memory_options(args) or None,
+    }
+    path, run = record_cassette(
+        args.name, model=args.model, out_dir=args.out, session=session,
+        max_steps=args.max_steps, model_options=options,
+    )  # fmt: skip
+    calls = sum(len(n.llm_calls) for n in run.tree.nodes.values())
+    out(f"recorded {calls} calls of {args.model} ({run.status}, {run.tree.steps} steps) to {path}")
+    out(f"replay it offline: workbench.teaching.replay({args.name!r})")
+    return 0
+
+
 def cmd_where(args: argparse.Namespace) -> int:
     from .store.location import describe_default
 
@@ -620,6 +670,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "runs": cmd_runs,
     "show": cmd_show,
     "export": cmd_export,
+    "record": cmd_record,
     "where": cmd_where,
     "init": cmd_init,
     "doctor": cmd_doctor,

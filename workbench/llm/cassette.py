@@ -13,6 +13,13 @@ canonical JSON of its (redacted) messages. A request recorded several times gets
 the recorded order, then the last one again. A request with no recording raises `ReplayMissError`.
 Each replaying `Model` has its own `Player`, so two models replaying the same file do not share
 their positions.
+
+A cassette made by `workbench record` starts with one header line that says what it is:
+
+    {"cassette": {"name": ..., "model": ..., "label": "real" | "simulated", "recorded_at": ISO date,
+                  "session": {"env": ..., "task": ..., "strategy": ..., "memory": ..., ...}, ...}}
+
+`cassette_header(path)` reads it ({} for a file without one); replay skips it.
 """
 
 from __future__ import annotations
@@ -91,6 +98,31 @@ class Recorder:
                 fh.write(line + "\n")
 
 
+HEADER = "cassette"
+
+
+def write_header(path: str | Path, header: Mapping[str, Any]) -> None:
+    """Start a new cassette file at `path` with its header line (redacted)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps({HEADER: redact_obj(dict(header))}, ensure_ascii=False, default=str)
+    path.write_text(line + "\n", encoding="utf-8")
+
+
+def cassette_header(path: str | Path) -> dict[str, Any]:
+    """The header of a cassette file (what `workbench record` wrote first), or {} if it has none."""
+    with Path(path).open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                try:
+                    first = json.loads(line)
+                except ValueError:
+                    return {}
+                head = first.get(HEADER) if isinstance(first, dict) else None
+                return dict(head) if isinstance(head, dict) else {}
+    return {}
+
+
 def read_cassette(path: str | Path) -> list[dict[str, Any]]:
     """The entries of a cassette file, in order; raises ConfigError for a missing or broken file."""
     path = Path(path)
@@ -106,6 +138,8 @@ def read_cassette(path: str | Path) -> list[dict[str, Any]]:
                 continue
             try:
                 entry = json.loads(line)
+                if not entries and isinstance(entry, dict) and isinstance(entry.get(HEADER), dict):
+                    continue  # the header line of `workbench record`
                 ok = isinstance(entry["request"]["messages"], list) and isinstance(
                     entry["response"]["text"], str
                 )
