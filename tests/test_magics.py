@@ -322,7 +322,9 @@ def test_rewind_then_step_grows_a_branch_that_tree_shows(shell):
 
 def test_a_live_search_is_steered_from_the_magics(shell):
     """prune / unprune / pin / value: the tree view's buttons and Session's methods as commands."""
-    agent(shell, "new --env game24 --seed 12 --model workbench/demo --strategy best-first --max-expansions 12")
+    agent(
+        shell, "new --env game24 --seed 12 --model workbench/demo --strategy best-first --max-expansions 12"
+    )
     s = current(shell)
     agent(shell, "step 2")
     frontier = [n.id for n in s.tree.nodes.values() if n.status == "frontier"]

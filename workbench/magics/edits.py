@@ -226,7 +226,9 @@ def rewind(agent: Agent, args: argparse.Namespace) -> render.Rich:
 # --- steering a search ----------------------------------------------------------------------------
 def prune(agent: Agent, args: argparse.Namespace) -> render.Rich:
     ids = agent.session.prune(args.node)
-    return render.small(f"{agent.name}: pruned {len(ids)} node(s) ({', '.join(map(str, ids)) or 'none live'})")
+    return render.small(
+        f"{agent.name}: pruned {len(ids)} node(s) ({', '.join(map(str, ids)) or 'none live'})"
+    )
 
 
 def unprune(agent: Agent, args: argparse.Namespace) -> render.Rich:
@@ -241,7 +243,9 @@ def pin(agent: Agent, args: argparse.Namespace) -> render.Rich:
 
 def set_value(agent: Agent, args: argparse.Namespace) -> render.Rich:
     node = agent.session.set_value(args.node, args.value)
-    return render.small(f"{agent.name}: node {node.id} ({node.action or 'start'}) now has value {node.value:g}")
+    return render.small(
+        f"{agent.name}: node {node.id} ({node.action or 'start'}) now has value {node.value:g}"
+    )
 
 
 # --- breakpoints and budgets ----------------------------------------------------------------------
