@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["CheckResult", "Checker", "cassette", "cassette_info"]
+__all__ = ["CheckResult", "Checker", "cassette", "cassette_info", "replay"]
 
 
 def __getattr__(name: str) -> Any:
@@ -46,7 +46,7 @@ def __getattr__(name: str) -> Any:
         from . import checks
 
         return getattr(checks, name)
-    if name in ("cassette", "cassette_info"):
+    if name in ("cassette", "cassette_info", "replay"):
         from . import transcripts
 
         return getattr(transcripts, name)

@@ -45,14 +45,16 @@ def observation_tokens(session: Any) -> list[dict[str, Any]]:
 
 
 def history_saving(session: Any, window: int, *, fallback: bool = False) -> float:
-    """Percent of the last prompt's history tokens that diff history saves over the same window in
-    full (`fallback=False`: the paper's diffs, even when longer than the text)."""
+    """Percent of the history tokens that diff history saves over the same window in full, summed
+    over the prompts of every step of the session's path (`fallback=False`: the paper's diffs, even
+    when longer than the text)."""
     from ..llm.tokens import count_tokens
     from ..memory.base import make_memory
 
     run, path = session.tree, session.path()
-    full = count_tokens(make_memory("window", window=window).render(run, path))
-    diff = count_tokens(make_memory("diff", window=window, fallback=fallback).render(run, path))
+    plain, diffs = make_memory("window", window=window), make_memory("diff", window=window, fallback=fallback)
+    full = sum(count_tokens(plain.render(run, path[: k + 1])) for k in range(1, len(path)))
+    diff = sum(count_tokens(diffs.render(run, path[: k + 1])) for k in range(1, len(path)))
     return 100.0 * (full - diff) / full
 
 
@@ -77,8 +79,8 @@ def check_diff(my_diff: Callable[[str, str], Any]) -> CheckResult:
     for prev, cur in pairs:
         want = observation_diff(prev, cur)
         got = c.attempt(lambda p=prev, q=cur: my_diff(p, q), "my_diff raised")
-        if got is ...:
-            c.point(False, "", "my_diff returned `...`: write its body")
+        if got is ... or got is None:
+            c.point(False, "", "my_diff returns nothing yet: write its body and return the diff text")
             return c.result()
         if want == NO_CHANGE:
             continue
@@ -98,7 +100,7 @@ def check_diff(my_diff: Callable[[str, str], Any]) -> CheckResult:
 
 
 def check_saving(saving: Callable[[Any, int], Any]) -> CheckResult:
-    """Exercise 2: `saving(session, window)` = percent of history tokens diffs save on the last prompt."""
+    """Exercise 2: `saving(session, window)` = percent of history tokens diffs save over all prompts."""
     c = Checker("Exercise 2: what diff history saves on a prompt")
     if c.unfinished(saving, "saving"):
         return c.result()
@@ -106,8 +108,8 @@ def check_saving(saving: Callable[[Any, int], Any]) -> CheckResult:
         for window in (2, 4, 8):
             want = history_saving(s, window)
             got = c.attempt(lambda s=s, w=window: saving(s, w), f"saving({label}, {window}) raised")
-            if got is ...:
-                c.point(False, "", "saving returned `...`: write its body")
+            if got is ... or got is None:
+                c.point(False, "", "saving returns nothing yet: write its body and return a percentage")
                 return c.result()
             ok = isinstance(got, (int, float)) and abs(float(got) - want) < 0.5
             c.point(
@@ -118,25 +120,34 @@ def check_saving(saving: Callable[[Any, int], Any]) -> CheckResult:
     return c.result()
 
 
-def smallest_paying_window(session: Any, target: float = 30.0) -> int | None:
-    for window in range(1, 13):
-        if history_saving(session, window) >= target:
-            return window
+def diminishing_window(session: Any, gain: float = 1.0) -> int | None:
+    """The smallest window after which one more step of window adds less than `gain` points of saving."""
+    savings = [history_saving(session, w) for w in range(1, 14)]
+    for w in range(1, 13):
+        if savings[w] - savings[w - 1] < gain:
+            return w
     return None
 
 
 def check_window(window: Any) -> CheckResult:
-    """Exercise 3: the smallest window at which diff history saves at least 30% on the gridworld run."""
-    c = Checker("Exercise 3: the window where diffs pay")
+    """Exercise 3: the window after which a longer window adds less than 1 point of saving (gridworld)."""
+    c = Checker("Exercise 3: the window where a longer one stops paying")
     if c.unfinished(window, "window"):
         return c.result()
     grid, _ = _runs()
-    want = smallest_paying_window(grid)
+    want = diminishing_window(grid)
+    if not isinstance(window, int) or isinstance(window, bool) or not 1 <= window <= 12:
+        c.point(False, "", f"window should be a whole number from 1 to 12, not {window!r}")
+        return c.result()
+    now, more = history_saving(grid, window), history_saving(grid, window + 1)
     c.point(
         window == want,
-        f"window {want}: the first window at which diffs save at least 30% of the history",
-        f"window {window!r} is not it: saving at {window!r} is "
-        + (f"{history_saving(grid, window):.1f}%" if isinstance(window, int) and window > 0 else "undefined")
-        + "; try each window from 1 upwards",
+        f"window {want}: {now:.1f}% saved, and window {want + 1} adds only {more - now:.1f} points",
+        f"at window {window} the saving is {now:.1f}% and window {window + 1} adds {more - now:.1f} points; "
+        + (
+            "that is already under 1 point, but a smaller window is too"
+            if more - now < 1
+            else "still 1 or more"
+        ),
     )
     return c.result()
