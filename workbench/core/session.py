@@ -135,6 +135,7 @@ class Session(ExecuteMixin, EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin
         redact_prompts: bool = True,
         specs: Any = None,
         limits: dict[str, Any] | Limits | None = None,
+        tags: dict[str, Any] | None = None,
         _run: Run | None = None,
         **strategy_options: Any,
     ) -> None:
@@ -143,7 +144,7 @@ class Session(ExecuteMixin, EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin
         max_cost = validate.number("max_cost", max_cost, minimum=0, optional=True)
         seed = validate.number("seed", seed, integer=True)
         concurrency = validate.number("concurrency", concurrency, minimum=1, integer=True)
-        for name, given in (("env_options", env_options), ("memory_options", memory_options)):
+        for name, given in (("env_options", env_options), ("memory_options", memory_options), ("tags", tags)):
             if given is not None and not isinstance(given, dict):
                 raise ConfigError(f"{name} must be a dict of options (or None), not {given!r}")
         if tool_calling not in TOOL_CALLING:
@@ -195,6 +196,8 @@ class Session(ExecuteMixin, EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin
             env_name = env if isinstance(env, str) and tools is None else label_of(self.env)
             task = validate.text("task", task or getattr(self.env, "task", "") or "solve the environment")
             self.tree = Run(task=task, config=self._config(env_name))
+            if tags:  # e.g. {"sweep": id, "cell": key}: stored with the run, findable (list_runs(sweep=))
+                self.tree.config["tags"] = {str(k): v for k, v in tags.items() if _jsonable(v)}
             self.tree.config["env_object"] = not isinstance(env, str) or tools is not None
             if isinstance(env, str) and tools is not None:
                 self.tree.config["env_spec"] = env  # the text env under the tools, rebuilt on resume

@@ -106,9 +106,36 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        5,
+        """
+        -- evaluation sweeps (workbench.eval): a sweep's config and versions, one row per cell with
+        -- its run and result row; runs are found by their sweep tag (config.tags.sweep, no index: an
+        -- index on it would refuse a damaged config row, which must stay readable for the doctor)
+        CREATE TABLE sweeps (
+            id          TEXT PRIMARY KEY,
+            name        TEXT NOT NULL DEFAULT '',
+            config      TEXT NOT NULL DEFAULT '{}',
+            versions    TEXT NOT NULL DEFAULT '{}',
+            created_at  REAL NOT NULL,
+            updated_at  REAL NOT NULL
+        );
+        CREATE TABLE sweep_cells (
+            sweep_id    TEXT NOT NULL,
+            key         TEXT NOT NULL,
+            idx         INTEGER NOT NULL,
+            run_id      TEXT,
+            status      TEXT NOT NULL,
+            row         TEXT NOT NULL DEFAULT '{}',
+            updated_at  REAL NOT NULL,
+            PRIMARY KEY (sweep_id, key)
+        );
+        CREATE INDEX sweep_cells_by_run ON sweep_cells (run_id);
+        """,
+    ),
 ]
 
-TABLES = ("runs", "nodes", "llm_calls", "events", "leases", "full_texts")
+TABLES = ("runs", "nodes", "llm_calls", "events", "leases", "full_texts", "sweeps", "sweep_cells")
 
 LATEST = MIGRATIONS[-1][0]
 

@@ -102,14 +102,23 @@ class ReadingMixin:
         ((plan, memory),) = self._read("SELECT plan, memory FROM runs WHERE id = ?", (rid,))
         return {"plan": self._json(plan, rid, "its plan"), "memory": self._json(memory, rid, "its memory")}
 
-    def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
+    def list_runs(self, limit: int = 50, *, sweep: str | None = None) -> list[dict[str, Any]]:
         """Stored runs, newest first: id, task, env, model, strategy, memory, totals, status.
 
+        `sweep=` lists only the runs of that sweep (their config's `tags.sweep`, see workbench.eval).
         A run whose row is damaged is listed with status "damaged" and the reason in `damaged`."""
+        where, params = (
+            ("", ())
+            if sweep is None
+            else (
+                " WHERE CASE WHEN json_valid(config) THEN json_extract(config, '$.tags.sweep') END = ?",
+                (sweep,),
+            )
+        )
         rows = self._read(
             "SELECT id, task, config, steps, prompt_tokens, completion_tokens, cost, status, outcome,"
-            " created_at, updated_at, cursor FROM runs ORDER BY created_at DESC, rowid DESC LIMIT ?",
-            (int(limit),),
+            f" created_at, updated_at, cursor FROM runs{where} ORDER BY created_at DESC, rowid DESC LIMIT ?",
+            (*params, int(limit)),
         )
         return [run_summary(row) for row in rows]
 

@@ -234,6 +234,7 @@ def run_summary(row: tuple[Any, ...]) -> dict[str, Any]:
         "created_at": created,
         "updated_at": updated,
         "damaged": damaged,
+        "tags": cfg.get("tags") if isinstance(cfg.get("tags"), dict) else {},
     }
 
 

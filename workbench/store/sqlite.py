@@ -58,6 +58,7 @@ from .rows import (
     node_json,
     scrub,
 )
+from .sweeps import SweepsMixin
 
 DEFAULT_PATH = Path(".workbench") / "runs.sqlite"
 DEFAULT_TIMEOUT = 5.0  # seconds a write waits for another connection's write lock before it fails
@@ -95,7 +96,7 @@ def connect_read_only(path: Path, timeout: float = 5.0) -> sqlite3.Connection:
     raise last
 
 
-class RunStore(ReadingMixin):
+class RunStore(SweepsMixin, ReadingMixin):
     """Runs, nodes and calls in SQLite; an event subscriber that writes as things finish.
 
     `read_only=True` (or a file this process cannot write, e.g. on a read-only mount) opens it for

@@ -1,0 +1,194 @@
+"""Evaluation sweeps (workbench.eval): the cross product as stored runs, resumable, errors kept in rows."""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from workbench.core.session import Session
+from workbench.errors import ConfigError
+from workbench.eval import Sweep, run_cell
+from workbench.eval.spec import expand, normalise, sweep_id_for
+from workbench.store.sqlite import RunStore
+
+AXES: dict[str, Any] = {
+    "env": "gridworld",
+    "tasks": [0, 1, 2, 3, 4],
+    "strategies": ["react", "best-first"],
+    "memories": ["full", "diff"],
+    "budgets": {"max_calls": 40},
+}
+
+
+def test_cells_are_the_cross_product_as_plain_picklable_dicts() -> None:
+    config = normalise(models=["workbench/demo"], seeds=[0, 1], **AXES)
+    cells = expand(config, sweep_id_for(config))
+    assert len(cells) == 5 * 2 * 2 * 2
+    assert len({c["key"] for c in cells}) == len(cells)
+    assert [c["index"] for c in cells] == list(range(len(cells)))
+    assert pickle.loads(pickle.dumps(cells)) == cells
+    first = cells[0]
+    assert first["coords"] == {
+        "task": "0",
+        "strategy": "react",
+        "memory": "full",
+        "model": "workbench/demo",
+        "seed": 0,
+        "budget": "max_calls=40",
+    }
+    # the same axes give the same sweep id (a rerun finds the sweep); other axes another
+    assert sweep_id_for(normalise(models=["workbench/demo"], seeds=[0, 1], **AXES)) == sweep_id_for(config)
+    assert sweep_id_for(normalise(models=["workbench/demo"], seeds=[0], **AXES)) != sweep_id_for(config)
+
+
+@pytest.mark.parametrize(
+    ("override", "words"),
+    [
+        ({"strategies": []}, "strategies must not be empty"),
+        ({"strategies": [3]}, "each of strategies must be a name"),
+        ({"budgets": {"max_turns": 3}}, "unknown budget(s) max_turns; valid: max_calls"),
+        ({"budgets": {"max_calls": 0}}, "max_calls"),
+        ({"tasks": [0, 0]}, "tasks lists 0 more than once"),
+        ({"models": ["gpt-4o"]}, "needs a provider prefix"),
+        ({"env": None}, "env must be the name of an env"),
+        ({"tasks": [{"seed": 1, "level": 3}]}, "unknown task key(s) level"),
+    ],
+)
+def test_bad_axes_are_config_errors_that_say_what_is_valid(override: dict[str, Any], words: str) -> None:
+    kwargs = {**AXES, "models": ["workbench/demo"], "seeds": [0], **override}
+    with pytest.raises(ConfigError, match=None) as info:
+        normalise(**kwargs)
+    assert words in str(info.value)
+
+
+def test_run_cell_is_a_normal_stored_run_tagged_with_the_sweep(tmp_path: Path) -> None:
+    config = normalise(models=["workbench/demo"], seeds=[3], **{**AXES, "tasks": [2]})
+    cell = expand(config, "sw-test")[0]
+    db = tmp_path / "runs.sqlite"
+    row = run_cell(cell, str(db))
+    assert row["outcome"] == "success" and row["solved"] and row["error"] is None
+    assert row["calls"] == row["steps"] > 0 and row["tokens"] > 0 and row["simulated"]
+    with RunStore(db) as store:
+        (listed,) = store.list_runs(sweep="sw-test")
+        assert listed["id"] == row["run_id"] and listed["steps"] == row["steps"]
+        assert listed["tags"] == {"sweep": "sw-test", "cell": cell["key"]}
+        assert store.list_runs(sweep="other") == []
+        # the cell opens as any run: resumable, steppable, rewindable
+        s = Session.resume(row["run_id"], store=store)
+        assert s.tree.outcome == "success" and s.config["tags"]["sweep"] == "sw-test"
+        s.rewind(1)
+        s.step()
+        s.close()
+
+
+def test_run_cell_without_a_store_ships_the_run_back(tmp_path: Path) -> None:
+    config = normalise(
+        models=["workbench/demo"], seeds=[0], **{**AXES, "tasks": [1], "strategies": ["react"]}
+    )
+    cell = expand(config, "sw-ship")[0]
+    row = run_cell(cell, None)
+    data = pickle.loads(pickle.dumps(row))["run_data"]
+    assert data["run"]["id"] == row["run_id"] and len(data["run"]["nodes"]) == row["steps"] + 1
+    # the driver writes it (one writer): a sweep's sink saves the shipped run
+    with Sweep(
+        tasks=[1],
+        strategies=["react"],
+        budgets={"max_calls": 40},
+        store=tmp_path / "d.sqlite",
+        name="sw-ship",
+    ) as sweep:
+        sweep.finished(dict(row))
+        run = sweep.store.load_run(row["run_id"])
+        assert run.outcome == "success" and [r["id"] for r in sweep.runs()] == [row["run_id"]]
+        assert sweep.store.sweep_cells("sw-ship")[0]["status"] == "done"
+
+
+def test_a_local_sweep_runs_2x2x5_to_completion_and_reports_calls_and_steps(tmp_path: Path) -> None:
+    db = tmp_path / "runs.sqlite"
+    with Sweep(**AXES, store=db, concurrency=4) as sweep:
+        results = sweep.run()
+        assert sweep.status == "done" and len(results) == 20
+        assert {r["outcome"] for r in results} <= {"success", "failure", "budget"}
+        assert all(r["run_id"] and r["calls"] > 0 and r["steps"] > 0 for r in results)
+        # every cell is its own stored run, findable by the sweep id
+        assert sorted(r["id"] for r in sweep.runs()) == sorted(r["run_id"] for r in results)
+        by = {(s["strategy"], s["memory"]): s for s in results.summary()}
+        assert set(by) == {(a, b) for a in ("react", "best-first") for b in ("full", "diff")}
+        assert all(s["n"] == 5 and 0 <= s["ci_low"] <= s["rate"] <= s["ci_high"] <= 1 for s in by.values())
+        # a search step makes many calls, a ReAct step one: calls and steps are both reported
+        assert by[("react", "full")]["calls_mean"] == by[("react", "full")]["steps_mean"]
+        assert by[("best-first", "full")]["calls_mean"] > by[("best-first", "full")]["steps_mean"]
+        html = results._repr_html_()
+        assert "best-first" in html and "<table" in html
+        stored = sweep.store.load_sweep(sweep.id)
+        assert stored["config"]["cells"] == 20 and stored["versions"]["workbench"]
+    # the same sweep built again finds every cell finished and runs nothing
+    with Sweep(**AXES, store=db) as again:
+        ran: list[str] = []
+        again.subscribe(lambda kind, data: ran.append(data["key"]) if kind == "started" else None)
+        assert len(again.run()) == 20 and ran == []
+
+
+def test_a_cell_that_errors_does_not_stop_the_others(tmp_path: Path) -> None:
+    # an unknown strategy option fails only the cells that use it
+    sweep = Sweep(
+        tasks=[0, 1],
+        strategies=["react", {"name": "best-first", "no_such_option": 1}],
+        budgets={"max_calls": 30},
+        store=tmp_path / "runs.sqlite",
+    )
+    results = sweep.run()
+    bad = [r for r in results if r["strategy"].startswith("best-first")]
+    good = [r for r in results if r["strategy"] == "react"]
+    assert len(bad) == 2 and all(r["outcome"] == "error" and "no_such_option" in r["error"] for r in bad)
+    assert all(r["outcome"] == "success" for r in good)
+    cells = {c["key"]: c["status"] for c in sweep.store.sweep_cells(sweep.id)}
+    assert sorted(cells.values()) == ["done", "done", "error", "error"]
+    # a rerun runs the errored cells again, not the finished ones
+    assert [c["key"] for c in sweep.pending_cells()] == [r["key"] for r in bad]
+    sweep.close()
+
+
+def test_pause_and_cancel(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        sweep = Sweep(tasks=[0, 1, 2, 3], strategies=["react"], store=tmp_path / "runs.sqlite", concurrency=2)
+        steps: list[str] = []
+
+        def watch(kind: str, data: dict[str, Any]) -> None:
+            if kind == "progress":
+                steps.append(data["key"])
+                if len(steps) == 3:
+                    sweep.pause()
+
+        sweep.subscribe(watch)
+        task = sweep.start()
+        while sweep.status != "paused":
+            await asyncio.sleep(0)
+        for _ in range(50):  # the loop keeps turning; a paused sweep takes no step
+            await asyncio.sleep(0)
+        assert len(steps) == 3 and sweep.status == "paused"
+        sweep.cancel()
+        await task
+        assert sweep.status == "cancelled"
+        assert sweep.results == []  # no cell finished: cancelled cells leave no row
+        running = [st["run_id"] for st in sweep.state.values() if st["state"] == "running"]
+        assert 1 <= len(running) <= 2  # those in flight were dropped; their runs keep what was stored
+        assert {r["id"] for r in sweep.runs()} == set(running)
+        assert sum(r["steps"] for r in sweep.runs()) == 3
+        assert len(sweep.pending_cells()) == 4  # a rerun runs them all
+        sweep.close()
+
+    asyncio.run(scenario())
+
+
+def test_store_migration_adds_the_sweep_tables(tmp_path: Path) -> None:
+    db = tmp_path / "runs.sqlite"
+    RunStore(db).close()
+    with sqlite3.connect(db) as conn:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert {"sweeps", "sweep_cells", "sweep_cells_by_run"} <= names

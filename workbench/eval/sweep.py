@@ -1,0 +1,467 @@
+"""`Sweep`: strategies x memories x models x tasks x seeds x budgets, each cell a normal stored run.
+
+    from workbench.eval import Sweep
+    sweep = Sweep(env="gridworld", tasks=[0, 1, 2], strategies=["react", "best-first"],
+                  memories=["full", "diff"], seeds=[0, 1], budgets={"max_calls": 40},
+                  store="runs.sqlite")
+    results = sweep.run()            # blocking (scripts); in a notebook: await sweep.arun() or sweep.start()
+    results.summary(by="strategy")   # solve rate with a 95% interval, calls, steps, tokens per solved task
+
+The sweep id is `name=` or a digest of the axes, so building the same sweep again (in a new process,
+after a kill) finds it in the store: finished cells are skipped, cells that errored run again, and a
+cell that was in flight starts over (its partial run stays in the store, tagged). Each cell's run is
+tagged `{"sweep": id, "cell": key}` (`store.list_runs(sweep=id)`, `%agent load RUN_ID`).
+
+Reproducibility: the store keeps the sweep's config and the versions it ran with (`load_sweep`);
+`record="auto"` records every real model's calls into one cassette per cell next to the store
+(`<store dir>/cassettes/<sweep id>/`), and `Sweep.replay(id, store)` (`workbench sweep --replay ID`)
+reruns the sweep from them offline, bit for bit; the demo model is seeded and replays itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.metadata
+import platform
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .. import validate
+from ..errors import ConfigError
+from . import spec as specs
+from .backends import make_backend
+from .control import SweepControl
+from .results import SweepResults
+
+DEFAULT_STORE: Any = "default"  # the default store (`workbench where`); None keeps nothing
+STATES = ("pending", "running", "done", "error")
+
+
+def versions() -> dict[str, Any]:
+    """The versions a sweep ran with (stored with it)."""
+    from .. import __version__
+
+    found: dict[str, Any] = {
+        "workbench": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+    }
+    for dist in ("litellm", "ray"):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            found[dist] = importlib.metadata.version(dist)
+    return found
+
+
+class Sweep:
+    """A sweep over agent configurations (see the module docstring)."""
+
+    def __init__(
+        self,
+        env: str = "gridworld",
+        tasks: Any = (0,),
+        strategies: Any = ("react",),
+        memories: Any = ("full",),
+        models: Any = ("workbench/demo",),
+        seeds: Any = (0,),
+        budgets: Any = None,
+        store: Any = DEFAULT_STORE,
+        *,
+        backend: Any = "local",
+        concurrency: int = 4,
+        name: str | None = None,
+        env_options: dict[str, Any] | None = None,
+        record: Any = "auto",
+        address: str | None = None,
+    ) -> None:
+        self.axes = specs.normalise(
+            env=env,
+            tasks=tasks,
+            strategies=strategies,
+            memories=memories,
+            models=models,
+            seeds=seeds,
+            budgets=budgets,
+            env_options=env_options,
+        )
+        self.concurrency = validate.number("concurrency", concurrency, minimum=1, integer=True)
+        if name is not None:
+            name = validate.text("name", name, empty=False).strip()
+        self.id = specs.sweep_id_for(self.axes, name)
+        self.name = name or self.id
+        if record not in ("auto", True, False) and not isinstance(record, (str, Path)):
+            raise ConfigError(
+                f"record must be 'auto', True, False or a folder for the cassettes, not {record!r}"
+            )
+        self.record = record
+        self.address = address
+        self._backend_arg = backend
+        self.backend_name = backend if isinstance(backend, str) else type(backend).__name__
+        if isinstance(backend, str) and backend not in ("local", "ray"):
+            raise ConfigError(f"backend must be 'local', 'ray' or a backend object, not {backend!r}")
+        self._store_arg = store
+        self.store: Any = None
+        self.store_path: str | None = None
+        self._open_store()
+        self.cells = specs.expand(self.axes, self.id)
+        self._assign_cassettes()
+        self.control = SweepControl()
+        self.status = "idle"
+        self.error: str | None = None
+        self.rows: dict[str, dict[str, Any]] = {}
+        self.state: dict[str, dict[str, Any]] = {
+            c["key"]: {"state": "pending", "steps": 0, "calls": 0, "tokens": 0, "cost": 0.0, "run_id": None}
+            for c in self.cells
+        }
+        self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
+        self._task: asyncio.Task[Any] | None = None
+        self.replaying = False
+
+    # --- store and cassettes --------------------------------------------------------------------
+    def _open_store(self) -> None:
+        from ..store.sqlite import RunStore
+
+        store = self._store_arg
+        if store is None:
+            return
+        if store is DEFAULT_STORE or (isinstance(store, str) and store == DEFAULT_STORE):
+            from ..store.location import default_store_path
+
+            store = default_store_path()
+        if isinstance(store, (str, Path)):
+            self.store = RunStore(store)
+            self._own_store = True
+        elif hasattr(store, "save_sweep"):
+            self.store = store
+            self._own_store = False
+        else:
+            raise ConfigError("store must be a RunStore, the path of its SQLite file, 'default' or None")
+        self.store_path = str(self.store.path)
+
+    def _cassette_dir(self) -> Path | None:
+        if isinstance(self.record, (str, Path)) and self.record not in ("auto",):
+            return Path(self.record) / self.id
+        if self.record is False or self.store_path is None:
+            return None
+        return Path(self.store_path).parent / "cassettes" / self.id
+
+    def _assign_cassettes(self) -> None:
+        folder = self._cassette_dir()
+        if folder is None:
+            return
+        everything = self.record is not False and self.record != "auto"  # True or a folder
+        for cell in self.cells:
+            real = not str(cell["model"].get("name")).startswith("workbench/")
+            if everything or real:
+                cell["record"] = str(folder / specs.cell_file_name(cell["key"]))
+
+    def close(self) -> None:
+        """Close the store this sweep opened from a path (safe to call twice)."""
+        if self.store is not None and getattr(self, "_own_store", False):
+            self.store.close(quiet=True)
+            self._own_store = False
+
+    def __enter__(self) -> Sweep:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # --- description ------------------------------------------------------------------------------
+    @property
+    def config(self) -> dict[str, Any]:
+        """What the store keeps: the axes, the cell count and how the sweep runs."""
+        return {
+            "axes": self.axes,
+            "cells": len(self.cells),
+            "backend": self.backend_name,
+            "concurrency": self.concurrency,
+            "record": self.record
+            if isinstance(self.record, bool) or self.record == "auto"
+            else str(self.record),
+        }
+
+    def __repr__(self) -> str:
+        done = sum(1 for s in self.state.values() if s["state"] in ("done", "error"))
+        return f"<Sweep {self.id} · {len(self.cells)} cells · {done} finished · {self.status}>"
+
+    def __len__(self) -> int:
+        return len(self.cells)
+
+    @property
+    def results(self) -> SweepResults:
+        """The rows so far, in cell order (finished cells of earlier runs of this sweep included)."""
+        rows = [self.rows[c["key"]] for c in self.cells if c["key"] in self.rows]
+        return SweepResults(rows, self.id)
+
+    def totals(self) -> dict[str, Any]:
+        """Counts by state, and tokens, calls and cost so far (finished and in-flight cells)."""
+        counts = {s: 0 for s in STATES}
+        for st in self.state.values():
+            counts[st["state"]] += 1
+        return {
+            **counts,
+            "cells": len(self.cells),
+            "solved": sum(1 for r in self.rows.values() if r.get("solved")),
+            "tokens": sum(st["tokens"] for st in self.state.values()),
+            "calls": sum(st["calls"] for st in self.state.values()),
+            "cost": sum(st["cost"] for st in self.state.values()),
+        }
+
+    def subscribe(self, fn: Callable[[str, dict[str, Any]], None]) -> Callable[[], None]:
+        """Call `fn(kind, data)` on each change: kind is started, progress, finished or status."""
+        self._listeners.append(fn)
+        return lambda: self._listeners.remove(fn) if fn in self._listeners else None
+
+    def _emit(self, kind: str, data: dict[str, Any]) -> None:
+        for fn in list(self._listeners):
+            fn(kind, data)
+
+    def _set_status(self, status: str) -> None:
+        self.status = status
+        self._emit("status", {"status": status, "error": self.error})
+
+    # --- the sink a backend reports to ------------------------------------------------------------
+    def started(self, key: str, run_id: str) -> None:
+        st = self.state[key]
+        st.update(state="running", run_id=run_id)
+        if self.store is not None:
+            index = next(c["index"] for c in self.cells if c["key"] == key)
+            self.store.sweep_cell_started(self.id, key, index, run_id)
+        self._emit("started", {"key": key, "run_id": run_id})
+
+    def progress(self, key: str, totals: dict[str, Any]) -> None:
+        self.state[key].update(totals)
+        self._emit("progress", {"key": key, **totals})
+
+    def finished(self, row: dict[str, Any]) -> None:
+        data = row.pop("run_data", None)
+        if data is not None and self.store is not None:
+            self._save_shipped_run(data)
+        status = "error" if row["outcome"] == "error" else "done"
+        if self.store is not None:
+            self.store.sweep_cell_finished(self.id, row["key"], row["index"], row, status)
+        self.rows[row["key"]] = row
+        self.state[row["key"]].update(
+            state=status,
+            run_id=row.get("run_id"),
+            steps=row["steps"],
+            calls=row["calls"],
+            tokens=row["tokens"],
+            cost=row["cost"],
+        )
+        self._emit("finished", row)
+
+    def _save_shipped_run(self, data: dict[str, Any]) -> None:
+        """Write a run a remote worker sent back (the driver is its one writer)."""
+        from ..core.tree import Run
+
+        run = Run.from_dict(data["run"])
+        self.store.save_run(run, plan=data.get("plan"), memory=data.get("memory"), status="done")
+        self.store.release(run.id)
+
+    # --- running ------------------------------------------------------------------------------------
+    def pending_cells(self) -> list[dict[str, Any]]:
+        """The cells a run of the sweep starts: all but those finished ("done") in the store."""
+        return [c for c in self.cells if self.state[c["key"]]["state"] != "done"]
+
+    def _load_finished(self) -> None:
+        if self.store is None:
+            return
+        for rec in self.store.sweep_cells(self.id):
+            key = rec["key"]
+            if key not in self.state or rec["status"] != "done":
+                continue
+            row = rec["row"]
+            self.rows[key] = row
+            self.state[key].update(
+                state="done",
+                run_id=row.get("run_id"),
+                steps=row.get("steps", 0),
+                calls=row.get("calls", 0),
+                tokens=row.get("tokens", 0),
+                cost=row.get("cost", 0.0),
+            )
+
+    async def arun(self) -> SweepResults:
+        """Run every cell not finished yet (the async form: `await sweep.arun()` in a notebook)."""
+        if self.status == "running":
+            raise ConfigError(f"sweep {self.id} is already running; pause(), cancel() or wait for it")
+        self.control = SweepControl() if self.control.cancelled else self.control
+        self.control.bind(asyncio.get_running_loop())
+        self.error = None
+        if self.store is not None:
+            self.store.save_sweep(self.id, self.name, self.config, versions())
+        self._load_finished()
+        todo = self.pending_cells()
+        for cell in todo:
+            self.state[cell["key"]].update(state="pending", steps=0, calls=0, tokens=0, cost=0.0)
+            if cell.get("record"):  # a cell that runs again records afresh
+                Path(cell["record"]).unlink(missing_ok=True)
+        backend = make_backend(
+            self._backend_arg, concurrency=self.concurrency, store=self.store, address=self.address
+        )
+        self._set_status("running")
+        try:
+            await backend.run(todo, self)
+        except asyncio.CancelledError:
+            self._set_status("cancelled")
+            raise
+        except BaseException as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+            self._set_status("error")
+            raise
+        self._set_status("cancelled" if self.control.cancelled else "done")
+        return self.results
+
+    def run(self) -> SweepResults:
+        """Blocking form of `arun` (scripts, the CLI); Ctrl-C cancels the cells in flight."""
+        from ..core.sync import run_sync
+
+        return run_sync(self.arun())
+
+    def start(self) -> asyncio.Task[Any]:
+        """Run in the background on the running loop (a notebook's) and return the task at once."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise ConfigError(
+                "start() needs a running event loop (a notebook); use run() in a script"
+            ) from None
+        if self._task is not None and not self._task.done():
+            raise ConfigError(f"sweep {self.id} is already running; pause(), cancel() or wait for it")
+        task = loop.create_task(self.arun())
+        self._task = task
+
+        def done(t: asyncio.Task[Any]) -> None:
+            if not t.cancelled() and t.exception() is not None and self.error is None:
+                self.error = f"{type(t.exception()).__name__}: {t.exception()}"
+                self._set_status("error")
+
+        task.add_done_callback(done)
+        return task
+
+    def pause(self) -> None:
+        """Finish the steps in flight, then start nothing new until `resume()` (thread-safe)."""
+        self.control.pause()
+        if self.status == "running":
+            self._set_status_threadsafe("paused")
+
+    def resume(self) -> None:
+        self.control.resume()
+        if self.status == "paused":
+            self._set_status_threadsafe("running")
+
+    def cancel(self) -> None:
+        """Stop now: the steps in flight are dropped (their runs keep what was stored); a rerun of the
+        sweep runs the unfinished cells again (thread-safe)."""
+        self.control.cancel()
+
+    def _set_status_threadsafe(self, status: str) -> None:
+        loop = self.control._loop
+        if loop is None or loop.is_closed():
+            self._set_status(status)
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._set_status(status)
+        else:
+            loop.call_soon_threadsafe(self._set_status, status)
+
+    # --- stored sweeps ----------------------------------------------------------------------------
+    def runs(self) -> list[dict[str, Any]]:
+        """The stored runs of this sweep (`list_runs` entries), newest first."""
+        if self.store is None:
+            return []
+        return self.store.list_runs(limit=10**6, sweep=self.id)
+
+    @classmethod
+    def load(cls, sweep_id: str, store: Any = DEFAULT_STORE, **overrides: Any) -> Sweep:
+        """The stored sweep `sweep_id` (its axes from the store), ready to `run()` again."""
+        opened = _opened(store)
+        record = opened.load_sweep(sweep_id)
+        cfg = record["config"]
+        kwargs = _kwargs_of(cfg)
+        kwargs.update(name=record["id"], store=opened)
+        kwargs.update(overrides)
+        sweep = cls(**kwargs)
+        sweep._own_store = opened is not store
+        return sweep
+
+    @classmethod
+    def replay(cls, sweep_id: str, store: Any = DEFAULT_STORE, *, concurrency: int | None = None) -> Sweep:
+        """A sweep that reruns `sweep_id` from its recorded calls, offline (id `<id>.replay`).
+
+        Each cell answers from the cassette its original cell recorded; a demo-model cell reruns the
+        seeded demo model. A replay starts afresh each time (its earlier rows are replaced)."""
+        opened = _opened(store)
+        record = opened.load_sweep(sweep_id)
+        original = cls(**{**_kwargs_of(record["config"]), "name": record["id"], "store": opened})
+        kwargs = {**_kwargs_of(record["config"]), "name": f"{record['id']}.replay", "store": opened}
+        kwargs["record"] = False
+        if concurrency is not None:
+            kwargs["concurrency"] = concurrency
+        sweep = cls(**kwargs)
+        sweep._own_store = opened is not store
+        sweep.replaying = True
+        by_key = {c["key"]: c for c in original.cells}
+        for cell in sweep.cells:
+            source = by_key[cell["key"]].get("record")
+            name = str(cell["model"].get("name"))
+            if source and Path(source).is_file():
+                cell["replay"] = source
+            elif not name.startswith("workbench/"):
+                cell["replay"] = source or "(no cassette recorded)"
+        opened.delete_sweep_cells(sweep.id)
+        return sweep
+
+    def export_cassettes(self, folder: str | Path) -> Path:
+        """Copy this sweep's cassettes into `folder` (to ship them with a notebook); returns the copy."""
+        source = self._cassette_dir()
+        target = Path(folder) / self.id
+        if source is None or not source.is_dir():
+            raise ConfigError(f"sweep {self.id} recorded no cassettes (record=False, or only the demo model)")
+        shutil.copytree(source, target, dirs_exist_ok=True)
+        return target
+
+
+def _opened(store: Any) -> Any:
+    from ..store.sqlite import RunStore
+
+    if store is DEFAULT_STORE or store == DEFAULT_STORE:
+        from ..store.location import default_store_path
+
+        return RunStore(default_store_path(), create=False)
+    if isinstance(store, (str, Path)):
+        return RunStore(store, create=False)
+    if store is None or not hasattr(store, "load_sweep"):
+        raise ConfigError("store must be a RunStore or the path of its SQLite file")
+    return store
+
+
+def _kwargs_of(cfg: dict[str, Any]) -> dict[str, Any]:
+    axes = cfg.get("axes") or {}
+
+    def named(items: list[dict[str, Any]]) -> list[Any]:
+        return [{"name": i["name"], **i.get("options", {})} if i.get("options") else i["name"] for i in items]
+
+    return {
+        "env": axes["env"],
+        "env_options": axes.get("env_options") or None,
+        "tasks": [
+            {"seed": t["seed"], "task": t["task"], "env_options": t["env_options"], "name": t["name"]}
+            for t in axes["tasks"]
+        ],
+        "strategies": named(axes["strategies"]),
+        "memories": named(axes["memories"]),
+        "models": axes["models"],
+        "seeds": axes["seeds"],
+        "budgets": axes["budgets"],
+        "concurrency": cfg.get("concurrency", 4),
+        "record": cfg.get("record", "auto"),
+    }
