@@ -123,6 +123,9 @@ def test_a_local_sweep_runs_2x2x5_to_completion_and_reports_calls_and_steps(tmp_
         # a search step makes many calls, a ReAct step one: calls and steps are both reported
         assert by[("react", "full")]["calls_mean"] == by[("react", "full")]["steps_mean"]
         assert by[("best-first", "full")]["calls_mean"] > by[("best-first", "full")]["steps_mean"]
+        # equal call budgets: a search starts no call past max_calls, even within one expansion
+        assert all(r["calls"] <= 40 for r in results)
+        assert all(r["calls"] == 40 for r in results if r["outcome"] == "budget")
         html = results._repr_html_()
         assert "best-first" in html and "<table" in html
         stored = sweep.store.load_sweep(sweep.id)
@@ -192,3 +195,16 @@ def test_store_migration_adds_the_sweep_tables(tmp_path: Path) -> None:
     with sqlite3.connect(db) as conn:
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     assert {"sweeps", "sweep_cells", "sweep_cells_by_run"} <= names
+
+
+def test_a_session_call_budget_stops_before_the_next_call() -> None:
+    from workbench.errors import BudgetExhausted
+
+    s = Session(env="gridworld", model="workbench/demo", store=None, max_calls=3)
+    s.run()
+    assert s.tree.calls == 3 and s.status != "error"
+    with pytest.raises(BudgetExhausted, match="model-call budget used up"):
+        s.step()
+    search = Session(env="gridworld", model="workbench/demo", strategy="best-first", store=None, max_calls=7)
+    search.run()
+    assert search.tree.calls == 7 and search.config["budgets"]["max_calls"] == 7

@@ -5,6 +5,7 @@
     workbench resume RUN_ID [--max-steps N]
     workbench runs | workbench show RUN_ID | workbench export RUN_ID [-o FILE]
     workbench envs | workbench models
+    workbench sweep sweep.toml | workbench sweep --replay SWEEP_ID | workbench sweeps
 
 `--env`, `--strategy` and `--memory` take a built-in name, a plugin name (entry points in the groups
 `workbench.envs`, `workbench.strategies`, `workbench.memories`; `workbench envs` lists env plugins),
@@ -181,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     runs = sub.add_parser("runs", parents=[store], help="list stored runs, newest first")
     runs.add_argument("--limit", type=positive_int, default=20)
+    runs.add_argument("--sweep", default=None, metavar="SWEEP_ID", help="only the runs of this sweep")
     show = sub.add_parser("show", parents=[store], help="print one run step by step")
     show.add_argument("run_id", metavar="RUN_ID")
     show.add_argument("--full", action="store_true", help="print whole observations")
@@ -213,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument(
         "--out", default="notebooks/cassettes", metavar="DIR", help="folder (default: notebooks/cassettes)"
     )
+    from .eval.cli import add_parsers as sweep_parsers
+
+    sweep_parsers(sub, store, positive_int)
     sub.add_parser("where", help="print the default run store and why it is the default")
     sub.add_parser("init", help="make .workbench/ here: runs of this project (notebooks below too) go there")
     sub.add_parser("envs", help="list the environments: built-ins, then plugins")
@@ -477,7 +482,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         out(f"no runs yet in {args.store}; `workbench run` starts one")
         return 0
     with RunStore(args.store, create=False) as store:
-        rows = store.list_runs(limit=args.limit)
+        rows = store.list_runs(limit=args.limit, sweep=args.sweep)
     if not rows:
         out(f"no runs yet in {args.store}; `workbench run` starts one")
         return 0
@@ -664,6 +669,18 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .eval.cli import cmd_sweep as run_sweep
+
+    return run_sweep(args)
+
+
+def cmd_sweeps(args: argparse.Namespace) -> int:
+    from .eval.cli import cmd_sweeps as list_sweeps
+
+    return list_sweeps(args)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": cmd_run,
     "resume": cmd_resume,
@@ -676,6 +693,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "doctor": cmd_doctor,
     "envs": cmd_envs,
     "models": cmd_models,
+    "sweep": cmd_sweep,
+    "sweeps": cmd_sweeps,
 }
 
 

@@ -125,6 +125,7 @@ class Session(ExecuteMixin, EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin
         max_steps: int | None = None,
         max_tokens: int | None = None,
         max_cost: float | None = None,
+        max_calls: int | None = None,
         env_options: dict[str, Any] | None = None,
         memory_options: dict[str, Any] | None = None,
         record: str | Path | None = None,
@@ -142,6 +143,7 @@ class Session(ExecuteMixin, EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin
         max_steps = validate.number("max_steps", max_steps, minimum=0, integer=True, optional=True)
         max_tokens = validate.number("max_tokens", max_tokens, minimum=0, integer=True, optional=True)
         max_cost = validate.number("max_cost", max_cost, minimum=0, optional=True)
+        max_calls = validate.number("max_calls", max_calls, minimum=0, integer=True, optional=True)
         seed = validate.number("seed", seed, integer=True)
         concurrency = validate.number("concurrency", concurrency, minimum=1, integer=True)
         for name, given in (("env_options", env_options), ("memory_options", memory_options), ("tags", tags)):
@@ -172,6 +174,8 @@ class Session(ExecuteMixin, EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin
         if callable(warm_up):
             warm_up()  # a real model's client library imports while the rest is set up
         self.budgets = {"max_steps": max_steps, "max_tokens": max_tokens, "max_cost": max_cost}
+        if max_calls is not None:  # model calls: what sweeps compare strategies at (a search step makes many)
+            self.budgets["max_calls"] = max_calls
         self.events = ev.EventBus()
         self.breakpoints: list[Breakpoint] = []
         self.destructive = []
@@ -422,6 +426,10 @@ class Session(ExecuteMixin, EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin
         if b["max_tokens"] is not None and run.tokens >= b["max_tokens"]:
             raise BudgetExhausted(
                 f"token budget used up ({run.tokens}/{b['max_tokens']}); raise max_tokens to go on"
+            )
+        if b.get("max_calls") is not None and run.calls >= b["max_calls"]:
+            raise BudgetExhausted(
+                f"model-call budget used up ({run.calls}/{b['max_calls']} calls); raise max_calls to go on"
             )
         if b["max_cost"] is not None and run.cost >= b["max_cost"]:
             raise BudgetExhausted(

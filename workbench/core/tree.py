@@ -133,6 +133,7 @@ class Run:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float = 0.0
+    calls: int = field(default=0, compare=False)  # model calls recorded on its nodes (failed ones too)
     # the last path handed out, root first: most calls ask for it or for a child of its end
     _path_cache: list[Node] = field(default_factory=list, init=False, repr=False, compare=False)
     # parent id -> child ids in creation order, kept as nodes are added (not serialised)
@@ -221,6 +222,7 @@ class Run:
         self._count(call)
 
     def _count(self, call: LLMCall) -> None:
+        self.calls += 1
         self.prompt_tokens += call.prompt_tokens
         self.completion_tokens += call.completion_tokens
         self.cost += call.cost

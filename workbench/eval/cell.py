@@ -5,10 +5,10 @@
 
 `spec` is a cell dict from `spec.expand` (plain data: it pickles and goes over the wire). The run is
 a `Session` like any other, tagged `{"sweep": id, "cell": key}`, so `%agent load RUN_ID`, the runs
-browser and `workbench show` open it. The cell steps until the run is done or a budget is used up:
-`max_calls` is checked before each step (a step is never cut in half, so a search step may end a
-few calls past it; the row says how many calls were used), `max_tokens`, `max_cost` and `max_steps`
-are the Session's own budgets.
+browser and `workbench show` open it. The cell steps until the run is done or a budget is used up;
+the budgets are the Session's own (`max_calls`, `max_tokens`, `max_cost`, `max_steps`): a search
+strategy starts no call past `max_calls`, even within one expansion, so strategies compare at equal
+model calls.
 
 The row: `key`, `index`, `sweep_id`, the coordinates (`task`, `strategy`, `memory`, `model`, `seed`,
 `budget`), `outcome` (success | failure | budget | error), `solved`, `steps`, `calls`,
@@ -69,11 +69,6 @@ def run_cell(spec: dict[str, Any], store_path: str | None = None) -> dict[str, A
     return run_sync(arun_cell(spec, store_path))
 
 
-def calls_of(run: Any) -> int:
-    """Model calls a run made (every node's calls, failed ones included)."""
-    return sum(len(node.llm_calls) for node in run.nodes.values())
-
-
 def _model(spec: dict[str, Any]) -> Any:
     from ..llm.model import Model
     from ..llm.providers import DEMO, REPLAY
@@ -106,6 +101,7 @@ def _session(spec: dict[str, Any], store: Any, scheduler: Any) -> Any:
         max_steps=budget.get("max_steps"),
         max_tokens=budget.get("max_tokens"),
         max_cost=budget.get("max_cost"),
+        max_calls=budget.get("max_calls"),
         tags={"sweep": spec["sweep_id"], "cell": spec["key"]},
         **dict(spec.get("strategy_options") or {}),
     )
@@ -164,7 +160,7 @@ async def arun_cell(
         row["run_id"] = session.run_id
         if on_start is not None:
             on_start(spec["key"], session.run_id)
-        reason = await _drive(session, spec["budget"].get("max_calls"), spec["key"], on_progress, control)
+        reason = await _drive(session, spec["key"], on_progress, control)
         _fill(row, session, reason)
     except (asyncio.CancelledError, SweepCancelled):
         if session is not None:
@@ -192,17 +188,13 @@ async def arun_cell(
     return row
 
 
-async def _drive(
-    session: Any, max_calls: int | None, key: str, on_progress: Progress | None, control: Any
-) -> str:
+async def _drive(session: Any, key: str, on_progress: Progress | None, control: Any) -> str:
     """Step until done, a budget, an error node; returns why it stopped."""
     while True:
         if control is not None:
             await control.checkpoint()
         if session.done:
             return "done"
-        if max_calls is not None and calls_of(session.tree) >= max_calls:
-            return "budget"
         try:
             node = await session.astep()
         except BudgetExhausted:
@@ -217,14 +209,14 @@ async def _drive(
 
 def _progress(session: Any) -> dict[str, Any]:
     run = session.tree
-    return {"steps": run.steps, "calls": calls_of(run), "tokens": run.tokens, "cost": run.cost}
+    return {"steps": run.steps, "calls": run.calls, "tokens": run.tokens, "cost": run.cost}
 
 
 def _totals(row: dict[str, Any], session: Any) -> None:
     run = session.tree
     row.update(
         steps=run.steps,
-        calls=calls_of(run),
+        calls=run.calls,
         prompt_tokens=run.prompt_tokens,
         completion_tokens=run.completion_tokens,
         tokens=run.tokens,

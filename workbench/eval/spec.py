@@ -97,12 +97,19 @@ def _task(value: Any) -> dict[str, Any]:
 
 def _model(value: Any) -> dict[str, Any]:
     from ..llm.model import check_model_name
+    from ..safety.redact import kwarg_secrets
 
     if isinstance(value, str):
         check_model_name(value)
         return {"name": value}
     if isinstance(value, dict) and isinstance(value.get("name"), str):
         check_model_name(value["name"])
+        secrets = [name for _, name in kwarg_secrets(value)]
+        if secrets:
+            raise ConfigError(
+                f"models: {', '.join(secrets)} holds a secret; a sweep's models are stored and sent to "
+                "workers, so keys come from the environment (e.g. OPENAI_API_KEY), never the config"
+            )
         if "max_parallel" in value:
             validate.number("max_parallel", value["max_parallel"], minimum=1, integer=True)
         return _jsonable("model", dict(value))

@@ -51,18 +51,22 @@ class _Skip(Exception):
 
 
 class BudgetGuard:
-    """Starts a batch's calls only while the session's token and cost budgets allow them.
+    """Starts a batch's calls only while the session's token, cost and model-call budgets allow them.
 
     A call starts only if the budget is not used up counting the calls this batch already made; and
     while other calls are in flight, only if the budget still holds them all plus this one at the
     size of the largest call so far (none known yet: one call at a time). So a budget is exceeded
-    by at most one call, and far from the limit the batch still runs `concurrency` calls at once.
+    by at most one call (a call budget not at all), and far from the limit the batch still runs
+    `concurrency` calls at once.
     """
 
     def __init__(self, session: StepContext) -> None:
         self.session = session
         budgets = session.budgets or {}
-        self.limits = {k: budgets.get(k) for k in ("max_tokens", "max_cost") if budgets.get(k) is not None}
+        self.limits = {
+            k: budgets.get(k) for k in ("max_tokens", "max_cost", "max_calls") if budgets.get(k) is not None
+        }
+        self.calls = 0
         self.tokens = 0
         self.cost = 0.0
         self.inflight = 0
@@ -70,6 +74,8 @@ class BudgetGuard:
 
     def used(self, key: str) -> float:
         run = self.session.tree
+        if key == "max_calls":
+            return run.calls + self.calls
         return run.tokens + self.tokens if key == "max_tokens" else run.cost + self.cost
 
     def exhausted(self) -> str | None:
@@ -81,6 +87,10 @@ class BudgetGuard:
             return True
         run = self.session.tree
         for key, limit in self.limits.items():
+            if key == "max_calls":  # every call is one: start it only if all in flight fit too
+                if self.used(key) + self.inflight + 1 > limit:
+                    return False
+                continue
             size = run.largest_call_tokens if key == "max_tokens" else run.largest_call_cost
             if size <= 0 or self.used(key) + (self.inflight + 1) * size > limit:
                 return False
@@ -105,6 +115,7 @@ class BudgetGuard:
         async with self.changed:
             self.inflight -= 1
             if call is not None:
+                self.calls += 1
                 self.tokens += call.tokens
                 self.cost += call.cost
             self.changed.notify_all()

@@ -65,7 +65,12 @@ SEARCH_OPTIONS: dict[str, Any] = {
     "max_seconds": None,  # wall-time budget of a round
     "rounds": 1,  # rounds in a row, each from the last commit; "terminal": until a terminal (Koh et al.)
 }
-FINAL_REASONS = ("max_tokens", "max_cost", "max_steps")  # session budgets: another round cannot start
+FINAL_REASONS = (
+    "max_tokens",
+    "max_cost",
+    "max_steps",
+    "max_calls",
+)  # session budgets: another round cannot start
 _POSITIVE_INTS = ("max_expansions", "max_depth", "branching", "n_samples", "value_samples")
 
 
@@ -244,7 +249,13 @@ class SearchStrategy(Strategy):
             return "max_expansions"
         if cfg.get("max_seconds") is not None and state["seconds"] >= cfg["max_seconds"]:
             return "max_seconds"
-        for key, used in (("max_tokens", run.tokens), ("max_cost", run.cost), ("max_steps", run.steps)):
+        used_now = (
+            ("max_tokens", run.tokens),
+            ("max_cost", run.cost),
+            ("max_steps", run.steps),
+            ("max_calls", run.calls),
+        )
+        for key, used in used_now:
             if budgets.get(key) is not None and used >= budgets[key]:
                 return key
         if not self.has_work(session, state, self.view(session, state["scope"])):
