@@ -57,6 +57,8 @@ def test_cells_are_the_cross_product_as_plain_picklable_dicts() -> None:
         ({"models": ["gpt-4o"]}, "needs a provider prefix"),
         ({"env": None}, "env must be the name of an env"),
         ({"tasks": [{"seed": 1, "level": 3}]}, "unknown task key(s) level"),
+        ({"strategies": ["nope"]}, "unknown strategy 'nope'; valid: react"),
+        ({"models": [{"name": "openai/x", "api_key": "sk-abcd1234"}]}, "keys come from the environment"),
     ],
 )
 def test_bad_axes_are_config_errors_that_say_what_is_valid(override: dict[str, Any], words: str) -> None:

@@ -197,12 +197,35 @@ def normalise(
         "seeds": seeds_list,
         "budgets": _budgets(budgets),
     }
+    _check_names(config)
     for axis in ("tasks", "strategies", "memories", "models", "seeds", "budgets"):
         labels = [_axis_label(axis, v) for v in config[axis]]
         twice = sorted({x for x in labels if labels.count(x) > 1})
         if twice:
             raise ConfigError(f"{axis} lists {', '.join(twice)} more than once; each value once")
     return config
+
+
+def _check_names(config: dict[str, Any]) -> None:
+    """Every env, strategy and memory name is a built-in, a plugin or an importable module:attr,
+    so a typo fails here, before any cell runs."""
+    from .. import registry
+    from ..envs.base import BUILTIN_ENVS
+    from ..memory.base import MEMORY_POLICIES
+    from ..strategies.base import STRATEGIES
+
+    wanted = [("env", BUILTIN_ENVS, config["env"])]
+    wanted += [("strategy", STRATEGIES, s["name"]) for s in config["strategies"]]
+    wanted += [("memory", MEMORY_POLICIES, m["name"]) for m in config["memories"]]
+    for kind, table, name in wanted:
+        if registry.known(kind, table, name):
+            continue
+        if registry.is_spec(name):
+            registry.factory(kind, table, name)  # imports the module: a wrong spec fails here
+            continue
+        plugins = [p for p in registry.plugin_names(kind) if p not in table]
+        listed = ", ".join([*table, *(f"{p} (plugin)" for p in plugins)])
+        raise ConfigError(f"unknown {kind} {name!r}; valid: {listed}, or module:attr")
 
 
 def _axis_label(axis: str, value: Any) -> str:

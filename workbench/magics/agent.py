@@ -25,7 +25,7 @@ from .. import registry
 from ..core.session import NOTEBOOK_DEFAULT, Session
 from ..envs.base import BUILTIN_ENVS, env_names
 from ..errors import BudgetExhausted, ConfigError, StepInProgress, StoreError
-from . import edits, objects, oversight, render
+from . import edits, objects, oversight, render, sweeps
 from .agents import NAME, Agent, Agents, BackgroundRun
 from .args import COMMANDS, TOP, VERBS, Command, one_line, parse, parse_cell, text_of
 from .expand import evaluate, expand
@@ -135,6 +135,8 @@ class AgentMagics(Magics):
         %agent gate [destructive | tool REGEX | action REGEX | code [PATTERN] | cost X | clear]
         %agent save [--store PATH] | load RUN_ID [--store PATH] [--name NAME]
         %agent models | envs | help [COMMAND]
+        %agent sweep [FILE.toml] [--tasks 0-4] [--strategies a,b] [--memories a,b] [--max-calls N] ...
+                                             a sweep in the background with a live view (h = ...; await h)
 
         %%agent [NAME] [new options]
         <the task, in the cell body>         makes an agent and runs it in the background
@@ -168,6 +170,7 @@ class AgentMagics(Magics):
         global_commands: dict[str, Callable[[argparse.Namespace], Any]] = {
             "new": self._new, "adopt": self._adopt, "use": self._use, "agents": self._agents, "session": self._session,
             "load": self._load, "models": self._models, "envs": self._envs, "help": self._help,
+            "sweep": sweeps.start,
         }  # fmt: skip
         if key in global_commands:
             result = global_commands[key](args)

@@ -118,6 +118,51 @@ NEW_OPTIONS = [
 ]
 
 
+def ints(text: str) -> list[int]:
+    """An argparse type: whole numbers as `0-4` (both ends), `0,2,5` or a mix (`0-2,7`)."""
+    out: list[int] = []
+    try:
+        for part in text.split(","):
+            low, dash, high = part.strip().partition("-")
+            out += list(range(int(low), int(high) + 1)) if dash else [int(low)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected whole numbers such as 0-4 or 0,2,5, not {text!r}"
+        ) from None
+    if not out:
+        raise argparse.ArgumentTypeError(f"expected whole numbers such as 0-4 or 0,2,5, not {text!r}")
+    return out
+
+
+def names(text: str) -> list[str]:
+    """An argparse type: comma-separated names (`react,best-first`)."""
+    out = [part.strip() for part in text.split(",") if part.strip()]
+    if not out:
+        raise argparse.ArgumentTypeError(
+            f"expected names separated by commas such as react,best-first, not {text!r}"
+        )
+    return out
+
+
+SWEEP_OPTIONS = [
+    _opt("file", nargs="?", metavar="FILE.toml", help="a sweep file (the axes; see workbench sweep)"),
+    _opt("--replay", metavar="SWEEP_ID", help="rerun a stored sweep offline from its recorded calls"),
+    _opt("--env", metavar="ENV", help="gridworld (default), game24, a plugin, module:factory"),
+    _opt("--tasks", type=ints, metavar="0-4", help="task seeds: 0-4 or 0,2,5 (default 0)"),
+    _opt("--strategies", type=names, metavar="a,b", help="react (default), best-first, mcts, ..."),
+    _opt("--memories", type=names, metavar="a,b", help="full (default), window, diff, ..."),
+    _opt("--models", type=names, metavar="a,b", help="workbench/demo (default) or litellm model strings"),
+    _opt("--seeds", type=ints, metavar="0,1", help="agent seeds (default 0)"),
+    _opt("--max-calls", type=whole(1), metavar="N", help="model-call budget of each cell (default 50)"),
+    _opt("--max-tokens", type=whole(1), metavar="N", help="token budget of each cell"),
+    _opt("--max-steps", type=whole(1), metavar="N", help="step budget of each cell"),
+    _opt("--concurrency", type=whole(1), metavar="N", help="cells at once (default 4)"),
+    _opt("--name", metavar="NAME", help="the sweep id (default: a digest of the axes)"),
+    _opt("--store", metavar="PATH", help="SQLite run store (default: `workbench where`)"),
+    _opt("--backend", choices=["local", "ray"], help="where cells run (default local)"),
+]
+
+
 @dataclass(frozen=True)
 class Command:
     """One `%agent` command: its words, one-line usage, summary and argument specs."""
@@ -231,6 +276,11 @@ COMMANDS: dict[str, Command] = {
            _opt("--store", metavar="PATH")),
         _c("load", "load RUN_ID [--store PATH] [--name NAME]", "resume a stored run as a new agent",
            _opt("run_id", metavar="RUN_ID"), _opt("--store", metavar="PATH"), _opt("--name", metavar="NAME")),
+        _c("sweep", "sweep [FILE.toml] [--env ENV] [--tasks 0-4] [--strategies a,b] [--memories a,b] [--models a,b]"
+           " [--seeds 0,1] [--max-calls N] [--max-tokens N] [--concurrency N] [--name NAME] [--store PATH]"
+           " [--backend local|ray] | sweep --replay SWEEP_ID",
+           "run a sweep (the cross product, each cell a stored run) in the background with a live view;"
+           " rerunning it skips finished cells", *SWEEP_OPTIONS),
         _c("models", "models", "models you can pass to --model"),
         _c("envs", "envs", "environments for --env: built-ins and plugins"),
         _c("help", "help [COMMAND]", "this list, or one command's usage", _opt("topic", nargs="*", metavar="COMMAND")),

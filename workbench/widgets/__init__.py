@@ -1,5 +1,5 @@
 """Live widgets over a `Session` (anywidget): `Workbench`, `PlanEditor`, `MemoryEditor`, `DiffView`, `TreeView`,
-`ApprovalPrompt`.
+`ApprovalPrompt`; and `SweepView` over an evaluation sweep (`workbench.eval`).
 
     from workbench.widgets import Workbench
     Workbench(session)                 # the panel; or show the session itself after
@@ -22,6 +22,7 @@ _LAZY = {
     "TreeView": "workbench.widgets.tree_view",
     "ApprovalPrompt": "workbench.widgets.approval",
     "SessionWidget": "workbench.widgets.base",
+    "SweepView": "workbench.widgets.sweep_view",
 }
 
 __all__ = sorted([*_LAZY, "panel_for", "register_display"])
