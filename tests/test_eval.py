@@ -181,7 +181,7 @@ def test_pause_and_cancel(tmp_path: Path) -> None:
         await task
         assert sweep.status == "cancelled"
         assert sweep.results == []  # no cell finished: cancelled cells leave no row
-        running = [st["run_id"] for st in sweep.state.values() if st["state"] == "running"]
+        running = [st["run_id"] for st in sweep.state.values() if st["state"] == "cancelled"]
         assert 1 <= len(running) <= 2  # those in flight were dropped; their runs keep what was stored
         assert {r["id"] for r in sweep.runs()} == set(running)
         assert sum(r["steps"] for r in sweep.runs()) == 3

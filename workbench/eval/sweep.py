@@ -37,7 +37,7 @@ from .control import SweepControl
 from .results import SweepResults
 
 DEFAULT_STORE: Any = "default"  # the default store (`workbench where`); None keeps nothing
-STATES = ("pending", "running", "done", "error")
+STATES = ("pending", "running", "done", "error", "cancelled")
 
 
 def versions() -> dict[str, Any]:
@@ -307,14 +307,23 @@ class Sweep:
         try:
             await backend.run(todo, self)
         except asyncio.CancelledError:
+            self._drop_in_flight()
             self._set_status("cancelled")
             raise
         except BaseException as exc:
+            self._drop_in_flight()
             self.error = f"{type(exc).__name__}: {exc}"
             self._set_status("error")
             raise
+        self._drop_in_flight()
         self._set_status("cancelled" if self.control.cancelled else "done")
         return self.results
+
+    def _drop_in_flight(self) -> None:
+        """Cells still running when the sweep stops were cancelled (a rerun runs them again)."""
+        for st in self.state.values():
+            if st["state"] == "running":
+                st["state"] = "cancelled"
 
     def run(self) -> SweepResults:
         """Blocking form of `arun` (scripts, the CLI); Ctrl-C cancels the cells in flight."""

@@ -203,8 +203,10 @@ class SweepView(anywidget.AnyWidget):
                 for c in row["cells"]
             )
             body += f"<tr><th>{e(row['label'])}</th>{tds}</tr>"
+        corner = e(" · ".join(g["row_axes"]) + " \\ " + " · ".join(g["column_axes"]))
         table = (
-            f'<table class="wb-sv-grid"><thead><tr><th></th>{cols}</tr></thead><tbody>{body}</tbody></table>'
+            f'<table class="wb-sv-grid"><thead><tr><th>{corner}</th>{cols}</tr></thead>'
+            f"<tbody>{body}</tbody></table><p>{e(LEGEND)}</p>"
         )
         errors = "".join(f"<li>{e(x['key'])}: {e(x['error'] or '')}</li>" for x in state["errors"])
         return f'<div class="wb-sweep-static">{head}{table}{f"<ul>{errors}</ul>" if errors else ""}</div>'
@@ -228,7 +230,8 @@ class SweepView(anywidget.AnyWidget):
         super().close()
 
 
-MARKS = {"success": "✓", "failure": "✗", "budget": "$", "error": "!", "pending": "·"}
+MARKS = {"success": "✓", "failure": "✗", "budget": "$", "error": "!", "pending": "·", "cancelled": "–"}
+LEGEND = "✓ solved · ✗ failed · $ budget used up · ! error · – cancelled · a number: steps so far"
 
 
 def _mark(cell: dict[str, Any]) -> str:

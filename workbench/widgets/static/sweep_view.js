@@ -1,7 +1,8 @@
 // SweepView: progress, totals, Pause / Resume / Cancel, the outcome grid and the errors of a sweep.
 // (dom.js is concatenated before this file.)
 
-const MARK = { success: "✓", failure: "✗", budget: "$", error: "!", pending: "·", cancelled: "·" };
+const MARK = { success: "✓", failure: "✗", budget: "$", error: "!", pending: "·", cancelled: "–" };
+const LEGEND = "✓ solved · ✗ failed · $ budget used up · ! error · – cancelled · a number: steps so far";
 
 function render({ model, el }) {
   el.classList.add("wb-live"); // hides the static fallback output after it (fallback.css)
@@ -19,7 +20,8 @@ function render({ model, el }) {
   const notice = h("div", { class: "wb-notice wb-sv-notice", role: "status", "aria-live": "polite" });
   const gridBox = h("div", { class: "wb-sv-gridbox" });
   const errors = h("ul", { class: "wb-sv-errors" });
-  root.append(title, bar, totals, buttons, notice, gridBox, errors);
+  const legend = h("div", { class: "wb-sv-legend" }, LEGEND);
+  root.append(title, bar, totals, buttons, notice, gridBox, legend, errors);
   el.append(root);
 
   function drawHeader() {
@@ -46,7 +48,8 @@ function render({ model, el }) {
 
   function drawGrid() {
     const g = model.get("outcome_grid") || {};
-    const head = h("tr", {}, h("th", { class: "wb-sv-corner" }, (g.row_axes || []).join(" · ")),
+    const corner = `${(g.row_axes || []).join(" · ")} \\ ${(g.column_axes || []).join(" · ")}`;
+    const head = h("tr", {}, h("th", { class: "wb-sv-corner" }, corner),
       (g.columns || []).map((c) => h("th", {}, c)));
     const rows = (g.rows || []).map((row) =>
       h("tr", {}, h("th", { class: "wb-sv-rowlabel" }, row.label),
