@@ -130,6 +130,11 @@ def test_a_local_sweep_runs_2x2x5_to_completion_and_reports_calls_and_steps(tmp_
         assert all(r["calls"] == 40 for r in results if r["outcome"] == "budget")
         html = results._repr_html_()
         assert "best-first" in html and "<table" in html
+        # the REST API behind the runs browser filters by sweep too
+        from workbench.server.reader import StoreReader
+
+        page = StoreReader(db).runs({"sweep": sweep.id}, limit=100)
+        assert page["total"] == 20 and {r["tags"]["sweep"] for r in page["runs"]} == {sweep.id}
         stored = sweep.store.load_sweep(sweep.id)
         assert stored["config"]["cells"] == 20 and stored["versions"]["workbench"]
     # the same sweep built again finds every cell finished and runs nothing

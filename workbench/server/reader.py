@@ -22,12 +22,14 @@ from ..store.sqlite import connect_read_only
 
 RUN_ID = re.compile(r"[0-9a-f]{1,32}")
 MAX_PAGE = 500
-FILTERS = ("env", "model", "strategy", "memory", "status")
+FILTERS = ("env", "model", "strategy", "memory", "status", "sweep")
 _SUMMARY_COLUMNS = "id, task, config, steps, prompt_tokens, completion_tokens, cost, status, outcome, created_at, updated_at, cursor"
 _NAME = {  # a config entry is a name or {"name": ...}
     key: f"COALESCE(json_extract(config, '$.{key}.name'), json_extract(config, '$.{key}'))"
     for key in ("env", "model", "strategy", "memory")
 }
+# the runs of one evaluation sweep (workbench.eval tags each cell's run); a damaged config is no match
+_NAME["sweep"] = "CASE WHEN json_valid(config) THEN json_extract(config, '$.tags.sweep') END"
 
 
 class BadRequest(ValueError):
