@@ -97,8 +97,10 @@ class SweepView(anywidget.AnyWidget):
         self._due: float | None = None
         self._last = -math.inf
         self.messages_sent = 0
-        self._fallbacks: list[tuple[str, dict[str, Any]]] = []
+        self._fallbacks: list[tuple[str, dict[str, Any], int]] = []
+        self._fallback_follows_run = False  # the sweep was going when the current cell started
         self._fallback_version = self._fallback_cell_version = 0
+        self.runner = _Running(sweep)  # what fallback.py asks: is it running (its fallbacks follow it)
         self._fallback_last = -math.inf
         super().__init__(**self._state(), **kwargs)
         self.on_msg(self._on_custom_msg)
@@ -129,8 +131,7 @@ class SweepView(anywidget.AnyWidget):
                 setattr(self, name, value)
         self.messages_sent += 1
         self._last = time.monotonic()
-        if self._fallbacks:
-            fallback.changed(self)  # re-sent after the next cell too
+        if self._fallbacks and fallback.changed(self):  # re-sent after the next cell too
             ended = self.sweep.status != "running"
             if ended or self._last - self._fallback_last >= fallback.INTERVAL:
                 self._fallback_last = self._last
@@ -228,6 +229,15 @@ class SweepView(anywidget.AnyWidget):
     def close(self) -> None:
         self._unsubscribe()
         super().close()
+
+
+class _Running:
+    def __init__(self, sweep: Any) -> None:
+        self.sweep = sweep
+
+    @property
+    def running(self) -> bool:
+        return self.sweep.status in ("running", "paused")
 
 
 MARKS = {"success": "✓", "failure": "✗", "budget": "$", "error": "!", "pending": "·", "cancelled": "–"}
