@@ -114,12 +114,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     _importable_cwd()
     sweep = _sweep(args)
     with sweep:
+        out(
+            f"sweep {sweep.id} · {len(sweep.cells)} cells · {sweep.backend_name} · store {sweep.store_path}"
+            + (" · replay (offline)" if sweep.replaying else "")
+        )
         bar = None if args.quiet else _bar(sweep)
         try:
-            out(
-                f"sweep {sweep.id} · {len(sweep.cells)} cells · {sweep.backend_name} · store {sweep.store_path}"
-                + (" · replay (offline)" if sweep.replaying else "")
-            )
             results = sweep.run()
         except KeyboardInterrupt:
             sweep.cancel()
@@ -148,20 +148,29 @@ def _bar(sweep: Any) -> Any:
         elif kind == "finished":
             bar.update(1)
             t = sweep.totals()
-            bar.set_postfix(solved=t["solved"], errors=t["error"], tokens=t["tokens"], refresh=False)
+            bar.set_postfix(solved=t["solved"], errors=t["error"], tokens=f"{t['tokens']:,}", refresh=False)
 
     sweep.subscribe(update)
     return bar
 
 
 def _print_summary(results: Any, rows: bool) -> None:
+    from .results import default_by
 
-    summary = results.summary()
-    head = ("STRATEGY", "MEMORY", "N", "SOLVED", "RATE [95% CI]", "CALLS", "STEPS", "TOKENS/SOLVED", "ERRORS")
+    by = default_by(list(results))
+    head = (
+        *(k.upper() for k in by),
+        "N",
+        "SOLVED",
+        "RATE [95% CI]",
+        "CALLS",
+        "STEPS",
+        "TOKENS/SOLVED",
+        "ERRORS",
+    )
     table = [head] + [
         (
-            s["strategy"],
-            s["memory"],
+            *(str(s[k]) for k in by),
             str(s["n"]),
             str(s["solved"]),
             f"{s['rate']:.0%} [{s['ci_low']:.0%}, {s['ci_high']:.0%}]",
@@ -170,7 +179,7 @@ def _print_summary(results: Any, rows: bool) -> None:
             "-" if s["tokens_per_solved"] is None else f"{s['tokens_per_solved']:,.0f}",
             str(s["errors"]),
         )
-        for s in summary
+        for s in results.summary(by)
     ]
     _table(table)
     if rows:

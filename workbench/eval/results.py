@@ -70,6 +70,15 @@ def summarise(
     return out
 
 
+GROUPS = ("strategy", "memory", "model", "budget")
+
+
+def default_by(rows: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The configuration coordinates that vary across `rows` (the strategy at least)."""
+    varying = tuple(k for k in GROUPS if len({str(r.get(k)) for r in rows}) > 1)
+    return varying or ("strategy",)
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
@@ -95,30 +104,25 @@ class SweepResults(list):
         super().__init__(rows)
         self.sweep_id = sweep_id
 
-    def summary(self, by: tuple[str, ...] | str = ("strategy", "memory")) -> list[dict[str, Any]]:
+    def summary(self, by: tuple[str, ...] | str | None = None) -> list[dict[str, Any]]:
+        """Solve rates and means per configuration; `by` defaults to the coordinates that vary
+        among strategy, memory, model and budget."""
+        if by is None:
+            by = default_by(list(self))
         return summarise(list(self), (by,) if isinstance(by, str) else tuple(by))
 
     def to_html(self, rows: bool = False) -> str:
-        """The summary by strategy and memory (and, with `rows=True`, every row)."""
+        """The summary by the coordinates that vary (and, with `rows=True`, every row)."""
         if not self:
             return f"<p>sweep {html.escape(self.sweep_id)}: no results yet</p>"
+        by = default_by(list(self))
         summary = [
-            {**s, "rate": f"{s['rate']:.0%} [{s['ci_low']:.0%}, {s['ci_high']:.0%}]"} for s in self.summary()
+            {**s, "rate": f"{s['rate']:.0%} [{s['ci_low']:.0%}, {s['ci_high']:.0%}]"}
+            for s in self.summary(by)
         ]
-        cols = (
-            "strategy",
-            "memory",
-            "n",
-            "solved",
-            "rate",
-            "calls_mean",
-            "steps_mean",
-            "tokens_per_solved",
-            "errors",
-        )
-        out = html_table(
-            summary, cols, f"sweep {self.sweep_id}: {len(self)} cells (solve rate with a 95% Wilson interval)"
-        )
+        cols = (*by, "n", "solved", "rate", "calls_mean", "steps_mean", "tokens_per_solved", "errors")
+        caption = f"sweep {self.sweep_id}: {len(self)} cells (solve rate with a 95% Wilson interval)"
+        out = html_table(summary, cols, caption)
         if rows:
             out += html_table(list(self), (*COLUMNS, "run_id", "error"), "cells")
         return out
