@@ -215,3 +215,21 @@ def test_a_session_call_budget_stops_before_the_next_call() -> None:
     search = Session(env="gridworld", model="workbench/demo", strategy="best-first", store=None, max_calls=7)
     search.run()
     assert search.tree.calls == 7 and search.config["budgets"]["max_calls"] == 7
+
+
+def test_a_budget_axis_and_a_demo_sweep_replayed_gives_identical_rows(tmp_path: Path) -> None:
+    db = tmp_path / "runs.sqlite"
+    with Sweep(tasks=[0, 1], strategies=["react"], budgets={"max_calls": [5, 40]}, store=db) as sweep:
+        results = sweep.run()
+        by_budget = {s["budget"]: s for s in results.summary()}  # the budget varies: its own rows
+        assert set(by_budget) == {"max_calls=5", "max_calls=40"}
+        assert by_budget["max_calls=5"]["calls_mean"] == 5 and by_budget["max_calls=5"]["solved"] == 0
+        assert by_budget["max_calls=40"]["solved"] == 2
+        assert not (tmp_path / "cassettes").exists()  # the seeded demo model needs no cassette
+    with Sweep.replay(sweep.id, db) as replay:
+        assert replay.id == f"{sweep.id}.replay"
+        again = replay.run()
+    varying = ("run_id", "seconds", "sweep_id")
+    assert [{k: v for k, v in r.items() if k not in varying} for r in again] == [
+        {k: v for k, v in r.items() if k not in varying} for r in results
+    ]
