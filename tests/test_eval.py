@@ -130,6 +130,7 @@ def test_a_local_sweep_runs_2x2x5_to_completion_and_reports_calls_and_steps(tmp_
         assert all(r["calls"] == 40 for r in results if r["outcome"] == "budget")
         html = results._repr_html_()
         assert "best-first" in html and "<table" in html
+        assert "20/20 cells finished" in sweep._repr_html_() and "<table" in sweep._repr_html_()
         # the REST API behind the runs browser filters by sweep too
         from workbench.server.reader import StoreReader
 

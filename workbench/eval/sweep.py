@@ -190,6 +190,17 @@ class Sweep:
     def __len__(self) -> int:
         return len(self.cells)
 
+    def _repr_html_(self) -> str:
+        """In a notebook: the status line and the results table so far (`SweepView(sweep)` is live)."""
+        import html
+
+        t = self.totals()
+        head = (
+            f"<p><b>sweep {html.escape(self.id)}</b> · {html.escape(self.status)} · "
+            f"{t['done'] + t['error']}/{t['cells']} cells finished · {t['solved']} solved · {t['error']} errors</p>"
+        )
+        return head + (self.results.to_html() if self.rows else "")
+
     @property
     def results(self) -> SweepResults:
         """The rows so far, in cell order (finished cells of earlier runs of this sweep included)."""
