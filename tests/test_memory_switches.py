@@ -11,7 +11,6 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 from workbench import cli
-from workbench.magics import agents
 from workbench.store.sqlite import RunStore
 
 
@@ -24,6 +23,11 @@ def shell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Interacti
     yield sh
     agents(sh).clear()
     InteractiveShell.clear_instance()
+
+
+def agents(sh: InteractiveShell):
+    # not `workbench.magics.agents`: once the submodule of that name is imported it shadows the function
+    return sh.magics_manager.registry["AgentMagics"].agents
 
 
 def magic(sh: InteractiveShell, line: str):
