@@ -131,6 +131,14 @@ def test_each_fallback_is_the_state_when_its_cell_ran(executed):
     assert "idle · step 0" in new and "done" not in new  # not the end of the notebook
     [before, after] = _fallback_of(nb, "editor = %agent plan") + _fallback_of(nb, "editor.on_add")
     assert "go to the bottom-left corner" not in before and "go to the bottom-left corner" in after
+    [tree] = [
+        o.data["text/html"]
+        for c in nb.cells
+        if c.source == "%agent tree"
+        for o in c.outputs
+        if "text/html" in o.data
+    ]
+    assert "11 nodes" in tree and "1 solved" not in tree  # the tree before `%agent run`, not after it
     [run_panel] = _fallback_of(nb, "run = %agent run")
     assert "done · success · step " in run_panel and "running" not in run_panel
     [solver] = _fallback_of(nb, "%%agent solver")

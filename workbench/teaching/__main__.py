@@ -1,5 +1,6 @@
 """`python -m workbench.teaching build [NOTEBOOK ...]`: execute the teaching notebooks and write their
-outputs into the files; `python -m workbench.teaching links`: print each notebook's Binder link."""
+outputs into the files; `python -m workbench.teaching links`: print each notebook's Binder link;
+`python -m workbench.teaching site [OUT]`: build the static site of the notebooks (offline)."""
 
 from __future__ import annotations
 
@@ -16,12 +17,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     build = sub.add_parser("build", help="execute notebooks and commit their outputs into the files")
     build.add_argument("notebooks", nargs="*", type=Path, help="default: every notebooks/NN-*.ipynb")
     sub.add_parser("links", help="print the Binder launch link of every notebook")
+    site = sub.add_parser("site", help="build the static site of the notebooks (offline, no CDN)")
+    site.add_argument("out", type=Path, nargs="?", default=Path("site"), help="output folder (default: site)")
     args = parser.parse_args(argv)
     if args.command == "links":
         from .links import notebook_links
 
         for name, url in notebook_links():
             print(f"{name}\t{url}")
+        return 0
+    if args.command == "site":
+        from .site import build_site
+
+        started = time.perf_counter()
+        index = build_site(args.out)
+        print(f"built {index} in {time.perf_counter() - started:.1f} s")
         return 0
     from .notebooks import build as build_one
     from .notebooks import errors, notebook_paths

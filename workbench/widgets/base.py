@@ -107,9 +107,9 @@ class SessionWidget(anywidget.AnyWidget):
         self._scheduled_due = math.inf
         self._last_flush = -math.inf
         self.messages_sent = 0  # refreshes that sent something (for tests and benchmarks)
-        # (display id, parent header, cell number) per display whose fallback still follows the session
-        self._fallbacks: list[tuple[str, dict[str, Any], int]] = []
-        self._fallback_follows_run = False  # a run was going when the current cell started
+        # [display id, parent header, cell number, follows a run] per display whose fallback still
+        # follows the session (fallback.py)
+        self._fallbacks: list[list[Any]] = []
         self._fallback_version = self._fallback_cell_version = 0  # changes seen / re-sent after a cell
         super().__init__(**{**self.initial_state(), **kwargs})
         self.on_msg(self._on_custom_msg)

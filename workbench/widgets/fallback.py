@@ -51,11 +51,16 @@ _executing = False  # a cell is running now
 def changed(widget: Any) -> bool:
     """Note that `widget`'s session changed; True while some of its fallbacks still follow it.
 
-    A change made while a later cell runs freezes the fallbacks displayed before that cell, unless a
-    run of the session was going when the cell started (they follow that run to its end)."""
+    A change made by a later cell (while it runs, or after it by a run it started) freezes the
+    fallbacks displayed before that cell, except those whose cell ended while a run of the session
+    was going (they follow that run to its end). A change between cells from anything else (the
+    widget's buttons) is followed."""
     widget._fallback_version += 1
-    if _executing and not widget._fallback_follows_run:
-        kept = [entry for entry in widget._fallbacks if entry[2] >= _cell]
+    runner = getattr(widget, "runner", None)
+    task = runner.task if runner is not None and runner.running else None
+    # a cell's change: one made while a cell runs, or between cells by a run a cell started
+    if _executing or (task is not None and task is getattr(widget, "_fallback_cell_task", None)):
+        kept = [entry for entry in widget._fallbacks if entry[2] >= _cell or entry[3]]
         if len(kept) != len(widget._fallbacks):
             widget._fallbacks[:] = kept
     return bool(widget._fallbacks)
@@ -63,21 +68,26 @@ def changed(widget: Any) -> bool:
 
 def _before_cell() -> None:
     """A cell starts: send each fallback's pending change now, so a fallback frozen by this cell
-    holds the state before it; note which sessions are running (their fallbacks follow the run)."""
+    holds the state before it. A fallback displayed by the cell that just ended follows the run of
+    its session if one is going now, until it stops; a run started later never unfreezes it."""
     global _cell, _executing
-    _cell += 1
-    _executing = True
     for widget in list(_live):
-        widget._fallback_follows_run = _running(widget)
+        running = _running(widget)
+        for entry in widget._fallbacks:
+            entry[3] = running and (entry[3] or entry[2] == _cell)
         if widget._fallbacks and widget._fallback_version != widget._fallback_cell_version:
             widget._fallback_cell_version = widget._fallback_version
             refresh(widget)
+    _cell += 1
+    _executing = True
 
 
 def _after_cell() -> None:
     global _executing
     _executing = False
     for widget in list(_live):
+        runner = getattr(widget, "runner", None)
+        widget._fallback_cell_task = runner.task if runner is not None and runner.running else None
         if widget._fallback_version != widget._fallback_cell_version:
             widget._fallback_cell_version = widget._fallback_version
             refresh(widget)
@@ -119,7 +129,7 @@ def display_with_fallback(widget: Any) -> None:
     display_id = f"wb-fallback-{widget.model_id}-{next(_ids)}"
     pub = _publisher()
     parent = dict(getattr(pub, "parent_header", None) or {}) if pub is not None else {}
-    widget._fallbacks.append((display_id, parent, _cell))
+    widget._fallbacks.append([display_id, parent, _cell, False])
     display(bundle(widget), raw=True, display_id=display_id)
     _live.add(widget)
     from IPython import get_ipython
@@ -145,11 +155,11 @@ def refresh(widget: Any) -> None:
         from IPython.display import update_display
 
         if isinstance(pub, CapturingDisplayPublisher):
-            for display_id, _parent, _shown_in in widget._fallbacks:
+            for display_id, *_rest in widget._fallbacks:
                 update_display(data, raw=True, display_id=display_id)
         return
     now = _current_parent(pub)
-    for display_id, parent, _shown_in in widget._fallbacks:
+    for display_id, parent, *_rest in widget._fallbacks:
         content = {"data": data, "metadata": {}, "transient": {"display_id": display_id}}
         parents = [parent]
         if now.get("msg_id") and now.get("msg_id") != parent.get("msg_id"):
