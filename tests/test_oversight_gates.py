@@ -202,6 +202,22 @@ def test_rule_decisions_approve_or_reject_without_asking():
     assert second.executed and second.info["approval"]["state"] == "approved" and listed == [1]
 
 
+def test_a_pending_destructive_tool_call_says_it_is_destructive():
+    """The approval card's data: a proposal calling a destructive tool is destructive as a whole, as a
+    code cell calling one already was (it read False for tool calls)."""
+    answers = ['Thought: x\nAction: delete_file\nAction Input: {"path": "a"}']
+    s = Session(tools=[list_files, delete_file], model=ScriptedModel(answers), tool_calling="text")
+    s.run(max_steps=1)
+    pending = s.pending_approval.to_dict()
+    assert pending["calls"][0]["destructive"] is True and pending["destructive"] is True
+    answers = ["Thought: y\nAction: list_files\nAction Input: {}"]
+    s = Session(
+        tools=[list_files], model=ScriptedModel(answers), tool_calling="text", gates=[Gate.tool("list_files")]
+    )
+    s.run(max_steps=1)
+    assert s.pending_approval.to_dict()["destructive"] is False
+
+
 def test_gates_off_runs_destructive_tools_at_once():
     answers = ['Thought: x\nAction: delete_file\nAction Input: {"path": "a"}']
     s = Session(tools=[delete_file], model=ScriptedModel(answers), tool_calling="text", gates=None)

@@ -350,7 +350,8 @@ def proposal_from(parsed: Any, env: Any, *, cost: float = 0.0) -> Proposal:
             {"name": c.name, "arguments": c.arguments, "destructive": bool(getattr(t, "destructive", False))}
         )
     if calls:
-        return Proposal("tool", parsed.action or "", calls=calls, cost=cost)
+        destructive = any(c["destructive"] for c in calls)
+        return Proposal("tool", parsed.action or "", calls=calls, destructive=destructive, cost=cost)
     if getattr(parsed, "kind", None) == "execute":
         code = parsed.action or ""
         called = [
