@@ -81,3 +81,38 @@ def test_repo2docker_dockerfile_installs_requirements_and_runs_post_build(tmp_pa
     assert dockerfile.index('-r "binder/requirements.txt"') < dockerfile.index("RUN ./binder/postBuild")
     assert "ENV KERNEL_PYTHON_PREFIX=${NB_PYTHON_PREFIX}" in dockerfile
     assert "python=3.11" in done.stderr  # runtime.txt was read
+
+
+def test_binder_opens_notebook_01_without_a_urlpath():
+    text = (BINDER / "postBuild").read_text()
+    [url] = re.findall(r'c\.ServerApp\.default_url = "/(lab/tree/[^"]+)"', text)
+    assert (
+        url == "lab/tree/notebooks/01-first-agent.ipynb" and (ROOT / url.removeprefix("lab/tree/")).is_file()
+    )
+
+
+def test_launch_links_come_from_pyproject_and_open_existing_notebooks():
+    from workbench.teaching.links import binder_url, notebook_links, repository_url, rewrite_links, urlpath
+    from workbench.teaching.notebooks import notebook_paths
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert rewrite_links(readme) == readme  # every link in the README is the one pyproject.toml makes
+    owner_repo = repository_url().removeprefix("https://github.com/")
+    paths = notebook_paths()
+    assert [name for name, _ in notebook_links()] == [p.name for p in paths]
+    for path in paths:
+        link = binder_url(path)
+        assert link == f"https://mybinder.org/v2/gh/{owner_repo}/HEAD?urlpath=lab/tree/notebooks/{path.name}"
+        assert link in readme, f"README has no launch link for {path.name}"
+        assert (ROOT / urlpath(path).removeprefix("lab/tree/")).resolve() == path.resolve()
+    badge = re.search(r"\[!\[Launch on Binder\]\([^)]+\)\]\(([^)]+)\)", readme)
+    assert badge and badge.group(1) == binder_url(paths[0])  # the badge opens notebook 01
+
+
+def test_links_refuse_an_address_that_is_not_a_github_repository():
+    from workbench.teaching.links import binder_url, placeholder
+
+    with pytest.raises(ValueError, match="is not a https://github.com/OWNER/REPO address"):
+        binder_url(ROOT / "notebooks" / "01-first-agent.ipynb", "https://example.org/x")
+    assert placeholder("https://github.com/OWNER/agent-workbench")
+    assert not placeholder("https://github.com/someone/agent-workbench")

@@ -16,12 +16,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help="execute notebooks and commit their outputs into the files")
     build.add_argument("notebooks", nargs="*", type=Path, help="default: every notebooks/NN-*.ipynb")
-    sub.add_parser("links", help="print the Binder launch link of every notebook")
+    links = sub.add_parser("links", help="print the Binder launch link of every notebook")
+    links.add_argument(
+        "--readme", action="store_true", help="rewrite the Binder links in README.md from pyproject.toml"
+    )
     site = sub.add_parser("site", help="build the static site of the notebooks (offline, no CDN)")
     site.add_argument("out", type=Path, nargs="?", default=Path("site"), help="output folder (default: site)")
     args = parser.parse_args(argv)
     if args.command == "links":
-        from .links import notebook_links
+        from .links import notebook_links, placeholder, rewrite_links
+        from .notebooks import ROOT
+
+        if args.readme:
+            readme = ROOT / "README.md"
+            readme.write_text(rewrite_links(readme.read_text(encoding="utf-8")), encoding="utf-8")
+            print(f"rewrote the Binder links of {readme}")
+        if placeholder():
+            print("note: [project.urls] Repository still has the placeholder owner OWNER", file=sys.stderr)
 
         for name, url in notebook_links():
             print(f"{name}\t{url}")

@@ -66,3 +66,13 @@ def badge(notebook: Path, url: str | None = None) -> str:
 def notebook_links(folder: Path = NOTEBOOKS) -> list[tuple[str, str]]:
     """(notebook file name, launch link) for every teaching notebook."""
     return [(p.name, binder_url(p)) for p in notebook_paths(folder)]
+
+
+_LINK = re.compile(
+    r"https://mybinder\.org/v2/gh/[\w.-]+/[\w.-]+/[\w.-]+\?urlpath=lab/tree/(notebooks/[\w.-]+\.ipynb)"
+)
+
+
+def rewrite_links(text: str, url: str | None = None) -> str:
+    """`text` with every Binder link to a notebook made anew from the repository address."""
+    return _LINK.sub(lambda m: binder_url(ROOT / m.group(1), url), text)

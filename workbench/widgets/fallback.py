@@ -56,8 +56,7 @@ def changed(widget: Any) -> bool:
     was going (they follow that run to its end). A change between cells from anything else (the
     widget's buttons) is followed."""
     widget._fallback_version += 1
-    runner = getattr(widget, "runner", None)
-    task = runner.task if runner is not None and runner.running else None
+    task = _task(widget)
     # a cell's change: one made while a cell runs, or between cells by a run a cell started
     if _executing or (task is not None and task is getattr(widget, "_fallback_cell_task", None)):
         kept = [entry for entry in widget._fallbacks if entry[2] >= _cell or entry[3]]
@@ -86,11 +85,16 @@ def _after_cell() -> None:
     global _executing
     _executing = False
     for widget in list(_live):
-        runner = getattr(widget, "runner", None)
-        widget._fallback_cell_task = runner.task if runner is not None and runner.running else None
+        widget._fallback_cell_task = _task(widget)
         if widget._fallback_version != widget._fallback_cell_version:
             widget._fallback_cell_version = widget._fallback_version
             refresh(widget)
+
+
+def _task(widget: Any) -> Any:
+    """The background task of the widget's session while it runs (None otherwise or if unknown)."""
+    runner = getattr(widget, "runner", None)
+    return getattr(runner, "task", None) if runner is not None and getattr(runner, "running", False) else None
 
 
 def _running(widget: Any) -> bool:
