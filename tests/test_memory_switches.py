@@ -76,3 +76,25 @@ def test_workbench_run_and_resume_with_the_new_memories(tmp_path, monkeypatch, c
     assert cli.main(["run", "--memory", "layred", *base]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "'layered', 'summarized'" in err
+
+
+def test_agent_memory_importance_sets_a_layered_item_and_rejects_the_rest(shell):
+    magic(shell, "new --env gridworld --memory layered --seed 4")
+    magic(shell, "step 4")
+    session = agents(shell).get().session
+    hidden = next(x.item for x in session.memory.recall(session.path()) if x.item.layer == "short")
+    magic(shell, f"memory importance mem:{hidden.node_id} 99")
+    assert session.memory.importance == {f"mem:{hidden.node_id}": (4, 99.0)}
+    assert session.memory.layers(session.path())[hidden.node_id].layer == "mid"
+    for line, message in (
+        ("memory importance mem:999 50", "no memory entry 'mem:999' on this path"),
+        ("memory importance obs:4 50", "only memory items"),
+        (f"memory importance mem:{hidden.node_id} 5000", "from 0 to 1000"),
+        (f"memory importance mem:{hidden.node_id} lots", "expected a number"),
+    ):
+        with pytest.raises(UsageError, match=message) as info:
+            magic(shell, line)
+        assert "\n" not in str(info.value)
+    magic(shell, "new --name plain --memory full")
+    with pytest.raises(UsageError, match="the full memory has no importance"):
+        magic(shell, "memory importance obs:0 50")

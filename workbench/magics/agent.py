@@ -103,6 +103,7 @@ class AgentMagics(Magics):
             "memory pin": edits.memory_pin, "memory unpin": edits.memory_unpin,
             "memory forget": edits.memory_forget, "memory restore": edits.memory_restore,
             "memory note": edits.memory_note, "memory use": edits.memory_use, "history": edits.history,
+            "memory importance": edits.memory_importance,
             "tree": self._tree, "rewind": edits.rewind, "prune": edits.prune, "unprune": edits.unprune,
             "pin": edits.pin, "value": edits.set_value, "break": edits.breakpoints,
             "break list": edits.breakpoints, "break clear": edits.break_clear,
@@ -126,7 +127,7 @@ class AgentMagics(Magics):
         %agent wait | pause | stop | status  (h = %agent wait; await h  waits for the run)
         %agent plan [add TEXT [--at N] | done N | rm N | move N M | edit N TEXT | clear]
         %agent memory [edit ID TEXT | pin ID | unpin ID | forget ID | restore ID | note TEXT
-                       | use POLICY [--window N]]
+                       | importance ID VALUE | use POLICY [--window N]]
         %agent history [--diff | --full] | tree | rewind NODE
         %agent prune NODE | unprune NODE | pin NODE | value NODE V   steer a search
         %agent break [action REGEX | tool NAME | cost X | tokens N | list | clear]

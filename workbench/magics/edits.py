@@ -135,6 +135,23 @@ def memory_note(agent: Agent, args: argparse.Namespace) -> render.Rich:
     return render.small(f"{agent.name}: note {entry_id} added; the next prompts show it")
 
 
+def memory_importance(agent: Agent, args: argparse.Namespace) -> render.Rich:
+    memory = agent.session.memory
+    if not callable(getattr(memory, "set_importance", None)):
+        raise UsageError(f"the {memory.name} memory has no importance to set; use it with --memory layered")
+    entry_id = check_entry(agent, args.entry)
+    if not entry_id.startswith("mem:"):
+        raise UsageError(f"only memory items (mem:<node id>) have an importance, not {entry_id!r}")
+    if not 0 <= args.value <= 1000:
+        raise UsageError(f"importance must be from 0 to 1000, not {args.value:g}")
+    memory.set_importance(entry_id, args.value, at_step=agent.session.cursor.depth)
+    item = memory.layers(agent.session.path()).get(int(entry_id[4:]))
+    where = f"; now {item.layer}-term" if item is not None else ""
+    return render.small(
+        f"{agent.name}: memory {entry_id} importance {args.value:g}{where}; the next recall uses it"
+    )
+
+
 def _takes_window(policy: str) -> bool:
     cls = registry.factory("memory", MEMORY_POLICIES, policy)
     try:
