@@ -45,7 +45,7 @@ def free_port() -> int:
 def start_ray(start: Callable[[], Any]) -> Any:
     """`start()`, tried a second time if Ray's own start-up timed out: on a 2-core machine busy with
     other work Ray's agents can miss Ray's fixed start-up deadlines (seen at load averages above
-    10). Only Ray's start is retried, never a sweep."""
+    10). Only a cluster's start is retried here (RayBackend retries a local Ray's), never a sweep."""
     try:
         return start()
     except Exception as exc:
@@ -113,7 +113,7 @@ class TestLocalRay:
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
             backend = RayBackend(num_cpus=2)
-            start_ray(backend.connect)
+            backend.connect()  # a local Ray: the backend tries its start a second time itself
         yield backend
         backend.close()
         import ray

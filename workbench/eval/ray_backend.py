@@ -33,7 +33,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, WorkbenchError
 from .control import SweepCancelled
 
 INSTALL_HINT = "pip install 'agent-workbench[ray]'"
@@ -203,6 +203,22 @@ class RayBackend:
             ray.init(**options)
         except ConnectionError as exc:
             raise ConfigError(f"cannot connect to the Ray cluster at {self.address}: {exc}") from None
+        except Exception as exc:
+            if self.address is not None or "timed out during startup" not in str(exc):
+                raise
+            # Ray's own start-up deadlines are fixed (about 15-30 s for its agents): a machine busy
+            # with other work can miss them once. One more try, then say what to do.
+            ray.shutdown()
+            try:
+                ray.init(**options)
+            except Exception as again:
+                if "timed out during startup" not in str(again):
+                    raise
+                raise WorkbenchError(
+                    f"Ray could not start on this machine within its start-up deadline, twice ({again}); "
+                    "the machine is probably too busy: try again later, or start Ray once with "
+                    "`ray start --head` and pass address='auto'"
+                ) from None
         self._started = True
         return ray
 
