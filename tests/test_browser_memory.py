@@ -70,7 +70,7 @@ def test_layers_with_scores_an_importance_edit_and_an_edited_l2(lab: Any, chromi
         items = editor.locator(".wb-mem-entry[data-kind='memory']")
         expect(items.first).to_be_visible()
         expect(items.first.locator(".wb-mem-detail")).to_contain_text(
-            re.compile(r"importance [\d.]+ · recency")
+            re.compile(r"score [\d.]+ = sim [\d.]+ \+ rec [\d.]+ \+ imp [\d.]+")
         )
         expect(editor.locator(".wb-mem-detail").filter(has_text="score").first).to_be_visible()
         screenshot(page, "browser-memory-layered.png")
@@ -83,7 +83,7 @@ def test_layers_with_scores_an_importance_edit_and_an_edited_l2(lab: Any, chromi
         box = entry.locator(".wb-mem-imp")
         box.fill("95")
         box.press("Tab")  # leaving the box commits it
-        expect(entry.locator(".wb-mem-detail")).to_contain_text(re.compile(r"^(mid|long) · importance"))
+        expect(entry.locator(".wb-mem-detail")).to_contain_text(re.compile(r"^(mid|long) · score"))
         expect(entry).not_to_have_class(re.compile("wb-mem-hidden"))
         recalled = run_cell(page, 1).locator(".jp-OutputArea-output").inner_text()
         assert re.search(rf"RECALLED>> \[.*\b{target}\b.*\]", recalled), recalled

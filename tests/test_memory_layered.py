@@ -270,7 +270,9 @@ def test_the_memory_editor_lists_layers_with_scores_and_sets_importance(monkeypa
         editor = MemoryEditor(s)
         items = [e for e in editor.entries if e["kind"] == "memory"]
         assert items and all(e["layer"] in ("short", "mid", "long") for e in items)
-        assert all(e["detail"].startswith(e["layer"] + " · importance ") for e in items)
+        assert all(e["detail"].startswith(e["layer"] + " · ") for e in items)
+        scored = [e for e in items if "score" in e["detail"]]
+        assert scored and all(" = sim " in e["detail"] and " + rec " in e["detail"] for e in scored)
         hidden = next(e for e in items if not e["shown"] and "in the window" not in e["detail"])
         front_event(editor, "importance", entry_id=hidden["id"], value=99)  # the editor's box
         await editor.settled()

@@ -415,10 +415,11 @@ class LayeredMemory(StepMemory):
     def _item_entry(self, s: Scored, node: Node, *, in_window: bool = False) -> MemoryEntry:
         item, entry_id = s.item, f"mem:{s.item.node_id}"
         edited = entry_id in self.edits
-        detail = f"{item.layer} · importance {item.importance:.1f} · recency {item.recency:.2f}"
-        detail += (
-            " · in the window" if in_window else f" · similarity {s.similarity:.2f} · score {s.score:.2f}"
-        )
+        if in_window:
+            detail = f"{item.layer} · in the window, not recalled"
+        else:
+            imp = min(item.importance, 100.0) / 100.0
+            detail = f"{item.layer} · score {s.score:.2f} = sim {s.similarity:.2f} + rec {item.recency:.2f} + imp {imp:.2f}"
         return MemoryEntry(
             id=entry_id,
             kind="memory",
@@ -435,6 +436,6 @@ class LayeredMemory(StepMemory):
                 "similarity": round(s.similarity, 4),
                 "score": round(s.score, 4),
                 "moved": item.moved,
-                "detail": detail + (f" · {item.moved}" if item.moved else ""),
+                "detail": detail,
             },
         )
