@@ -282,3 +282,23 @@ def test_the_memory_editor_lists_layers_with_scores_and_sets_importance(monkeypa
         assert "Memory item #" in memory_html(list(after.values()), {"name": "layered", "window": 1})
 
     asyncio.run(main())
+
+
+def test_rewind_restores_the_layers_and_the_importance_edits_of_that_node():
+    from toys import Counter, react
+
+    from workbench.core.session import Session
+    from workbench.llm.scripted import ScriptedModel
+
+    s = Session(env=Counter(goal=99), model=ScriptedModel([react("inc")]), memory="layered", store=None)
+    for _ in range(3):
+        s.step()
+    before = s.strategy.messages(s, s.path())[1]["content"]
+    s.step()
+    s.step()
+    s.memory.set_importance("mem:1", 99)  # at step 5
+    s.rewind(3)
+    assert s.memory.importance == {}  # the edit came after node 3
+    assert s.strategy.messages(s, s.path())[1]["content"] == before
+    node = s.step()  # a sibling branch of node 4
+    assert node.parent_id == 3 and set(s.memory.layers(s.path())) >= {node.id}
