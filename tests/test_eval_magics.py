@@ -13,10 +13,14 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from workbench.magics import agents
 from workbench.magics.sweeps import SweepRun
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def agents(sh: InteractiveShell):
+    # not `workbench.magics.agents`: once the submodule of that name is imported it shadows the function
+    return sh.magics_manager.registry["AgentMagics"].agents
 
 
 @pytest.fixture
