@@ -87,18 +87,36 @@ def test_runs_browser_follows_a_live_run_and_opens_it_without_a_kernel(lab: Any,
     lab.delete_sessions()
     row.click()
     view = page.locator(f"#workbench-run-view-{run_id}")
-    expect(view.locator(".wb-run-title")).to_contain_text("find the key, open the door")
-    expect(view.locator(".wb-run-state")).not_to_contain_text("running")
-    expect(view.locator(".wb-run-config")).to_have_text("demo model (simulated) · react · full memory")
-    expect(view.locator(".wb-run-card").first).to_contain_text("Start")
-    assert view.locator(".wb-run-card").count() >= 3
-    expect(view.locator(".wb-run-card").nth(1)).to_contain_text("Action")
+    # the Workbench panel's own views (widgets/static), read-only: header, cards, tree, usage
+    expect(view.locator(".wb-title")).to_contain_text("find the key, open the door")
+    expect(view.locator(".wb-status")).not_to_contain_text("running")
+    expect(view.locator(".wb-config")).to_have_text("demo model (simulated) · react · full")
+    expect(view.locator(".wb-controls")).to_be_hidden()
+    cards = view.locator(".wb-card")
+    expect(cards.first).to_contain_text("Start")
+    assert cards.count() >= 3
+    expect(cards.nth(1)).to_contain_text("Action")
+    cards.nth(1).locator("details.wb-call summary").click()  # its model call, read from the server
+    expect(cards.nth(1).locator(".wb-msg").first).to_be_visible()
     screenshot(view, "extension-run-light.png")
+    view.locator(".wb-tab-tree").click()
+    expect(view.locator(".wb-tv-summary")).to_contain_text("nodes")
+    drawn = page.evaluate(
+        f"() => document.querySelector('#workbench-run-view-{run_id} .wb-tv').wbTree.visible()"
+    )
+    assert drawn == cards.count()  # a react run: one node per card
+    screenshot(view, "extension-run-tree-light.png")
+    view.locator(".wb-tab-usage").click()
+    expect(view.locator(".wb-usage-svg rect.wb-bar-prompt")).to_have_count(cards.count() - 1)
+    view.locator(".wb-tab-trajectory").click()
 
     command(page, "apputils:change-theme", "{theme: 'JupyterLab Dark'}")
     expect(page.locator("body")).to_have_attribute("data-jp-theme-light", "false")
     expect(page.locator("#jupyterlab-splash")).to_have_count(0)
     screenshot(view, "extension-run-dark.png")
+    view.locator(".wb-tab-tree").click()
+    screenshot(view, "extension-run-tree-dark.png")
+    view.locator(".wb-tab-trajectory").click()
     screenshot(page.locator("#workbench-runs"), "extension-runs-dark.png")
     command(page, "apputils:change-theme", "{theme: 'JupyterLab Light'}")
     expect(page.locator("body")).to_have_attribute("data-jp-theme-light", "true")

@@ -64,7 +64,15 @@ def call(server: LabServer, path: str, token: bool = True) -> tuple[int, Any]:
 def test_every_endpoint_refuses_a_request_without_a_token(served):
     server, sessions = served
     rid = sessions["a"].run_id
-    for path in ("store", "runs", f"runs/{rid}", f"runs/{rid}/nodes/1", f"runs/{rid}/export"):
+    for path in (
+        "store",
+        "runs",
+        f"runs/{rid}",
+        f"runs/{rid}/nodes/1",
+        f"runs/{rid}/export",
+        f"runs/{rid}/snapshot",
+        f"runs/{rid}/cards/1",
+    ):
         status, _ = call(server, f"/workbench/api/{path}", token=False)
         assert status == 403, path
 
@@ -115,6 +123,23 @@ def test_a_run_with_its_nodes_paged_and_one_node_with_its_calls(served):
     assert status == 200 and node["node"]["id"] == 3 and len(node["llm_calls"]) == 1
     messages = node["llm_calls"][0]["messages"]  # rebuilt from the store's prompt deltas
     assert messages == [m if isinstance(m, dict) else m for m in s.tree.nodes[3].llm_calls[0].messages]
+
+
+def test_a_run_snapshot_for_the_run_view_and_the_card_of_one_node(served):
+    server, sessions = served
+    s = sessions["c"]  # a breadth-first search: a tree, not a line
+    status, snap = call(server, f"/workbench/api/runs/{s.run_id}/snapshot")
+    assert status == 200 and snap["run_id"] == s.run_id and snap["format"] == "agent-workbench.run-snapshot"
+    assert snap["path"] == [n.id for n in s.path()] and set(snap["cards"]) == {str(i) for i in snap["path"]}
+    assert len(snap["tree"]["records"]) == len(s.tree.nodes) and snap["calls"] == {}  # calls come per node
+    assert snap["header"]["strategy"] == "bfs" and snap["header"]["tokens"] == s.tree.tokens
+    leaf = max(s.tree.nodes)
+    status, card = call(server, f"/workbench/api/runs/{s.run_id}/cards/{leaf}")
+    assert status == 200 and card["id"] == leaf and card["visual"] == "frontier"
+    assert card["action"] == s.tree.nodes[leaf].action
+    assert call(server, f"/workbench/api/runs/{s.run_id}/cards/99999")[0] == 404
+    assert call(server, f"/workbench/api/runs/{s.run_id}/cards/x")[0] == 400
+    assert call(server, "/workbench/api/runs/zz/snapshot")[0] == 400
 
 
 def test_the_server_reads_while_a_session_writes(served):

@@ -3,7 +3,7 @@
     workbench run --env gridworld --model workbench/demo --strategy react --memory diff --max-steps 30
     workbench run --env my_envs:make_maze --max-steps 10    # any env: module:factory
     workbench resume RUN_ID [--max-steps N]
-    workbench runs | workbench show RUN_ID | workbench export RUN_ID [-o FILE]
+    workbench runs | workbench show RUN_ID | workbench export RUN_ID [--html | --notebook | --format wbrun] [-o FILE]
     workbench envs | workbench models
     workbench sweep sweep.toml | workbench sweep --replay SWEEP_ID | workbench sweeps
 
@@ -39,6 +39,7 @@ DEFAULT_STORE_HELP = (
     "default: $WORKBENCH_STORE, else the nearest .workbench/ upward, else per user; `workbench where`"
 )
 _WIDTH = 100
+EXPORT_FORMATS = ("json", "html", "notebook", "wbrun")
 
 
 def out(text: str = "") -> None:
@@ -190,10 +191,26 @@ def build_parser() -> argparse.ArgumentParser:
         "doctor", parents=[store], help="check a run store; --salvage copies its readable runs to a new file"
     )
     doctor.add_argument("--salvage", metavar="OUT", help="write every readable run into this new store file")
-    export = sub.add_parser("export", parents=[store], help="write a run as JSON")
+    export = sub.add_parser(
+        "export",
+        parents=[store],
+        help="write a run as JSON, a self-contained HTML page, a notebook or a .wbrun.json snapshot",
+    )
     export.add_argument("run_id", metavar="RUN_ID")
     export.add_argument(
-        "-o", "--output", default=None, metavar="FILE", help="file to write (default: stdout)"
+        "-o",
+        "--output",
+        default=None,
+        metavar="FILE",
+        help="file to write (default: stdout for json, run-ID.html / .ipynb / .wbrun.json otherwise)",
+    )
+    kind = export.add_mutually_exclusive_group()
+    kind.add_argument("--format", choices=EXPORT_FORMATS, default=None, help="what to write (default: json)")
+    kind.add_argument(
+        "--html", action="store_const", const="html", dest="format", help="same as --format html"
+    )
+    kind.add_argument(
+        "--notebook", action="store_const", const="notebook", dest="format", help="same as --format notebook"
     )
     record = sub.add_parser(
         "record", help="run a model and save its calls as a named cassette the notebooks replay offline"
@@ -573,12 +590,42 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_page(args: argparse.Namespace) -> int:
+    """`workbench export --html | --notebook | --format wbrun`: a file that shows the run."""
+    from .export import page
+    from .store.sqlite import RunStore
+
+    with RunStore(args.store, create=False) as store:
+        snapshot = page.stored_snapshot(store, args.run_id)
+    suffix = {"html": ".html", "notebook": ".ipynb", "wbrun": ".wbrun.json"}[args.format]
+    target = args.output or f"run-{snapshot['run_id'][:8]}{suffix}"
+    if os.path.isdir(target):
+        raise ConfigError(
+            f"-o: {target} is a folder; give a file path such as {target.rstrip('/')}/run{suffix}"
+        )
+    try:
+        if args.format == "html":
+            page.write_html(snapshot, target)
+        elif args.format == "notebook":
+            page.write_notebook(snapshot, target, args.store)
+        else:
+            page.write_wbrun(snapshot, target)
+    except OSError as exc:
+        raise ConfigError(
+            f"-o: cannot write {target}: {exc.strerror or exc}; give a writable file path"
+        ) from None
+    out(f"wrote {target} ({snapshot['header'].get('steps', 0)} steps)")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     import json
 
     from .export.json import export_run
     from .store.sqlite import RunStore
 
+    if args.format not in (None, "json"):
+        return _export_page(args)
     with RunStore(args.store, create=False) as store:
         run = store.load_run(args.run_id)
         state = store.load_state(run.id)

@@ -26,26 +26,6 @@ export interface RunsPage {
   runs: RunSummary[];
 }
 
-export interface RunNode {
-  id: number;
-  parent_id: number | null;
-  depth: number;
-  action: string;
-  thought: string;
-  observation: string;
-  reward: number;
-  terminal: boolean;
-  status: string;
-  error?: string | null;
-}
-
-export interface RunDetail extends RunSummary {
-  node_count: number;
-  offset: number;
-  nodes: RunNode[];
-  plan: { text: string; status?: string }[];
-}
-
 export async function api<T>(path: string): Promise<T> {
   const settings = ServerConnection.makeSettings();
   const url = URLExt.join(settings.baseUrl, 'workbench', 'api', path);

@@ -1,6 +1,7 @@
 // The "Agent runs" sidebar (a live, searchable list of stored runs) and the main-area view of one run.
 import { Widget } from '@lumino/widgets';
-import { api, RunDetail, RunNode, RunsPage, RunSummary } from './api';
+import { api, RunsPage, RunSummary } from './api';
+import { drawRun, RunDrawing, RunSnapshot } from './snapshot';
 
 function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -126,14 +127,18 @@ export class RunsPanel extends Widget {
   }
 }
 
+/** One run in the main area, read from the store with no kernel: the Workbench panel's own views
+ * (header, trajectory cards, tree, usage; see snapshot.ts) over the server's snapshot of the run, read
+ * again while it runs. Model calls and off-path nodes are read per node when opened. */
 export class RunView extends Widget {
-  private readonly header = el('div', 'wb-run-header');
-  private readonly cards = el('ol', 'wb-run-cards');
-  private readonly more = el('button', 'jp-mod-styled wb-run-more', 'Load more steps');
+  private readonly toolbar = el('div', 'wb-run-toolbar');
+  private readonly info = el('span', 'wb-run-info');
+  private readonly body = el('div', 'wb-run-body');
   private readonly poller: Poller;
-  private loaded = 0;
-  private total = 0;
+  private drawing: RunDrawing | null = null;
   readonly openInNotebook = el('button', 'jp-mod-styled jp-mod-accept wb-run-open-notebook', 'Open in notebook');
+  firstPaint = 0; // ms from the view's creation to the run drawn (read by benchmarks/extension_paint.py)
+  private readonly created = performance.now();
 
   constructor(readonly runId: string, refreshSeconds: number) {
     super();
@@ -141,71 +146,77 @@ export class RunView extends Widget {
     this.id = `workbench-run-view-${runId}`;
     this.title.label = `Run ${runId.slice(0, 8)}`;
     this.title.closable = true;
-    this.more.addEventListener('click', () => void this.load());
-    this.node.append(this.header, this.cards, this.more);
+    this.toolbar.append(this.openInNotebook, this.info);
+    this.node.append(this.toolbar, this.body);
     this.poller = new Poller(this, () => this.load(), refreshSeconds);
     this.poller.start();
   }
 
-  /** Reads the run again: its header, and the next page of steps past the ones shown. */
+  /** Reads the run's snapshot again and draws it (the first time) or updates what is drawn. */
   async load(): Promise<void> {
-    let run: RunDetail;
+    let snapshot: RunSnapshot;
     try {
-      run = await api<RunDetail>(`runs/${this.runId}?offset=${this.loaded}&limit=200`);
+      snapshot = await api<RunSnapshot>(`runs/${this.runId}/snapshot`);
     } catch (err) {
-      this.header.textContent = `Cannot read run ${this.runId}: ${(err as Error).message}`;
+      this.info.textContent = `Cannot read run ${this.runId}: ${(err as Error).message}`;
       return;
     }
-    this.renderHeader(run);
-    for (const node of run.nodes) {
-      this.cards.append(this.card(node));
+    this.info.textContent = '';
+    const header = snapshot.header as { task?: string };
+    this.title.caption = header.task || this.runId;
+    if (this.drawing) {
+      this.drawing.update(snapshot);
+    } else {
+      this.drawing = drawRun(this.body, snapshot, {
+        calls: async (nodeId: number) => {
+          const node = await api<{ llm_calls: RawCall[] }>(`runs/${this.runId}/nodes/${nodeId}`);
+          return node.llm_calls.map(callDetails);
+        },
+        card: (nodeId: number) => api(`runs/${this.runId}/cards/${nodeId}`)
+      });
+      requestAnimationFrame(() => {
+        this.firstPaint = performance.now() - this.created;
+        this.node.dataset.firstPaint = String(Math.round(this.firstPaint));
+      });
     }
-    this.loaded += run.nodes.length;
-    this.total = run.node_count;
-    this.more.hidden = this.loaded >= this.total;
-    if (run.status !== 'running' && this.loaded >= this.total) {
+    if (snapshot.header.status !== 'running') {
       this.poller.stop();
     }
   }
 
-  private renderHeader(run: RunDetail): void {
-    const title = el('div', 'wb-run-title');
-    title.append(el('b', '', run.env), document.createTextNode(` · “${run.task}”`));
-    const config = el('div', 'wb-run-config', `${run.model_label || run.model} · ${run.strategy} · ${run.memory} memory`);
-    const outcome = run.outcome ? ` · ${run.outcome}` : '';
-    const state = el(
-      'div',
-      `wb-run-state wb-status-${run.status}`,
-      `${run.status}${outcome} · ${run.steps} steps · ${run.node_count} nodes · ${run.tokens.toLocaleString()} tokens · ${money(run.cost)}`
-    );
-    state.dataset.status = run.status;
-    const plan = el('ol', 'wb-run-plan');
-    for (const item of run.plan || []) {
-      plan.append(el('li', item.status === 'done' ? 'wb-done' : '', item.text));
-    }
-    this.header.replaceChildren(title, config, state, this.openInNotebook, ...(run.plan?.length ? [plan] : []));
+  dispose(): void {
+    this.poller.stop();
+    this.drawing?.dispose();
+    super.dispose();
   }
+}
 
-  private card(node: RunNode): HTMLLIElement {
-    const li = el('li', `wb-run-card${node.error ? ' wb-run-error' : ''}`);
-    li.dataset.nodeId = String(node.id);
-    const head = el('div', 'wb-run-card-head', node.parent_id === null ? 'Start' : `#${node.id} · step ${node.depth}`);
-    li.append(head);
-    const field = (label: string, text: string, cls = '') => {
-      if (!text) {
-        return;
-      }
-      const row = el('div', 'wb-run-field');
-      row.append(el('span', 'wb-run-label', label), el(cls === 'pre' ? 'pre' : 'span', 'wb-run-text', text));
-      li.append(row);
-    };
-    field('Thought', node.thought);
-    field('Action', node.action);
-    field('Error', node.error || '');
-    field('Obs', node.observation, 'pre');
-    if (node.terminal) {
-      field('Reward', String(node.reward));
-    }
-    return li;
-  }
+interface RawCall {
+  model?: string;
+  purpose?: string;
+  messages?: { role?: string; content?: unknown }[];
+  response?: string;
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  cost?: number;
+  latency?: number;
+  attempts?: number;
+  error?: string | null;
+}
+
+/** A stored call as the panel's "LLM call" drawer reads it (workbench/widgets/cards.py call_details). */
+function callDetails(call: RawCall): object {
+  const text = (content: unknown) => (typeof content === 'string' ? content : JSON.stringify(content));
+  return {
+    model: call.model || '',
+    purpose: call.purpose || '',
+    messages: (call.messages || []).map(m => ({ role: String(m.role || ''), content: text(m.content) })),
+    response: call.response || '',
+    prompt_tokens: call.prompt_tokens || 0,
+    completion_tokens: call.completion_tokens || 0,
+    cost: call.cost || 0,
+    latency: call.latency || 0,
+    attempts: call.attempts || 1,
+    error: call.error || ''
+  };
 }

@@ -76,6 +76,20 @@ class NodeHandler(_Base):
         await self.answer(self.reader().node, run_id, node_id)
 
 
+class SnapshotHandler(_Base):
+    @web.authenticated
+    @authorized
+    async def get(self, run_id: str) -> None:
+        await self.answer(self.reader().snapshot, run_id)
+
+
+class CardHandler(_Base):
+    @web.authenticated
+    @authorized
+    async def get(self, run_id: str, node_id: str) -> None:
+        await self.answer(self.reader().card, run_id, node_id)
+
+
 class ExportHandler(_Base):
     @web.authenticated
     @authorized
@@ -105,5 +119,7 @@ def setup_handlers(web_app: Any, root_dir: str) -> None:
             (url_path_join(base, r"runs/([^/]+)"), RunHandler),
             (url_path_join(base, r"runs/([^/]+)/nodes/([^/]+)"), NodeHandler),
             (url_path_join(base, r"runs/([^/]+)/export"), ExportHandler),
+            (url_path_join(base, r"runs/([^/]+)/snapshot"), SnapshotHandler),
+            (url_path_join(base, r"runs/([^/]+)/cards/([^/]+)"), CardHandler),
         ],
     )

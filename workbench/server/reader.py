@@ -17,11 +17,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..core.tree import Run
 from ..store.rows import NODE_FIELDS, build_run, call_messages, known, run_summary
 from ..store.sqlite import connect_read_only
 
 RUN_ID = re.compile(r"[0-9a-f]{1,32}")
 MAX_PAGE = 500
+SNAPSHOT_LAST = 500  # full step cards in a run view's snapshot (earlier steps as summaries)
+MAX_RECORDS = 20_000  # tree records in a run view's snapshot
 FILTERS = ("env", "model", "strategy", "memory", "status", "sweep")
 _SUMMARY_COLUMNS = "id, task, config, steps, prompt_tokens, completion_tokens, cost, status, outcome, created_at, updated_at, cursor"
 _NAME = {  # a config entry is a name or {"name": ...}
@@ -42,6 +45,13 @@ class NotFound(LookupError):
 
 class Damaged(RuntimeError):
     """A run whose stored rows cannot be read back (HTTP 500 with what to do)."""
+
+
+def _node_id(node_id: Any) -> int:
+    try:
+        return int(node_id)
+    except (TypeError, ValueError):
+        raise BadRequest(f"a node id is an integer, got {str(node_id)[:40]!r}") from None
 
 
 def page_args(offset: Any, limit: Any, default: int = 50) -> tuple[int, int]:
@@ -151,10 +161,7 @@ class StoreReader:
 
     def node(self, run_id: str, node_id: str) -> dict[str, Any]:
         """One node with its model calls (prompts rebuilt from the store's deltas)."""
-        try:
-            nid = int(node_id)
-        except (TypeError, ValueError):
-            raise BadRequest(f"a node id is an integer, got {str(node_id)[:40]!r}") from None
+        nid = _node_id(node_id)
         with self._conn() as conn:
             rid = self._resolve(conn, run_id)
             assert conn is not None
@@ -184,6 +191,55 @@ class StoreReader:
                     del call["messages_ref"]
                 mine.append(call)
         return {"run_id": rid, "node": known(json.loads(found[0]), NODE_FIELDS), "llm_calls": mine}
+
+    def _run_without_prompts(self, run_id: str) -> tuple[Run, str, list[Any]]:
+        """(the run with empty prompts, its stored status, its plan) for the views (`snapshot`)."""
+        with self._conn() as conn:
+            rid = self._resolve(conn, run_id)
+            assert conn is not None
+            row = conn.execute(
+                "SELECT task, config, created_at, cursor, outcome, status, plan FROM runs WHERE id = ?",
+                (rid,),
+            ).fetchone()
+            node_rows = conn.execute("SELECT data FROM nodes WHERE run_id = ? ORDER BY id", (rid,)).fetchall()
+            call_rows = conn.execute(
+                "SELECT node_id, seq, data FROM llm_calls WHERE run_id = ? ORDER BY node_id, seq", (rid,)
+            ).fetchall()
+        if not node_rows:
+            raise NotFound(f"run {rid} has no nodes yet")
+        try:
+            run, _ = build_run(rid, row[:5], node_rows, call_rows, prompts=False)
+        except ValueError as exc:
+            raise Damaged(
+                f"run {rid} is damaged: {exc}; `workbench doctor --salvage NEW.sqlite` copies what is readable"
+            ) from None
+        plan = json.loads(row[6]) if row[6] else []
+        return run, str(row[5]), plan if isinstance(plan, list) else []
+
+    def snapshot(self, run_id: str, last: int | None = SNAPSHOT_LAST) -> dict[str, Any]:
+        """The run as the lab extension's run view draws it (`workbench.widgets.snapshot`): every
+        node's compact record, the last `last` step cards; model calls come per node (`node`)."""
+        from ..widgets.snapshot import run_snapshot, stored_header
+
+        run, status, plan = self._run_without_prompts(run_id)
+        return run_snapshot(
+            run,
+            header=stored_header(run, status),
+            plan=plan,
+            last=last,
+            max_records=MAX_RECORDS,
+            calls_budget=0,
+        )
+
+    def card(self, run_id: str, node_id: str) -> dict[str, Any]:
+        """The tree card of one node (what the tree view shows for a selected node)."""
+        from ..widgets.tree_view import tree_card
+
+        nid = _node_id(node_id)
+        run, _status, _plan = self._run_without_prompts(run_id)
+        if nid not in run.nodes:
+            raise NotFound(f"run {run.id} has no node {nid}")
+        return tree_card(run, nid)
 
     def export(self, run_id: str, fmt: str) -> tuple[str, str]:
         """(content type, body) of the run as `json`, `sft` or `dpo` (JSONL)."""

@@ -102,6 +102,12 @@ class ReadingMixin:
         ((plan, memory),) = self._read("SELECT plan, memory FROM runs WHERE id = ?", (rid,))
         return {"plan": self._json(plan, rid, "its plan"), "memory": self._json(memory, rid, "its memory")}
 
+    def run_status(self, run_id: str) -> str:
+        """The stored status of a run (running, paused, done, error)."""
+        rid = self.resolve(run_id)
+        ((status,),) = self._read("SELECT status FROM runs WHERE id = ?", (rid,))
+        return str(status)
+
     def list_runs(self, limit: int = 50, *, sweep: str | None = None) -> list[dict[str, Any]]:
         """Stored runs, newest first: id, task, env, model, strategy, memory, totals, status.
 

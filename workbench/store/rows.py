@@ -308,13 +308,15 @@ def build_run(
     call_rows: list[tuple[Any, ...]],
     *,
     strict: bool = True,
+    prompts: bool = True,
 ) -> tuple[Run, list[str]]:
     """A `Run` from its stored rows: `row` = (task, config, created_at, cursor, outcome), `node_rows`
     = [(data,)], `call_rows` = [(node_id, seq, data)].
 
     `strict` raises `ValueError` naming the first bad row; otherwise bad rows are left out (a node
     whose parent is missing goes with its subtree, a prompt whose base is missing loses its messages)
-    and the problems are returned with the run."""
+    and the problems are returned with the run. `prompts=False` leaves every call's messages empty
+    (for views that need a run's shape, tokens and costs, not its prompts: much less to rebuild)."""
     problems: list[str] = []
 
     def bad(text: str) -> None:
@@ -358,6 +360,10 @@ def build_run(
             bad(f"model call {seq} of node {node_id} is unreadable: {exc}")
             continue
         calls[(node_id, seq)] = call
+    if not prompts:
+        for call in calls.values():
+            call.pop("messages_ref", None)
+            call["messages"] = []
     for key in _broken_refs(calls):
         bad(f"the prompt of model call {key[1]} of node {key[0]} refers to a missing call")
         calls[key].pop("messages_ref", None)

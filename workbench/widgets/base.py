@@ -131,6 +131,10 @@ class SessionWidget(anywidget.AnyWidget):
         """A self-contained HTML rendering of the current state, for readers without a kernel."""
         return ""
 
+    def run_snapshot(self) -> dict[str, Any] | None:
+        """A bounded snapshot of the run (`snapshot.py`) for the fallback output, or None."""
+        return None
+
     def summary(self) -> str:
         """One line of plain text (the `text/plain` of the mimebundle)."""
         return f"<{type(self).__name__} of run {self.session.run_id}>"

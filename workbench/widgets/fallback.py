@@ -16,6 +16,9 @@ Displaying a workbench widget makes two outputs: the live widget view and, right
   4"; issue 11). The first change a LATER cell makes to the session (a step, an edit, a rewind)
   freezes it: that cell's change shows in the live view and in that cell's own outputs, never in
   the text of an earlier cell, so a saved notebook reads as the story it tells.
+- The output also carries a bounded snapshot of the run (`snapshot.py`) that the lab extension
+  draws with the widgets' own views, so JupyterLab shows a saved run as a panel with its cards,
+  tree and usage chart without a kernel; other readers keep using the `text/html`.
 - In a live JupyterLab the widget's CSS (`static/fallback.css`) hides the fallback output that follows
   a rendered widget; where no widget renders (GitHub, nbviewer, nbconvert, a notebook reopened
   without a kernel) that CSS is absent and the fallback shows.
@@ -103,11 +106,18 @@ def _running(widget: Any) -> bool:
 
 
 def bundle(widget: Any) -> dict[str, Any]:
-    """The fallback output's data: the widget's static HTML, marked for the hiding CSS."""
-    return {
+    """The fallback output's data: the widget's static HTML, marked for the hiding CSS, and (for
+    the panel and the tree) a bounded run snapshot, `application/vnd.agent-workbench.run+json`."""
+    data = {
         "text/html": f'<div class="wb-fallback">{redact_obj(widget.static_html())}</div>',
         "text/plain": redact_obj(widget.summary()),
     }
+    snapshot = widget.run_snapshot()
+    if snapshot is not None:  # JupyterLab draws it with the widgets' views (the lab extension)
+        from .snapshot import MIME
+
+        data[MIME] = redact_obj(snapshot)
+    return data
 
 
 def _publisher() -> Any:

@@ -68,6 +68,61 @@ def node_record(node: Any) -> list[Any]:
     return [node.id, parent, status, value, node.visits, flags, label, safety_score(node)]
 
 
+def tree_meta(
+    run: Any, *, best: list[int], status: str, strategy: str, model: str, simulated: bool
+) -> dict[str, Any]:
+    """What the tree's summary line and colours need: counts, cursor, best path, value range."""
+    lo, hi = value_range(n.value for n in run.nodes.values())
+    counts = dict.fromkeys(STATUSES, 0)
+    scored = 0
+    for node in run.nodes.values():
+        counts[visual_status(node)] += 1
+        scored += safety_score(node) is not None
+    counts = {k: v for k, v in counts.items() if v}
+    search = run.root.info.get("search") if run.nodes else None
+    return safe(
+        {
+            "run_id": run.id,
+            "nodes": len(run.nodes),
+            "cursor": run.cursor,
+            "best": best,
+            "lo": lo,
+            "hi": hi,
+            "counts": counts,
+            "scored": scored,
+            "status": status,
+            "strategy": strategy,
+            "model": model,
+            "simulated": simulated,
+            "outcome": run.outcome or "",
+            "search": search if isinstance(search, dict) else {},
+        }
+    )
+
+
+def tree_card(run: Any, node_id: int) -> dict[str, Any]:
+    """The card of a selected node: a step card plus visits, pin, value source and what it allows."""
+    node = run.nodes[node_id]
+    data = cards_mod.card(node, run)
+    if not node.executed and not node.observation:
+        data["diff"] = ""
+        data["obs"] = ""
+        data["note"] = "Not executed yet: a candidate action the search may realize later."
+    data.update(
+        visits=node.visits,
+        pinned=bool(node.info.get("pinned")),
+        value_by=str(node.info.get("value_by") or ""),
+        visual=visual_status(node),
+        children=sum(1 for n in run.nodes.values() if n.parent_id == node_id),
+        cursor=node_id == run.cursor,
+        info={k: node.info[k] for k in _INFO_KEYS if node.info.get(k) is not None},
+        can_prune=node.parent_id is not None and node.status in ("frontier", "expanded"),
+        can_pin=node.status in ("frontier", "expanded"),
+        can_resume=node.status != "frontier" and node.info.get("kind") != "provider",
+    )
+    return safe(data)
+
+
 class TreeView(SessionWidget):
     """The live run tree of one session (see the module docstring)."""
 
@@ -132,55 +187,18 @@ class TreeView(SessionWidget):
         return [n.id for n in best()] if callable(best) else []
 
     def _meta(self) -> dict[str, Any]:
-        s, run = self.session, self.session.tree
-        lo, hi = value_range(n.value for n in run.nodes.values())
-        counts = dict.fromkeys(STATUSES, 0)
-        scored = 0
-        for node in run.nodes.values():
-            counts[visual_status(node)] += 1
-            scored += safety_score(node) is not None
-        counts = {k: v for k, v in counts.items() if v}
-        search = run.root.info.get("search") if run.nodes else None
-        return safe(
-            {
-                "run_id": run.id,
-                "nodes": len(run.nodes),
-                "cursor": run.cursor,
-                "best": self.best_path(),
-                "lo": lo,
-                "hi": hi,
-                "counts": counts,
-                "scored": scored,
-                "status": "running" if self.runner.running else s.status,
-                "strategy": s.strategy.name,
-                "model": str(s.config.get("model_label", "")),
-                "simulated": bool(s.config.get("simulated", False)),
-                "outcome": run.outcome or "",
-                "search": search if isinstance(search, dict) else {},
-            }
+        s = self.session
+        return tree_meta(
+            s.tree,
+            best=self.best_path(),
+            status="running" if self.runner.running else s.status,
+            strategy=s.strategy.name,
+            model=str(s.config.get("model_label", "")),
+            simulated=bool(s.config.get("simulated", False)),
         )
 
     def _card(self, node_id: int) -> dict[str, Any]:
-        run = self.session.tree
-        node = run.nodes[node_id]
-        data = cards_mod.card(node, run)
-        if not node.executed and not node.observation:
-            data["diff"] = ""
-            data["obs"] = ""
-            data["note"] = "Not executed yet: a candidate action the search may realize later."
-        data.update(
-            visits=node.visits,
-            pinned=bool(node.info.get("pinned")),
-            value_by=str(node.info.get("value_by") or ""),
-            visual=visual_status(node),
-            children=sum(1 for n in run.nodes.values() if n.parent_id == node_id),
-            cursor=node_id == run.cursor,
-            info={k: node.info[k] for k in _INFO_KEYS if node.info.get(k) is not None},
-            can_prune=node.parent_id is not None and node.status in ("frontier", "expanded"),
-            can_pin=node.status in ("frontier", "expanded"),
-            can_resume=node.status != "frontier" and node.info.get("kind") != "provider",
-        )
-        return safe(data)
+        return tree_card(self.session.tree, node_id)
 
     # --- events ----------------------------------------------------------------------------------
     def parts_for(self, event: ev.Event) -> set[str]:
@@ -304,6 +322,15 @@ class TreeView(SessionWidget):
             f"<div><b>Run tree</b> · {html.escape(self.summary())}</div>"
             f'<div style="overflow:auto;max-height:640px">{svg}</div>'
             f'<div style="opacity:.7;font-size:12px">{html.escape(legend_text())}</div>{safety}</div>'
+        )
+
+    def run_snapshot(self) -> dict[str, Any]:
+        from .snapshot import run_snapshot
+
+        running = self.runner.running
+        header = cards_mod.header(self.session, running=running, pending=None, breakpoint={})
+        return run_snapshot(
+            self.session.tree, header=safe(header), plan=(), best=self.best_path(), view="Tree"
         )
 
     def summary(self) -> str:

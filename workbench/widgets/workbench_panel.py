@@ -333,6 +333,14 @@ class Workbench(Decisions, SessionWidget):
         diff_memory = bool(getattr(self.session.memory, "diff", False))
         return workbench_html(self._header(), self.cards(), plan_items(self.session), diff_memory=diff_memory)
 
+    def run_snapshot(self) -> dict[str, Any]:
+        from .snapshot import run_snapshot
+
+        best = self.tree_view.best_path() if self.tree_view is not None else None
+        return run_snapshot(
+            self.session.tree, header=self._header(), plan=plan_items(self.session), best=best
+        )
+
     def summary(self) -> str:
         return cards_mod.summary_line(self._header())
 

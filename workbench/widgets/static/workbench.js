@@ -323,6 +323,7 @@ function render({ model, el, host, signal }) {
     const target = sel >= 0 ? card(sel) : null;
     btn.rewind.title = target ? `Rewind to step ${target.depth}: the next step grows a new branch` : "Select a step (its number), then Rewind to branch from it";
     breakBtn.setAttribute("aria-pressed", String(Boolean(d.break_enabled)));
+    controls.style.display = d.readonly ? "none" : ""; // a saved run (static/run_view.js): nothing to control
     if (d.break_enabled && document.activeElement !== pattern) pattern.value = d.break_pattern;
   }
 
@@ -374,6 +375,7 @@ function render({ model, el, host, signal }) {
   mountChild(model.get("plan_editor"), panels.Plan, model, host, signal);
   mountChild(model.get("memory_editor"), panels.Memory, model, host, signal);
   mountChild(model.get("tree_view"), panels.Tree, model, host, signal);
+  if (hd().readonly) for (const [name, key] of [["Plan", "plan_editor"], ["Memory", "memory_editor"], ["Tree", "tree_view"]]) tabs[name].hidden = !model.get(key);
   selectTab(model.get("tab") || "Trajectory", false);
   drawHeader();
   drawNotice();
