@@ -77,6 +77,7 @@ def test_a_saved_notebook_reopened_without_a_kernel_shows_the_run(lab: Any, chro
     expect(run.locator(".wb-card")).to_have_count(steps + 1)
     expect(run.locator(".wb-controls")).to_be_hidden()
     run.scroll_into_view_if_needed()
+    screenshot(page, "saved-notebook-page-light.png")  # the whole notebook as a reader sees it
     screenshot(run, "saved-notebook-light.png")
     run.locator(".wb-tab-tree").click()
     expect(run.locator(".wb-tv-summary")).to_contain_text(f"{steps + 1} nodes")

@@ -67,7 +67,11 @@ def test_runs_browser_follows_a_live_run_and_opens_it_without_a_kernel(lab: Any,
         "() => window.jupyterapp.commands.listCommands().filter(c => c.startsWith('workbench:'))"
     )
     assert {"workbench:open-runs", "workbench:new-agent-notebook", "workbench:step-agent"} <= set(palette)
-    command(page, "workbench:open-runs")
+    # the sidebar opens with its shortcut (Ctrl/Cmd+Shift+U collided with the property inspector's)
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook").click()
+    page.keyboard.press("Escape")  # command mode: the keys go to the application, not a cell editor
+    page.keyboard.press("Alt+Shift+R")
+    expect(page.locator("#workbench-runs")).to_be_visible()
     row = page.locator(f"#workbench-runs .wb-runs-row[data-run-id='{run_id}']")
     expect(row).to_be_visible()
     expect(row).to_have_attribute("data-status", "running")

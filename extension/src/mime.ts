@@ -10,18 +10,46 @@ const FILE_TYPE = 'agent-workbench-run';
 export class RunRenderer extends Widget implements IRenderMime.IRenderer {
   private drawing: RunDrawing | null = null;
   private runId = '';
+  private data: RunSnapshot | null = null;
+  private readonly observer: IntersectionObserver;
+  private readonly box = document.createElement('div');
 
   constructor() {
     super();
-    // `wb-fallback`: a live widget right above hides this output (widgets/static/fallback.css)
+    // `wb-fallback`: a live widget right above hides this output (widgets/static/fallback.css). The
+    // run is drawn only while this output is displayed: next to a live widget it is not, so the
+    // page holds one panel, not two.
     this.addClass('wb-run-renderer');
-    this.addClass('wb-fallback');
+    this.box.className = 'wb-fallback';
+    this.node.append(this.box);
+    this.observer = new IntersectionObserver(() => this.sync(), { rootMargin: '600px' });
+    this.observer.observe(this.node);
   }
 
   async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
     const data = model.data[MIME] as unknown as RunSnapshot | undefined;
     if (!data || typeof data !== 'object' || !data.header) {
-      this.node.textContent = 'This is not an agent-workbench run snapshot.';
+      this.box.textContent = 'This is not an agent-workbench run snapshot.';
+      return;
+    }
+    this.data = data;
+    this.sync();
+  }
+
+  /** Draws (or updates) the run when this output is shown; drops the drawing when it is hidden. */
+  private sync(): void {
+    if (!this.node.isConnected) {
+      return;
+    }
+    if (this.node.getClientRects().length === 0) {
+      // display: none here or above: a live widget's CSS hides this output, or its tab is hidden
+      this.drawing?.dispose();
+      this.drawing = null;
+      this.runId = '';
+      return;
+    }
+    const data = this.data;
+    if (!data) {
       return;
     }
     if (this.drawing && this.runId === data.run_id) {
@@ -29,12 +57,13 @@ export class RunRenderer extends Widget implements IRenderMime.IRenderer {
       return;
     }
     this.drawing?.dispose();
-    this.node.replaceChildren();
+    this.box.replaceChildren();
     this.runId = data.run_id;
-    this.drawing = drawRun(this.node, data);
+    this.drawing = drawRun(this.box, data);
   }
 
   dispose(): void {
+    this.observer.disconnect();
     this.drawing?.dispose();
     this.drawing = null;
     super.dispose();

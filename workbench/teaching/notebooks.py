@@ -223,8 +223,30 @@ def normalised(nb: Any) -> list[list[Any]]:
                 last["text"] = _text(last["text"]) + _text(item.get("text", ""))
                 continue
             outs.append(item)
-        cells.append([_normalise_value(out) for out in outs])
+        cells.append([_normalise_value(_without_timings(out)) for out in outs])
     return cells
+
+
+_RUN_SNAPSHOT = "application/vnd.agent-workbench.run+json"
+_TIMINGS = frozenset(
+    {"t", "latency", "started_at", "seconds"}
+)  # numbers in a run snapshot that vary run to run
+
+
+def _without_timings(out: dict[str, Any]) -> dict[str, Any]:
+    """A run snapshot's timing numbers dropped (its strings are normalised like every output's)."""
+    snapshot = out.get("data", {}).get(_RUN_SNAPSHOT)
+    if snapshot is None:
+        return out
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in _TIMINGS}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return {**out, "data": {**out["data"], _RUN_SNAPSHOT: strip(snapshot)}}
 
 
 def _text(value: Any) -> str:

@@ -19,8 +19,8 @@ Shown by the lab extension's MIME renderer (a saved notebook reopened without a 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
 from typing import Any
 
 from .. import __version__
@@ -36,7 +36,7 @@ FORMAT_VERSION = 1
 LAST = 50  # full step cards for the last nodes of the path (in a notebook's outputs)
 MAX_RECORDS = 5000  # tree records kept (compact: id, parent, status, value, visits, flags, label)
 MAX_USAGE = 2000  # steps of the usage chart kept (the latest)
-CALLS_BUDGET = 30_000  # characters of model-call details kept (the latest steps first)
+CALLS_BUDGET = 12_000  # characters of model-call details kept (the latest steps first)
 PAGE = 25  # step cards per page, as the panel pages them
 
 
@@ -160,7 +160,7 @@ def run_snapshot(
         "format": "agent-workbench.run-snapshot",
         "format_version": FORMAT_VERSION,
         "workbench_version": __version__,
-        "taken_at": time.time(),
+        "taken_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "run_id": run.id,
         "view": view,
         "header": {**header, "page_size": PAGE},

@@ -159,7 +159,8 @@ function renderRun({ el, snapshot, panel, tree, source }) {
   const drawNote = () => {
     const left = snap.omitted || {};
     const parts = [`run ${snap.run_id}`];
-    if (snap.taken_at) parts.push(`as of ${new Date(snap.taken_at * 1000).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })}`);
+    const taken = typeof snap.taken_at === "number" ? new Date(snap.taken_at * 1000) : new Date(snap.taken_at);
+    if (snap.taken_at && !isNaN(taken)) parts.push(`as of ${taken.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })}`);
     if (left.cards) parts.push(`${num(left.cards)} earlier steps as summaries`);
     if (left.records) parts.push(`${num(left.records)} tree nodes left out`);
     note.textContent = `Saved run (read-only) · ${parts.join(" · ")}`;
