@@ -112,7 +112,8 @@ def bundle(widget: Any) -> dict[str, Any]:
         "text/html": f'<div class="wb-fallback">{redact_obj(widget.static_html())}</div>',
         "text/plain": redact_obj(widget.summary()),
     }
-    snapshot = widget.run_snapshot()
+    of = getattr(widget, "run_snapshot", None)  # the session widgets have one (base.py)
+    snapshot = of() if callable(of) else None
     if snapshot is not None:  # JupyterLab draws it with the widgets' views (the lab extension)
         from .snapshot import MIME
 
