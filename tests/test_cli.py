@@ -390,3 +390,15 @@ def test_run_takes_the_search_options_and_rounds_continue_after_a_failed_commit(
         and react.stderr.count("\n") == 1
         and "react does not take rounds" in react.stderr
     )
+
+
+@pytest.mark.parametrize("strategy", ["plan-execute", "umi", "reflexion"])
+def test_run_takes_the_role_strategies(strategy: str, tmp_path: Path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    args = ["run", "--env", "game24", "--model", "workbench/demo", "--error-rate", "0", "--seed", "12"]
+    assert cli.main([*args, "--strategy", strategy, "--store", "s.sqlite", "--max-steps", "8"]) == 0
+    out = capsys.readouterr().out
+    assert f"strategy: {strategy}" in out and "outcome: success" in out
+    assert cli.main(["run", "--strategy", "plan-and-execute"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "'plan-execute', 'umi', 'reflexion'" in err

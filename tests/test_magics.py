@@ -773,3 +773,14 @@ def test_sandbox_is_a_codeact_option(shell):
     s = agents(shell).get().session
     assert s.strategy.config["sandbox"] == "process"
     s.close()
+
+
+@pytest.mark.parametrize("strategy", ["plan-execute", "umi", "reflexion"])
+def test_new_takes_the_role_strategies(shell, strategy: str):
+    agent(shell, f"new --name r --env game24 --strategy {strategy} --seed 12")
+    s = current(shell)
+    assert s.strategy.name == strategy
+    s.run(max_steps=12)
+    assert s.done and all(c.role for n in s.tree.nodes.values() for c in n.llm_calls)
+    with pytest.raises(UsageError, match="valid: react, .*plan-execute, umi, reflexion"):
+        agent(shell, "new --strategy alpha-umi")

@@ -7,11 +7,12 @@ kernel); `_settle_node` records it (env snapshot, memory, events, cursor, outcom
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..envs.base import can_snapshot
-from ..errors import ModelError
+from ..errors import ConfigError, ModelError
 from ..safety.text import valid_obj, valid_text
 from ..strategies.parsing import Parsed
 from . import events as ev
@@ -29,20 +30,53 @@ class ExecuteMixin:
     """Mixed into `Session`; uses its model, tree, memory, plan, env, limits and events."""
 
     async def call_model(
-        self: Session, messages: list[dict[str, str]], parent: Node, *, purpose: str = "act", **kwargs: Any
+        self: Session,
+        messages: list[dict[str, str]],
+        parent: Node,
+        *,
+        purpose: str = "act",
+        model: Any = None,
+        role: str = "",
+        **kwargs: Any,
     ) -> LLMCall:
-        """One model call for a step from `parent`; a failure raises `ModelError` (recorded by `astep`)."""
+        """One model call for a step from `parent`; a failure raises `ModelError` (recorded by `astep`).
+
+        `model` (a model string, a stored `Model.config()` dict or a model object; None: the session's)
+        answers this call instead of the session's model; `role` names the agent role on the call."""
         check_prompt(messages, self.limits)
+        use = self.model_for(model)
         if self.scheduler is None:
-            call = await self.model.acomplete(messages, purpose=purpose, **kwargs)
+            call = await use.acomplete(messages, purpose=purpose, **kwargs)
         else:  # a kernel-wide budget shared fairly with other agents (workbench.oversight.scheduler)
             async with self.scheduler.slot(self.scheduler_name or self.run_id):
-                call = await self.model.acomplete(messages, purpose=purpose, **kwargs)
+                call = await use.acomplete(messages, purpose=purpose, **kwargs)
+        if role:
+            call.role = role
         call.response = valid_text(call.response if isinstance(call.response, str) else str(call.response))
         if call.tool_calls:
             call.tool_calls = valid_obj(call.tool_calls)
         self.events.publish(ev.LLMCallFinished(self.run_id, node_id=parent.id, call=call))
         return call
+
+    def model_for(self: Session, spec: Any = None) -> Any:
+        """The model that answers a call: the session's (None), a model object as it is, or one built
+        once per session from a model string or a stored `Model.config()` dict (a strategy's roles)."""
+        if spec is None:
+            return self.model
+        if callable(getattr(spec, "acomplete", None)):
+            return spec
+        if not isinstance(spec, (str, dict)):
+            raise ConfigError(f"a model is a litellm model string, a Model or its config dict, not {spec!r}")
+        cache: dict[str, Any] = self.__dict__.setdefault("_models_by_spec", {})
+        key = spec if isinstance(spec, str) else json.dumps(spec, sort_keys=True, default=str)
+        if key not in cache:
+            from ..llm.model import Model
+
+            if isinstance(spec, dict):
+                cache[key] = Model.from_config(spec)
+            else:
+                cache[key] = Model(spec, **({"seed": self.seed} if spec == "workbench/demo" else {}))
+        return cache[key]
 
     async def aexecute(
         self: Session,
@@ -53,15 +87,17 @@ class ExecuteMixin:
         used_edits: list[str] | None = None,
         move_cursor: bool = True,
         step: Callable[[Any], Awaitable[StepResult]] | None = None,
+        info: dict[str, Any] | None = None,
     ) -> Node:
         """Turn a parsed answer into a child of `parent`: run its action and record the node.
 
         `step` replaces the env step for this action (CodeAct runs code with it): it is awaited with
         the action after the env was brought to `parent`'s state, and returns what `env.step` would;
         `info["env_actions"]` in its result lists the text actions it took in the env (for replay), and
-        `info["node_kind"]` names the node's kind (e.g. "code")."""
+        `info["node_kind"]` names the node's kind (e.g. "code"). `info` (the argument) goes into the
+        node's info as it is made (a strategy's role, plan item or attempt)."""
         raw = calls[-1].response if calls else ""
-        info: dict[str, Any] = {}
+        info = dict(info or {})
         if used_edits:
             info["used_user_edits"] = used_edits
         if parsed.subgoal:

@@ -34,6 +34,7 @@ class LLMCall:
     purpose: str = "act"  # act | value | summary | reflect
     started_at: float = field(default_factory=time.time)
     tool_calls: list[dict[str, Any]] | None = None  # native calls: [{"id", "name", "arguments"}]
+    role: str = ""  # the agent role that made the call (alpha-UMi's planner, caller, ...), "" for none
 
     @property
     def tokens(self) -> int:

@@ -44,6 +44,7 @@ from ..strategies.labels import CANDIDATES_LABEL
 from .codeact import codeact_answer
 from .oversight import oversight_answer
 from .reading import Conversation, own_subgoal, parse_plan, read_conversation, render_plan
+from .roles import lesson_move, roles_answer
 from .search import search_answer
 from .summaries import summary_answer
 from .tools import native_answer, text_tool_answer
@@ -105,6 +106,8 @@ def _respond(messages: list[dict[str, Any]], *, seed: int, error_rate: float, sa
         return answer
     if (answer := codeact_answer(conv, rng, error_rate, sample)) is not None:
         return answer
+    if (answer := roles_answer(conv, rng, error_rate)) is not None:  # plan-execute, alpha-UMi roles
+        return answer
     text = conv.instructions
     if "Status:" in text and "On the right track:" in text:
         return _judge(conv, rng, error_rate, numeric=False)
@@ -118,7 +121,10 @@ def _respond(messages: list[dict[str, Any]], *, seed: int, error_rate: float, sa
     good = list(decision.good)
     _rng("order", seed, conv.fingerprint).shuffle(good)  # the same order for every sample
     choice = good[int(sample) % len(good)]
-    if rng.random() < error_rate:
+    heeded = lesson_move(conv, [c.action for c in (*decision.good, *decision.bad)])
+    if heeded is not None:  # a Reflexion lesson names the move for this step
+        choice = Choice(*heeded)
+    elif rng.random() < error_rate:
         if decision.bad and rng.random() < 0.75:
             choice = rng.choice(decision.bad)
         else:
@@ -385,18 +391,37 @@ def _grid_toward(state: gridworld.GridState, wanted: str) -> tuple[list[Choice],
     return choices, subgoal
 
 
+def _advance(statuses: list[str], index: int | None, completes: bool) -> list[str]:
+    """The plan marks after an action: the followed item done (and the next one doing) if it completes it."""
+    if index is None or not completes:
+        return statuses
+    out = list(statuses)
+    out[index] = "done"
+    following = next((i for i in range(index + 1, len(out)) if out[i] == "todo"), None)
+    if following is not None:
+        out[following] = "doing"
+    return out
+
+
 def _grid_decision(
     conv: Conversation, state: gridworld.GridState, seen: list[gridworld.GridState]
 ) -> Decision:
-    def achieved(kind: str) -> bool:
+    def reached(kind: str, now: gridworld.GridState, past: list[gridworld.GridState]) -> bool:
         if kind == "key":
-            return state.has_key or state.key is None
+            return now.has_key or now.key is None
         if kind == "door":
-            return state.door_open
+            return now.door_open
         if kind == "goal":
-            return state.at_goal
-        cell = _corner_cell(state, kind[7:])
-        return any(past.agent == cell for past in seen)
+            return now.at_goal
+        cell = _corner_cell(now, kind[7:])
+        return any(before.agent == cell for before in past)
+
+    def achieved(kind: str) -> bool:
+        return reached(kind, state, seen)
+
+    def completes(action: str) -> bool:  # whether `action` reaches the followed item's target
+        after = gridworld.transition(state, action)[0]
+        return target is not None and reached(target, after, [after])
 
     index, target, statuses = _follow(conv, _grid_item, achieved)
     choices, subgoal = _grid_toward(state, target) if target else ([], "")
@@ -413,7 +438,12 @@ def _grid_decision(
     steps = {"key": ["pick up the key", "open the door"], "door": ["open the door"]}
     todo = steps.get(gridworld.phase(state), [])
     proposal = [("doing" if i == 0 else "todo", s) for i, s in enumerate([*todo, "reach the goal"])]
-    return Decision(choices, bad, subgoal, lambda action: _plan_update(conv, statuses, proposal))
+    return Decision(
+        choices,
+        bad,
+        subgoal,
+        lambda action: _plan_update(conv, _advance(statuses, index, completes(action)), proposal),
+    )
 
 
 # --- game24 ------------------------------------------------------------------------------------
@@ -465,7 +495,11 @@ def _game24_decision(conv: Conversation, numbers: list[Any], steps: list[str]) -
             items.append(("todo", f"{move} = {game24.fmt(current[-1])}"))
         return items
 
-    return Decision(good, bad, subgoal, lambda action: _plan_update(conv, statuses, proposal(action)))
+    def plan(action: str) -> PlanItems | None:
+        done_now = target is not None and _compact(action) == _compact(target)
+        return _plan_update(conv, _advance(statuses, index, done_now), proposal(action))
+
+    return Decision(good, bad, subgoal, plan)
 
 
 # --- value judgements --------------------------------------------------------------------------

@@ -62,6 +62,9 @@ class Memory:
         self.pinned: set[str] = set()
         self.forgotten: set[str] = set()
         self.notes: list[str] = []  # free-text notes the user added; shown before the history
+        # lessons a strategy wrote (Reflexion's reflections): entries "lesson:<n>", editable like the
+        # others; the strategy puts them in its prompt (`lesson_items`), the policy does not render them
+        self.lessons: list[dict[str, Any]] = []
 
     # --- prompt --------------------------------------------------------------------------------
     def system_hint(self) -> str:
@@ -101,13 +104,19 @@ class Memory:
     def _entry(self, entry_id: Any) -> str:
         """`entry_id` if it has the form of an entry id of this policy, else a ConfigError."""
         kind, _, num = entry_id.partition(":") if isinstance(entry_id, str) else ("", "", "")
-        if kind not in self.entry_kinds or not num.isdigit():
+        lesson = kind == "lesson" and bool(self.lessons)
+        if (kind not in self.entry_kinds and not lesson) or not num.isdigit():
             forms = ", ".join(f"{k}:<{'n' if k == 'note' else 'node id'}>" for k in self.entry_kinds)
+            forms += f", lesson:1..lesson:{len(self.lessons)}" if self.lessons else ""
             raise ConfigError(
                 f"no memory entry {entry_id!r}; valid entry ids: {forms} (entries() lists them)"
             )
         if kind == "note" and not 1 <= int(num) <= len(self.notes):
             raise ConfigError(f"no memory entry {entry_id!r}; valid notes: note:1..note:{len(self.notes)}")
+        if lesson and not 1 <= int(num) <= len(self.lessons):
+            raise ConfigError(
+                f"no memory entry {entry_id!r}; valid lessons: lesson:1..lesson:{len(self.lessons)}"
+            )
         return entry_id
 
     def edit(self, entry_id: str, text: str, *, provenance: str = "user") -> None:
@@ -146,20 +155,63 @@ class Memory:
         self._changed(entry_id, "add", provenance, text)
         return entry_id
 
+    # --- lessons (written by a strategy, e.g. Reflexion) ----------------------------------------
+    def add_lesson(self, text: str, *, node_id: int | None = None, provenance: str = "agent") -> str:
+        """Keep a lesson (e.g. a reflection on the failed attempt ending at `node_id`); its entry id."""
+        text = validate.text("text", text, empty=False)
+        self.lessons.append({"text": text, "node_id": node_id, "provenance": provenance})
+        entry_id = f"lesson:{len(self.lessons)}"
+        self._changed(entry_id, "add", provenance, text)
+        return entry_id
+
+    def lesson_items(self) -> list[tuple[str, str]]:
+        """(entry id, text as the prompt shows it: the user's edit if any) of every lesson not forgotten."""
+        out = []
+        for n, lesson in enumerate(self.lessons, 1):
+            entry_id = f"lesson:{n}"
+            if entry_id not in self.forgotten:
+                out.append((entry_id, self.edits.get(entry_id, lesson["text"])))
+        return out
+
+    def lesson_entries(self, shown: set[str] | None = None) -> list[MemoryEntry]:
+        """The lessons as memory-editor entries (`shown`: the ids the next prompt holds; None: all kept)."""
+        entries = []
+        for n, lesson in enumerate(self.lessons, 1):
+            entry_id = f"lesson:{n}"
+            kept = entry_id not in self.forgotten
+            entries.append(
+                MemoryEntry(
+                    id=entry_id,
+                    kind="lesson",
+                    text=self.edits.get(entry_id, lesson["text"]),
+                    provenance=str(lesson.get("provenance") or "agent"),
+                    node_id=lesson.get("node_id"),
+                    pinned=entry_id in self.pinned,
+                    forgotten=not kept,
+                    shown=kept if shown is None else entry_id in shown,
+                    extra={"original": lesson["text"]} if entry_id in self.edits else {},
+                )
+            )
+        return entries
+
     # --- state ---------------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
-        return {
+        state: dict[str, Any] = {
             "edits": dict(self.edits),
             "pinned": sorted(self.pinned),
             "forgotten": sorted(self.forgotten),
             "notes": list(self.notes),
         }
+        if self.lessons:
+            state["lessons"] = [dict(lesson) for lesson in self.lessons]
+        return state
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.edits = dict(state.get("edits", {}))
         self.pinned = set(state.get("pinned", ()))
         self.forgotten = set(state.get("forgotten", ()))
         self.notes = list(state.get("notes", ()))
+        self.lessons = [dict(lesson) for lesson in state.get("lessons", ())]
 
 
 MEMORY_POLICIES: dict[str, str] = {

@@ -144,6 +144,9 @@ STRATEGIES: dict[str, str] = {
     "best-first": "workbench.strategies.search.tree_search:BestFirst",
     "astar": "workbench.strategies.search.astar:AStar",
     "mcts": "workbench.strategies.search.mcts:MCTS",
+    "plan-execute": "workbench.strategies.plan_execute:PlanExecute",
+    "umi": "workbench.strategies.umi:UMi",
+    "reflexion": "workbench.strategies.reflexion:Reflexion",
 }
 
 

@@ -42,8 +42,17 @@ class StepContext(Protocol):
     def take_used_edits(self) -> list[str]: ...
 
     async def call_model(
-        self, messages: list[dict[str, Any]], parent: Node, *, purpose: str = "act", **kwargs: Any
-    ) -> LLMCall: ...
+        self,
+        messages: list[dict[str, Any]],
+        parent: Node,
+        *,
+        purpose: str = "act",
+        model: Any = None,
+        role: str = "",
+        **kwargs: Any,
+    ) -> LLMCall:
+        """One model call; `model` answers it instead of the session's model, `role` is recorded on it."""
+        ...
 
     def call_limit(self) -> asyncio.Semaphore: ...
 
@@ -56,6 +65,7 @@ class StepContext(Protocol):
         used_edits: list[str] | None = None,
         move_cursor: bool = True,
         step: Callable[[Any], Awaitable[Any]] | None = None,
+        info: dict[str, Any] | None = None,
     ) -> Node: ...
 
     def propose(

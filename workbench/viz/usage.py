@@ -50,10 +50,41 @@ def usage_rows(run: Run, nodes: Iterable[Node] | None = None) -> list[dict[str, 
 
 
 def usage_series(run: Run, nodes: Iterable[Node] | None = None) -> dict[str, list[Any]]:
-    """The rows as columns (what the Workbench's Usage tab draws)."""
-    rows = usage_rows(run, nodes)
+    """The rows as columns (what the Workbench's Usage tab draws), and `by_role` (`usage_by_role`)."""
+    chosen = list(nodes) if nodes is not None else None
+    rows = usage_rows(run, chosen)
     keys = ("step", "node_id", "prompt_tokens", "completion_tokens", "cost", "total_cost", "latency")
-    return {key: [row[key] for row in rows] for key in keys}
+    series: dict[str, list[Any]] = {key: [row[key] for row in rows] for key in keys}
+    series["by_role"] = usage_by_role(run, chosen)
+    return series
+
+
+def usage_by_role(run: Run, nodes: Iterable[Node] | None = None) -> list[dict[str, Any]]:
+    """Calls, tokens and cost per role, in the order the roles first called: a call's `role` (alpha-UMi's
+    planner, caller and summarizer; plan-execute's planner, executor, replanner; ...), else its purpose
+    (act, value, reflect, ...)."""
+    chosen = list(nodes) if nodes is not None else list(run.nodes.values())
+    out: dict[str, dict[str, Any]] = {}
+    for node in chosen:
+        for call in node.llm_calls:
+            key = call.role or call.purpose or "act"
+            row = out.setdefault(
+                key,
+                {
+                    "role": key,
+                    "calls": 0,
+                    "prompt_tokens": 0,
+                    "completion_tokens": 0,
+                    "tokens": 0,
+                    "cost": 0.0,
+                },
+            )
+            row["calls"] += 1
+            row["prompt_tokens"] += call.prompt_tokens
+            row["completion_tokens"] += call.completion_tokens
+            row["tokens"] += call.tokens
+            row["cost"] += call.cost
+    return list(out.values())
 
 
 def usage_figure(run: Run, nodes: Iterable[Node] | None = None, *, title: str | None = None) -> Any:

@@ -2,7 +2,8 @@
 
 Lists the policy's entries for the path to the cursor (`Memory.entries`), one line each (the text
 box opens on Edit; only the newest entries of the next prompt until the user asks): observations (env),
-answers (agent), notes (user) and, for hierarchical memory, subgoals with their summaries. Each
+answers (agent), notes (user), lessons a strategy wrote (Reflexion's reflections, agent) and, for
+hierarchical memory, subgoals with their summaries. Each
 shows its provenance, whether the next prompt includes it, and controls to edit, pin, forget and
 restore. Every change goes through the policy (provenance "user"), so it is a `MemoryEdited` event
 and the next prompt uses it.
@@ -41,10 +42,13 @@ HIDDEN_RECENT = 12  # entries outside the next prompt synced before the user ask
 def memory_entries(session: Any) -> tuple[list[dict[str, Any]], str]:
     """(entries as plain dicts, a reason when the policy has none to edit)."""
     memory, run = session.memory, session.tree
+    lessons = memory.lesson_entries() if callable(getattr(memory, "lesson_entries", None)) else []
     try:
-        raw = memory.entries(run, session.path())
+        raw = [*lessons, *memory.entries(run, session.path())]
     except NotImplementedError:
-        return [], f"the {memory.name} memory policy has no editable entries"
+        if not lessons:
+            return [], f"the {memory.name} memory policy has no editable entries"
+        raw = lessons
     entries = []
     for entry in raw:
         extra = entry.extra or {}
@@ -83,7 +87,7 @@ def _kept(entry: dict[str, Any]) -> bool:
         or entry["pinned"]
         or entry["forgotten"]
         or entry["edited"]
-        or entry["kind"] in ("subgoal", "note")
+        or entry["kind"] in ("subgoal", "note", "lesson")
     )
 
 
@@ -114,6 +118,7 @@ _KIND = {
     "memory": "Memory item",
     "summary": "L1 summary",
     "analysis": "L2 analysis",
+    "lesson": "Lesson",
 }
 
 

@@ -24,6 +24,7 @@ function describe(e) {
   if (e.kind === "summary") return { short: `L1 #${e.depth}`, long: `L1 summary${step}` };
   if (e.kind === "analysis") return { short: `L2 · steps ${e.steps}`, long: `L2 analysis of steps ${e.steps}` };
   const n = e.id.split(":")[1];
+  if (e.kind === "lesson") return { short: `Lesson ${n}`, long: `Lesson ${n}, from a failed attempt` };
   return { short: `Note ${n}`, long: `Note ${n}` };
 }
 
@@ -135,7 +136,7 @@ function render({ model, el }) {
     const policy = model.get("policy") || {};
     const reason = model.get("empty_reason") || "";
     const seen = new Set();
-    const inMain = (e) => e.shown || e.forgotten || e.pinned || e.edited || e.kind === "subgoal" || e.kind === "note";
+    const inMain = (e) => e.shown || e.forgotten || e.pinned || e.edited || e.kind === "subgoal" || e.kind === "note" || e.kind === "lesson";
     let prevMain = null, prevRest = null, hidden = 0, shown = 0;
     for (const e of entries) {
       seen.add(e.id);
