@@ -2,7 +2,8 @@
 
     python benchmarks/search_rates.py [--seeds 12 ... | --first 12 --count 20] [--budgets 20 40 80 160]
                                       [--mode calls|expansions] [--error-rate 0.3]
-                                      [--strategies react bfs dfs best-first astar mcts
+                                      [--strategies react plan-execute umi reflexion
+                                                    bfs dfs best-first astar mcts
                                                     astar:sampled mcts:count
                                                     best-first:rounds bfs:rounds]
 
@@ -13,8 +14,11 @@ hard ones) and seeds the demo model, which errs at `--error-rate` (mostly a vali
 value judgements, imaginations, reflections alike). The model refuses every call after the
 budget (a recorded error, as a provider would), the run steps until it is finished or the budget
 is used, and a puzzle counts as solved when the tree holds a successful terminal (every search
-commits that one first). ReAct steps greedily until done or out of calls. `--mode expansions`
-gives the searches `max_expansions` = the budget instead (the earlier table; ReAct: up to 10 steps).
+commits that one first). ReAct steps greedily until done or out of calls; so do the strategies with
+roles (`plan-execute`: planner + executor calls, `umi`: planner + caller or summarizer calls,
+`reflexion`: actor calls and one reflection per failed attempt, up to 4 attempts). `--mode
+expansions` gives the searches `max_expansions` = the budget instead (the earlier table; ReAct: up
+to 10 steps; the strategies with roles: the budget in steps).
 
 Variants after a colon are the settings the strategies had before issue 10 (for before/after
 rows): `astar:sampled` proposes its candidates from k sampled answers (one call each) instead of
@@ -50,6 +54,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "best-first:rounds": {"rounds": "terminal"},
     "bfs:rounds": {"rounds": "terminal"},
 }
+LINEAR: dict[str, dict[str, Any]] = {"plan-execute": {}, "umi": {}, "reflexion": {}}  # besides react
 UNLIMITED = 10_000  # max_expansions when the call budget is what stops a search
 
 
@@ -69,7 +74,7 @@ class CappedModel(Model):
 
 def options_for(strategy: str) -> tuple[str, dict[str, Any]]:
     base, _, _ = strategy.partition(":")
-    return base, {**SETTINGS.get(base, {}), **VARIANTS.get(strategy, {})}
+    return base, {**SETTINGS.get(base, {}), **LINEAR.get(base, {}), **VARIANTS.get(strategy, {})}
 
 
 def solve(strategy: str, seed: int, budget: int, error_rate: float, mode: str) -> tuple[bool, int, float]:
@@ -80,6 +85,9 @@ def solve(strategy: str, seed: int, budget: int, error_rate: float, mode: str) -
     if base == "react":
         session = Session(env="game24", model=model, seed=seed)
         limit = 10 if mode == "expansions" else UNLIMITED
+    elif base in LINEAR:
+        session = Session(env="game24", model=model, seed=seed, strategy=base, **options)
+        limit = budget if mode == "expansions" else UNLIMITED
     else:
         expansions = budget if mode == "expansions" else UNLIMITED
         session = Session(
@@ -112,11 +120,12 @@ def main() -> None:
     parser.add_argument("--mode", choices=("calls", "expansions"), default="calls")
     parser.add_argument("--budgets", type=int, nargs="+", default=None)
     parser.add_argument("--error-rate", type=float, default=0.3)
-    parser.add_argument("--strategies", nargs="+", default=["react", *SETTINGS, *VARIANTS])
+    parser.add_argument("--strategies", nargs="+", default=["react", *LINEAR, *SETTINGS, *VARIANTS])
     args = parser.parse_args()
+    valid = ["react", *LINEAR, *SETTINGS, *VARIANTS]
     for name in args.strategies:
-        if name != "react" and options_for(name)[0] not in SETTINGS:
-            parser.error(f"unknown strategy {name!r}; valid: react, {', '.join([*SETTINGS, *VARIANTS])}")
+        if name not in valid and options_for(name)[0] not in SETTINGS:
+            parser.error(f"unknown strategy {name!r}; valid: {', '.join(valid)}")
     budgets = args.budgets or ([20, 40, 80, 160] if args.mode == "calls" else [8, 16, 32])
     seeds = args.seeds or list(range(args.first, args.first + args.count))
     print(

@@ -44,6 +44,7 @@ def card(node: Node, run: Run) -> dict[str, Any]:
         "value": node.value,
         "provenance": node.provenance,
         "subgoal": str(node.info.get("subgoal") or ""),
+        **agent_roles(node),
         "used": [str(u) for u in node.info.get("used_user_edits") or []],
         "calls": len(calls),
         "prompt_tokens": sum(c.prompt_tokens for c in calls),
@@ -65,6 +66,24 @@ def card(node: Node, run: Run) -> dict[str, Any]:
         "approval": _approval(node),
         "specs_broken": [str(v.get("spec")) for v in node.info.get("spec_violations") or ()],
         "safety": node.info.get("safety"),  # ToolEmu's 0-3 score of the trajectory up to here
+    }
+
+
+def agent_roles(node: Node) -> dict[str, Any]:
+    """What the strategies with roles record (plan-execute, umi, reflexion): the roles whose calls made
+    the node, in call order; its plan item; its attempt; the lesson written after it."""
+    roles: list[str] = []
+    for call in node.llm_calls:
+        if call.role and call.role not in roles:
+            roles.append(call.role)
+    item = node.info.get("plan_item") or {}
+    attempt = node.info.get("attempt")
+    return {
+        "roles": roles,
+        "made_by": str(node.info.get("role") or ""),
+        "plan_item": f"{item.get('position')}. {item.get('text')}" if item.get("text") else "",
+        "attempt": int(attempt) if isinstance(attempt, int) else None,
+        "lesson": clip(str(node.info.get("reflection") or ""), 2_000) if node.info.get("lesson") else "",
     }
 
 

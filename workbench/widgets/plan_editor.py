@@ -22,9 +22,31 @@ from .base import SessionWidget, safe, static_module
 
 
 def plan_items(session: Any) -> list[dict[str, Any]]:
+    """The plan's items, each with `nodes`: the ids of the steps on the current path that worked on it
+    (plan-execute records `plan_item` on its nodes; steps under an earlier plan are not counted)."""
+    by_item = item_nodes(session.path()) if callable(getattr(session, "path", None)) else {}
     return [
-        {"text": item.text, "status": item.status, "provenance": item.provenance} for item in session.plan
+        {
+            "text": item.text,
+            "status": item.status,
+            "provenance": item.provenance,
+            "nodes": by_item.get(position, []),
+        }
+        for position, item in enumerate(session.plan, 1)
     ]
+
+
+def item_nodes(path: list[Any]) -> dict[int, list[int]]:
+    """Plan position -> ids of the nodes on `path` that worked on it under the newest plan."""
+    marked = [n for n in path if isinstance(n.info.get("plan_item"), dict)]
+    if not marked:
+        return {}
+    latest = max(n.info.get("plan_version", 0) for n in marked)
+    out: dict[int, list[int]] = {}
+    for node in marked:
+        if node.info.get("plan_version", 0) == latest:
+            out.setdefault(int(node.info["plan_item"].get("position", 0)), []).append(node.id)
+    return out
 
 
 _MARKS = {"todo": "☐", "doing": "▸", "done": "☑", "skipped": "–"}
@@ -41,9 +63,11 @@ def plan_html(items: list[dict[str, Any]]) -> str:
         text = html.escape(item["text"])
         if done:
             text = f"<s>{text}</s>" if item["status"] == "skipped" else text
+        steps = item.get("nodes") or []
+        shown = f" · steps {', '.join(f'#{i}' for i in steps)}" if steps else ""
         rows.append(
             f"<li>{_MARKS.get(item['status'], '☐')} {text} "
-            f'<span style="opacity:.65;font-size:85%">[{_WHO.get(item["provenance"], item["provenance"])}]</span></li>'
+            f'<span style="opacity:.65;font-size:85%">[{_WHO.get(item["provenance"], item["provenance"])}{shown}]</span></li>'
         )
     return '<ol style="margin:2px 0 2px 1.4em;padding:0">' + "".join(rows) + "</ol>"
 
@@ -69,7 +93,7 @@ class PlanEditor(SessionWidget):
         return {"items": safe(plan_items(self.session))}
 
     def parts_for(self, event: ev.Event) -> set[str]:
-        if isinstance(event, (ev.PlanEdited, ev.CursorMoved, ev.RunStarted)):
+        if isinstance(event, (ev.PlanEdited, ev.CursorMoved, ev.RunStarted, ev.NodeAdded)):
             return {"plan"}
         return set()
 

@@ -70,6 +70,14 @@ def card_html(card: dict[str, Any], *, diff_memory: bool) -> str:
         marks.append("✎ used your edit")
     if card["subgoal"]:
         marks.append(f"subgoal: {_e(card['subgoal'])}")
+    if card.get("roles"):
+        marks.append(_e(" → ".join(card["roles"])))
+    if card.get("plan_item"):
+        marks.append(f"plan item {_e(card['plan_item'])}")
+    if card.get("attempt"):
+        marks.append(f"attempt {card['attempt']}")
+    if card.get("lesson"):
+        marks.append(f"lesson: {_e(card['lesson'][:300])}")
     if card["terminal"]:
         marks.append(f"terminal · reward {card['reward']:g}")
     if card.get("tools"):

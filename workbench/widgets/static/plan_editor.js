@@ -40,10 +40,11 @@ function render({ model, el }) {
     r.num = h("span", { class: "wb-plan-num" });
     r.input = h("input", { type: "text", class: "wb-plan-text" });
     r.badge = h("span", { class: "wb-plan-who" });
+    r.steps = h("span", { class: "wb-plan-steps" });
     r.up = h("button", { type: "button", class: "wb-plan-btn wb-plan-up" }, "↑");
     r.down = h("button", { type: "button", class: "wb-plan-btn wb-plan-down" }, "↓");
     r.del = h("button", { type: "button", class: "wb-plan-btn wb-plan-delete" }, "✕");
-    r.li = h("li", { class: "wb-plan-item" }, r.grip, r.check, r.num, r.input, r.badge, r.up, r.down, r.del);
+    r.li = h("li", { class: "wb-plan-item" }, r.grip, r.check, r.num, r.input, r.steps, r.badge, r.up, r.down, r.del);
     r.check.addEventListener("change", () => send("tick", { position: r.index + 1, done: r.check.checked }));
     const commit = () => {
       const text = r.input.value.trim();
@@ -92,6 +93,10 @@ function render({ model, el }) {
       r.badge.textContent = WHO[item.provenance] || item.provenance;
       r.badge.dataset.who = item.provenance;
       r.badge.title = item.status === "doing" ? "in progress" : item.status;
+      const steps = item.nodes || [];
+      r.steps.textContent = steps.length ? steps.map((id) => `#${id}`).join(" ") : "";
+      r.steps.title = steps.length ? `steps that worked on this item: nodes ${steps.join(", ")}` : "";
+      r.steps.hidden = !steps.length;
       r.up.setAttribute("aria-label", `Move plan item ${n} up`);
       r.down.setAttribute("aria-label", `Move plan item ${n} down`);
       r.del.setAttribute("aria-label", `Delete plan item ${n}`);

@@ -74,7 +74,20 @@ function usageChart(u) {
     h("span", { class: "wb-swatch wb-swatch-completion" }), "completion tokens ",
     priced ? [h("span", { class: "wb-swatch wb-swatch-cost" }), "cost so far (right axis)"] : "· no priced calls: cost $0");
   return h("figure", { class: "wb-usage" },
-    h("figcaption", {}, `Tokens and cost per step · ${steps.length} steps · ${num(sumT)} tokens · ${money(lastC)}`), svg, legend);
+    h("figcaption", {}, `Tokens and cost per step · ${steps.length} steps · ${num(sumT)} tokens · ${money(lastC)}`), svg, legend,
+    roleTable(u.by_role || []));
+}
+
+function roleTable(rows) {
+  // tokens split by the role (or purpose) of each call: alpha-UMi's planner / caller / summarizer, ...
+  if (rows.length < 2) return null;
+  const total = rows.reduce((a, r) => a + r.tokens, 0) || 1;
+  const cell = (text, cls) => h("td", cls ? { class: cls } : {}, text);
+  return h("table", { class: "wb-roles", "aria-label": "Tokens by role" },
+    h("thead", {}, h("tr", {}, ...["role", "calls", "prompt", "completion", "tokens", "share", "cost"].map((t) => h("th", {}, t)))),
+    h("tbody", {}, ...rows.map((r) => h("tr", { "data-role": r.role },
+      cell(r.role), cell(num(r.calls), "wb-num"), cell(num(r.prompt_tokens), "wb-num"), cell(num(r.completion_tokens), "wb-num"),
+      cell(num(r.tokens), "wb-num"), cell(`${Math.round((100 * r.tokens) / total)}%`, "wb-num"), cell(money(r.cost), "wb-num")))));
 }
 
 async function mountChild(ref, container, model, host, signal) {
@@ -180,6 +193,10 @@ function render({ model, el, host, signal }) {
     const badges = h("span", { class: "wb-badges" });
     if (d.used.length) badges.append(h("span", { class: "wb-badge wb-used", title: `This step's prompt used your edit: ${d.used.join(", ")}` }, "✎ used your edit"));
     if (d.subgoal) badges.append(h("span", { class: "wb-badge" }, `subgoal: ${d.subgoal}`));
+    if (d.roles && d.roles.length) badges.append(h("span", { class: "wb-badge wb-role", title: "the roles whose model calls made this step, in order" + (d.made_by ? `; made by the ${d.made_by}` : "") }, `${d.roles.join(" → ")}`));
+    if (d.plan_item) badges.append(h("span", { class: "wb-badge wb-plan-item" }, `plan item ${d.plan_item}`));
+    if (d.attempt) badges.append(h("span", { class: "wb-badge" }, `attempt ${d.attempt}`));
+    if (d.lesson) badges.append(h("span", { class: "wb-badge wb-lesson", title: d.lesson }, "lesson written"));
     if (d.terminal) badges.append(h("span", { class: "wb-badge wb-badge-done" }, `terminal · reward ${Number(d.reward).toFixed(2)}`));
     if (error) badges.append(h("span", { class: "wb-badge wb-badge-error" }, d.kind === "provider" ? "provider error" : "malformed answer"));
     if (d.provenance === "user") badges.append(h("span", { class: "wb-badge" }, "made by you"));
