@@ -126,6 +126,7 @@ def test_a_lesson_edited_in_the_memory_tab_reaches_the_next_attempt(page: Any) -
     lesson = panel.locator(".wb-mem-entry[data-entry-id='lesson:1']")
     expect(lesson.locator(".wb-mem-label")).to_have_text("Lesson 1")
     expect(lesson.locator(".wb-mem-who")).to_have_text("agent")
+    panel.get_by_role("button", name="Edit: Lesson 1, from a failed attempt").click()
     box = panel.get_by_role("textbox", name="Lesson 1, from a failed attempt")
     box.fill(EDITED_LESSON)
     box.press("Control+Enter")
