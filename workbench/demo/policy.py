@@ -40,7 +40,7 @@ from typing import Any
 
 from ..envs import game24, gridworld
 from ..memory.hierarchical import SUMMARY_LABEL, SUMMARY_TASK
-from ..strategies.labels import CANDIDATES_LABEL
+from ..strategies.labels import CANDIDATES_LABEL, EXECUTOR_ROLE
 from .codeact import codeact_answer
 from .oversight import oversight_answer
 from .reading import Conversation, own_subgoal, parse_plan, read_conversation, render_plan
@@ -391,9 +391,11 @@ def _grid_toward(state: gridworld.GridState, wanted: str) -> tuple[list[Choice],
     return choices, subgoal
 
 
-def _advance(statuses: list[str], index: int | None, completes: bool) -> list[str]:
-    """The plan marks after an action: the followed item done (and the next one doing) if it completes it."""
-    if index is None or not completes:
+def _advance(conv: Conversation, statuses: list[str], index: int | None, completes: bool) -> list[str]:
+    """The plan marks after an action, for plan-and-execute's executor (asked to tick an item off in the
+    answer that finishes it): the followed item done, and the next one doing, if the action completes
+    it. Other prompts get the marks as they were before the action (the item is ticked a step later)."""
+    if index is None or not completes or EXECUTOR_ROLE not in conv.instructions:
         return statuses
     out = list(statuses)
     out[index] = "done"
@@ -442,7 +444,7 @@ def _grid_decision(
         choices,
         bad,
         subgoal,
-        lambda action: _plan_update(conv, _advance(statuses, index, completes(action)), proposal),
+        lambda action: _plan_update(conv, _advance(conv, statuses, index, completes(action)), proposal),
     )
 
 
@@ -497,7 +499,7 @@ def _game24_decision(conv: Conversation, numbers: list[Any], steps: list[str]) -
 
     def plan(action: str) -> PlanItems | None:
         done_now = target is not None and _compact(action) == _compact(target)
-        return _plan_update(conv, _advance(statuses, index, done_now), proposal(action))
+        return _plan_update(conv, _advance(conv, statuses, index, done_now), proposal(action))
 
     return Decision(good, bad, subgoal, plan)
 

@@ -40,7 +40,7 @@ class Reflexion(Strategy):
     """Reflexion: after a failed attempt, a reflection writes a lesson and the next attempt starts over."""
 
     name = "reflexion"
-    options = {"attempts": 4, "attempt_steps": 20, "reflections": 3}
+    options = {"attempts": 4, "attempt_steps": 30, "reflections": 3}
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)

@@ -22,18 +22,16 @@ from .base import SessionWidget, safe, static_module
 
 
 def plan_items(session: Any) -> list[dict[str, Any]]:
-    """The plan's items, each with `nodes`: the ids of the steps on the current path that worked on it
+    """The plan's items; an item that steps on the current path worked on has `nodes`, their ids
     (plan-execute records `plan_item` on its nodes; steps under an earlier plan are not counted)."""
     by_item = item_nodes(session.path()) if callable(getattr(session, "path", None)) else {}
-    return [
-        {
-            "text": item.text,
-            "status": item.status,
-            "provenance": item.provenance,
-            "nodes": by_item.get(position, []),
-        }
-        for position, item in enumerate(session.plan, 1)
-    ]
+    items = []
+    for position, item in enumerate(session.plan, 1):
+        row: dict[str, Any] = {"text": item.text, "status": item.status, "provenance": item.provenance}
+        if by_item.get(position):
+            row["nodes"] = by_item[position]
+        items.append(row)
+    return items
 
 
 def item_nodes(path: list[Any]) -> dict[int, list[int]]:
