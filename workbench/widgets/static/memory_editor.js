@@ -152,10 +152,10 @@ function render({ model, el }) {
     }
     for (const [id, r] of recs) if (!seen.has(id)) { r.li.remove(); recs.delete(id); }
     // paging: only the newest PAGE entries of the next prompt until the user asks for the older ones
-    // (subgoals, notes and entries the user pinned, edited or forgot always stay listed)
+    // (subgoals, notes, lessons and entries the user pinned, edited or forgot always stay listed)
     const plain = [...main.children].filter((li) => {
       const e = recs.get(li.dataset.entryId)?.entry;
-      return e && !(e.pinned || e.edited || e.forgotten || e.kind === "subgoal" || e.kind === "note");
+      return e && !(e.pinned || e.edited || e.forgotten || e.kind === "subgoal" || e.kind === "note" || e.kind === "lesson");
     });
     const cut = showOlder ? 0 : Math.max(0, plain.length - PAGE);
     for (const li of main.children) li.hidden = false;

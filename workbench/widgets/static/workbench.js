@@ -83,7 +83,7 @@ function roleTable(rows) {
   if (rows.length < 2) return null;
   const total = rows.reduce((a, r) => a + r.tokens, 0) || 1;
   const cell = (text, cls) => h("td", cls ? { class: cls } : {}, text);
-  return h("table", { class: "wb-roles", "aria-label": "Tokens by role" },
+  return h("table", { class: "wb-roles", "aria-label": "Tokens by role" }, h("caption", {}, "Tokens by role"),
     h("thead", {}, h("tr", {}, ...["role", "calls", "prompt", "completion", "tokens", "share", "cost"].map((t) => h("th", {}, t)))),
     h("tbody", {}, ...rows.map((r) => h("tr", { "data-role": r.role },
       cell(r.role), cell(num(r.calls), "wb-num"), cell(num(r.prompt_tokens), "wb-num"), cell(num(r.completion_tokens), "wb-num"),
@@ -194,7 +194,7 @@ function render({ model, el, host, signal }) {
     if (d.used.length) badges.append(h("span", { class: "wb-badge wb-used", title: `This step's prompt used your edit: ${d.used.join(", ")}` }, "✎ used your edit"));
     if (d.subgoal) badges.append(h("span", { class: "wb-badge" }, `subgoal: ${d.subgoal}`));
     if (d.roles && d.roles.length) badges.append(h("span", { class: "wb-badge wb-role", title: "the roles whose model calls made this step, in order" + (d.made_by ? `; made by the ${d.made_by}` : "") }, `${d.roles.join(" → ")}`));
-    if (d.plan_item) badges.append(h("span", { class: "wb-badge wb-plan-item" }, `plan item ${d.plan_item}`));
+    if (d.plan_item) badges.append(h("span", { class: "wb-badge wb-card-item" }, `plan item ${d.plan_item}`));
     if (d.attempt) badges.append(h("span", { class: "wb-badge" }, `attempt ${d.attempt}`));
     if (d.lesson) badges.append(h("span", { class: "wb-badge wb-lesson", title: d.lesson }, "lesson written"));
     if (d.terminal) badges.append(h("span", { class: "wb-badge wb-badge-done" }, `terminal · reward ${Number(d.reward).toFixed(2)}`));
