@@ -41,8 +41,12 @@ class LLMCall:
         return self.prompt_tokens + self.completion_tokens
 
     def to_dict(self) -> dict[str, Any]:
-        """A plain, JSON-ready deep copy (the messages as a list of new dicts)."""
-        out = {f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self) if f.name != "messages"}
+        """A plain, JSON-ready deep copy (the messages as a list of new dicts; `role` only when set)."""
+        out = {
+            f.name: copy.deepcopy(getattr(self, f.name))
+            for f in fields(self)
+            if f.name != "messages" and (f.name != "role" or self.role)
+        }
         return {"model": self.model, "messages": copy.deepcopy(list(self.messages)), **out}
 
     @classmethod

@@ -469,7 +469,7 @@ class RunStore(SweepsMixin, ReadingMixin):
         cost = 0.0
         start = self._calls_written.get((run_id, node.id), 0)  # a NodeUpdated skips the stored calls
         for seq, call in enumerate(node.llm_calls[start:], start):
-            data = {name: getattr(call, name) for name in CALL_FIELDS}
+            data = {name: getattr(call, name) for name in CALL_FIELDS if name != "role" or call.role}
             last = self._last_call.get(run_id)
             ops = message_ops(call.messages, last[2]) if last is not None else None
             # a prompt goes in full again once it is twice as long as the last full one, or once the
