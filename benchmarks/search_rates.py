@@ -26,6 +26,8 @@ one list call; `mcts:count` rolls out with one sample a step, no scoring, and ba
 LM value at the depth cap instead of LATS's penalty. `best-first:rounds` and `bfs:rounds` run Koh et
 al.'s outer loop (`rounds="terminal"`: search again from a committed state until a terminal one is
 committed); the plain rows are one round, the default and the only behaviour before issue 10.
+`reflexion:no-lessons` retries the same way but shows no lesson in the prompt (`reflections=0`), to
+tell what the lessons add to the retries.
 
 Cells: solved / puzzles, mean model calls per puzzle, mean calls per expansion. Everything is
 deterministic: the same command prints the same table.
@@ -53,6 +55,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "mcts:count": {"rollout_select": "count", "rollout_samples": 1, "depth_penalty": None},
     "best-first:rounds": {"rounds": "terminal"},
     "bfs:rounds": {"rounds": "terminal"},
+    "reflexion:no-lessons": {"reflections": 0},  # retries from the root, lessons kept out of the prompt
 }
 LINEAR: dict[str, dict[str, Any]] = {"plan-execute": {}, "umi": {}, "reflexion": {}}  # besides react
 UNLIMITED = 10_000  # max_expansions when the call budget is what stops a search
