@@ -70,3 +70,31 @@ def test_prints_split_into_several_stream_messages_compare_equal():
 
     assert tn.normalised(nb("a\n", "b\n")) == tn.normalised(nb("a\nb\n"))
     assert tn.normalised(nb("a\n", "c\n")) != tn.normalised(nb("a\nb\n"))
+
+
+def test_measured_times_in_structured_outputs_compare_equal():
+    """A run snapshot in a widget's output carries tool durations and call latencies: timings, not content."""
+    import nbformat
+
+    from workbench.teaching import notebooks as tn
+
+    def nb(duration: float, action: str) -> object:
+        cell = nbformat.v4.new_code_cell("TreeView(s)")
+        data = {
+            "application/vnd.agent-workbench.run+json": {
+                "cards": {
+                    "1": {
+                        "action": action,
+                        "tools": [{"name": "transfer", "duration": duration}],
+                        "latency": duration,
+                    }
+                }
+            }
+        }
+        cell.outputs = [nbformat.v4.new_output("display_data", data=data)]
+        book = nbformat.v4.new_notebook()
+        book.cells = [cell]
+        return book
+
+    assert tn.normalised(nb(0.0002, "pay")) == tn.normalised(nb(0.0003, "pay"))
+    assert tn.normalised(nb(0.0002, "pay")) != tn.normalised(nb(0.0002, "refund"))

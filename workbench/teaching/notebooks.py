@@ -191,13 +191,19 @@ def normalise_text(text: str) -> str:
     return text
 
 
+TIMING_KEYS = ("duration", "latency", "seconds")  # measured times in structured outputs (run snapshots)
+
+
 def _normalise_value(value: Any) -> Any:
     if isinstance(value, str):
         return normalise_text(value)
     if isinstance(value, list):
         return [_normalise_value(v) for v in value]
     if isinstance(value, dict):
-        return {k: _normalise_value(v) for k, v in value.items()}
+        return {
+            k: "<time>" if k in TIMING_KEYS and isinstance(v, (int, float)) else _normalise_value(v)
+            for k, v in value.items()
+        }
     return value
 
 
