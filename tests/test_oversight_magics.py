@@ -109,3 +109,27 @@ def test_gate_lists_and_adds_rules(shell):
         agent(shell, "gate sometimes")
     agent(shell, "gate clear")
     assert len(s.gates) == 0
+
+
+def test_agent_new_takes_a_recall_object_or_a_jsonl_file(shell, tmp_path):
+    import json
+
+    from workbench.oversight.trust import TrustedRecall
+
+    recall = TrustedRecall()
+    recall.add("go to the goal", "go north", provenance="user", source="me")
+    shell.push({"recall": recall, "nothing": 42})
+    agent(shell, "new --name r --env gridworld --recall $recall --model workbench/demo")
+    s = agents(shell).get().session
+    assert s.recall is recall and "(user: me) go to the goal -> go north" in s.recall_note(s.cursor)
+    demos = tmp_path / "demos.jsonl"
+    demos.write_text(json.dumps({"text": "reach the goal", "action": "go east"}) + "\n")
+    agent(shell, f"new --name f --env gridworld --recall {demos} --model workbench/demo")
+    imported = agents(shell).get().session.recall
+    assert imported.sources() == {
+        "demos.jsonl": {"items": 1, "provenance": "import", "trust": 0.5, "recalled": True}
+    }
+    with pytest.raises(UsageError, match=r"--recall \$nothing is .*int.*valid: a TrustedRecall"):
+        agent(shell, "new --name g --recall $nothing")
+    with pytest.raises(UsageError, match="--recall: no recall file"):
+        agent(shell, f"new --name h --recall {tmp_path / 'missing.jsonl'}")

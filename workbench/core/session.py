@@ -135,6 +135,7 @@ class Session(ExecuteMixin, EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin
         gates: Any = "default",
         redact_prompts: bool = True,
         specs: Any = None,
+        recall: Any = None,
         limits: dict[str, Any] | Limits | None = None,
         tags: dict[str, Any] | None = None,
         _run: Run | None = None,
@@ -169,6 +170,7 @@ class Session(ExecuteMixin, EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin
         self.strategy = make_strategy(strategy, **strategy_options)
         self.memory = make_memory(memory, **(memory_options or {}))
         self.memory_options = dict(memory_options or {})
+        self.recall = _make_recall(recall)
         self.model = _make_model(model, seed, record)
         warm_up = getattr(self.model, "warm_up", None)
         if callable(warm_up):
@@ -232,6 +234,7 @@ class Session(ExecuteMixin, EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin
             **({"tool_calling": self.tool_calling} if self.tool_calling != "auto" else {}),
             **({"redact_prompts": False} if not self.redact_prompts else {}),
             **({"limits": self.limits.to_dict()} if self.limits != Limits() else {}),
+            **({"recall": self.recall.summary()} if callable(getattr(self.recall, "summary", None)) else {}),
         }
 
     def _reset_root(self) -> None:
@@ -383,6 +386,13 @@ class Session(ExecuteMixin, EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin
         )
         self._memory_changed("*", "state", "user", None)
         return new
+
+    def recall_note(self, node: Node) -> str:
+        """What the session's recall (`Session(recall=...)`) adds to the prompt of a step from
+        `node`: the trusted items most like the task and `node`'s observation ("" without one)."""
+        if self.recall is None:
+            return ""
+        return str(self.recall.note(f"{self.tree.task}\n{node.observation}") or "")
 
     def take_used_edits(self) -> list[str]:
         """The user edits the prompt just rendered uses (plan edits since the last step, memory edits)."""
@@ -661,6 +671,15 @@ def _until(until: Until) -> Callable[[Node], bool]:
             raise ConfigError(f"invalid until regex {until!r}: {exc}") from None
         return lambda node: bool(node.action and regex.search(node.action))
     raise ConfigError("until must be a function of the new node or a regex for its action")
+
+
+def _make_recall(recall: Any) -> Any:
+    """`Session(recall=...)`: None, or a recall with `note(query) -> str` (`TrustedRecall`)."""
+    if recall is None or callable(getattr(recall, "note", None)):
+        return recall
+    raise ConfigError(
+        f"recall must be a TrustedRecall (workbench.oversight.trust) or None, not {type(recall).__name__}"
+    )
 
 
 def _jsonable(value: Any) -> bool:

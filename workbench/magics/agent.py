@@ -66,6 +66,9 @@ def make_session(args: argparse.Namespace, task: str | None) -> Session:
         for key in ("max_expansions", "rounds", "max_depth", "branching", "value", "sandbox")
         if getattr(args, key, None) is not None
     }
+    recall = objects.recall(getattr(args, "recall", None), sources.get("recall"))
+    if recall is not None:
+        extra["recall"] = recall
     if tools is not None:  # tools alone (no --env) make a tools-only agent
         extra["tools"] = tools
     if env is not None:
@@ -118,7 +121,7 @@ class AgentMagics(Magics):
         """Step, run, pause, edit and inspect LLM agents. `%agent help` lists every command.
 
         %agent new [--name NAME] [--env ENV] [--model MODEL] [--strategy S] [--memory M] [--window N]
-                   [--tools TOOLS] [--seed N] [--task TEXT] [--max-steps N] [--max-tokens N]
+                   [--tools TOOLS] [--recall R] [--seed N] [--task TEXT] [--max-steps N] [--max-tokens N]
                    [--max-cost X] [--store PATH]
         %agent adopt SESSION [--name NAME]   a Session object (s, $s or {expr}) becomes an agent
         %agent use NAME | agents | session [NAME]

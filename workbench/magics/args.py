@@ -101,6 +101,12 @@ NEW_OPTIONS = [
     ),
     _opt("--tools", default=None, metavar="TOOLS", help="a list as $var or {expr}, or plugin names a,b"),
     _opt("--window", type=whole(0), metavar="N", help="steps the window/diff memory shows"),
+    _opt(
+        "--recall",
+        default=None,
+        metavar="R",
+        help="examples recalled into each prompt: a TrustedRecall as $var, or a JSONL file (imported)",
+    ),
     _opt("--seed", type=whole(0), default=0, metavar="N", help="seed of the env and the demo model"),
     _opt("--task", nargs="+", metavar="TEXT", help="the task (default: the env's own)"),
     *_BUDGETS,
@@ -193,7 +199,7 @@ COMMANDS: dict[str, Command] = {
     c.key: c
     for c in [
         _c("new", "new [--name NAME] [--env ENV] [--model MODEL] [--strategy S] [--memory M] [--window N]"
-           " [--tools TOOLS] [--seed N] [--task TEXT] [--max-steps N] [--max-tokens N] [--max-cost X]"
+           " [--tools TOOLS] [--recall R] [--seed N] [--task TEXT] [--max-steps N] [--max-tokens N] [--max-cost X]"
            " [--store PATH] [--max-expansions N] [--rounds N|terminal] [--max-depth N] [--branching N] [--value judge|score|reward]"
            " [--concurrency N] [--sandbox auto|bwrap|process]",
            "make a new agent, make it current and show its panel; ENV, S, M: a name, module:attr, $var or"

@@ -4,7 +4,7 @@ IPython expands `$name` / `{expr}` in a magic's line into their `str()` before t
 which would turn an env object into the text of its repr. `%agent` opts out (`@no_var_expand`) and
 does it here, in two passes over the raw line:
 
-1. object slots (the values of `--env`, `--strategy`, `--memory`, `--tools`, and the SESSION of
+1. object slots (the values of `--env`, `--strategy`, `--memory`, `--tools`, `--recall`, and the SESSION of
    `adopt` and the POLICY of `memory use`) written as `$name` (a dotted name) or `{expr}` are
    evaluated in the user's namespace and replaced by a placeholder word; after parsing, the
    placeholder becomes the object itself (a str result stays a str: a name, as before);
@@ -28,7 +28,7 @@ from IPython.utils.text import DollarFormatter
 
 from .args import one_line
 
-OBJECT_OPTIONS = ("--env", "--strategy", "--memory", "--tools")
+OBJECT_OPTIONS = ("--env", "--strategy", "--memory", "--tools", "--recall")
 # commands whose positional argument at this word index (0 = the command) is an object slot
 OBJECT_POSITIONALS = {("adopt",): 1, ("memory", "use"): 2}
 DOLLAR_NAME = re.compile(r"^\$([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)$")

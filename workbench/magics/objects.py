@@ -15,6 +15,7 @@ from IPython.core.error import UsageError
 
 from .. import registry
 from ..envs.base import BUILTIN_ENVS, env_names
+from ..errors import ConfigError
 from ..memory.base import MEMORY_POLICIES, Memory, memory_names
 from ..strategies.base import STRATEGIES, Strategy, strategy_names
 
@@ -86,6 +87,25 @@ def memory(value: Any, source: str | None = None) -> Any:
     if isinstance(value, str):
         return _name("memory", MEMORY_POLICIES, memory_names(), value, "a Memory")
     return _memory_object(value, source)
+
+
+def recall(value: Any, source: str | None = None) -> Any:
+    """`--recall`: a TrustedRecall from the notebook, or a JSONL file of demonstrations (imported,
+    provenance `import`, trust 0.5)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        from ..oversight.trust import load_recall
+
+        try:
+            return load_recall(value)
+        except ConfigError as exc:
+            raise UsageError(f"--recall: {exc}") from None
+    if callable(getattr(value, "note", None)) and callable(getattr(value, "sources", None)):
+        return value
+    raise _wrong(
+        "--recall", source, value, "a recall", "a TrustedRecall as $var, or a JSONL file of demonstrations"
+    )
 
 
 def tools(value: Any, source: str | None = None) -> list[Any] | None:

@@ -5,6 +5,13 @@
     recall.import_jsonl("community_demos.jsonl", source="community-pack")   # provenance "import"
     recall.set_trust("community-pack", 0.2)                                  # below min_trust
     recall.recall("pay the rent for June")        # only trusted sources are searched
+    s = Session(..., recall=recall)                # each prompt carries what it recalls
+
+As a session's recall (`Session(recall=...)`, `%agent new --recall $recall`) the items most like the
+task and the current observation go into the system prompt as examples, each marked with its
+provenance and source; items of sources below `min_trust` never reach the prompt. The memory
+editor lists the sources with their trust and the items recalled for the next prompt (and, on
+request, those left out as untrusted).
 
 Every item carries its provenance (`agent`, `user`, `env`, `import`) and its source (a file, a run
 id, a name); each source has a trust level (default: 1.0 for the agent's own and the user's items,
@@ -52,11 +59,14 @@ class MemoryItem:
 class TrustedRecall:
     """A retrieval memory whose items carry provenance and whose sources carry trust."""
 
-    def __init__(self, *, min_trust: float = 0.5, import_trust: float = 0.5) -> None:
+    def __init__(self, *, min_trust: float = 0.5, import_trust: float = 0.5, k: int = 3) -> None:
+        from .. import validate
+
         self.items: list[MemoryItem] = []
         self.trust: dict[str, float] = {}
-        self.min_trust = float(min_trust)
-        self.import_trust = float(import_trust)
+        self.min_trust = validate.number("min_trust", min_trust, minimum=0)
+        self.import_trust = validate.number("import_trust", import_trust, minimum=0)
+        self.k = validate.number("k", k, minimum=1, integer=True)
         self._df: Counter[str] = Counter()
         self._words: list[set[str]] = []
 
@@ -113,9 +123,14 @@ class TrustedRecall:
             entry["recalled"] = self.trust[source] >= self.min_trust
         return out
 
-    def recall(self, query: str, k: int = 3, *, trusted_only: bool = True) -> list[MemoryItem]:
+    def trusted(self, item: MemoryItem) -> bool:
+        """Whether recall uses `item` (its source's trust is at least `min_trust`)."""
+        return self.trust[item.source] >= self.min_trust
+
+    def recall(self, query: str, k: int | None = None, *, trusted_only: bool = True) -> list[MemoryItem]:
         """The `k` items most like `query` (rare shared words weigh most), from trusted sources only
         unless `trusted_only=False`."""
+        k = self.k if k is None else k
         q = set(words(query))
         n = max(1, len(self.items))
         scored = []
@@ -129,9 +144,48 @@ class TrustedRecall:
         scored.sort(reverse=True)
         return [item for _, _, item in scored[:k]]
 
-    def render(self, query: str, k: int = 3) -> str:
+    def render(self, query: str, k: int | None = None) -> str:
         """The recalled items as few-shot lines for a prompt, each marked with where it came from."""
         return "\n".join(
             f"- ({item.provenance}: {item.source}) {item.text} -> {item.action}"
             for item in self.recall(query, k)
         )
+
+    def note(self, query: str) -> str:
+        """What a session's prompt carries for `query`: the trusted items recalled, under a heading
+        (empty when none is recalled)."""
+        lines = self.render(query)
+        return f"{NOTE_HEADING}\n{lines}" if lines else ""
+
+    def excluded(self, query: str, k: int | None = None) -> list[MemoryItem]:
+        """Items recall without the trust filter would give for `query` that the filter leaves out."""
+        return [i for i in self.recall(query, k, trusted_only=False) if not self.trusted(i)]
+
+    def summary(self) -> dict[str, Any]:
+        """Small and JSON-able, for the run's config: the threshold and each source's trust."""
+        return {
+            "min_trust": self.min_trust,
+            "sources": {s: {"items": e["items"], "provenance": e["provenance"], "trust": e["trust"]}
+                        for s, e in self.sources().items()},
+        }  # fmt: skip
+
+
+NOTE_HEADING = (
+    "Examples from memory (similar situations and what was done; each marked with its provenance and source):"
+)
+
+
+def load_recall(path: str | Path, *, trust: float | None = None) -> TrustedRecall:
+    """A recall of the demonstrations in a JSONL file (`text`, `action` per line), imported with
+    provenance `import` from the file's name; `trust` its trust level (default `import_trust`)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"no recall file {str(p)!r}; give a JSONL file of {{'text', 'action'}} lines")
+    recall = TrustedRecall()
+    try:
+        recall.import_jsonl(p)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"recall file {str(p)!r} is not JSONL: {exc}") from None
+    if trust is not None:
+        recall.set_trust(p.name, trust)
+    return recall

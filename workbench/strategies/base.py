@@ -79,7 +79,7 @@ class Strategy:
 
         A `Prompt` that shares the history's messages with earlier calls (see `core/prompt.py`); the
         system and valid-actions messages are reused while their text stays the same."""
-        system = self.system_prompt(session)
+        system = with_recall(self.system_prompt(session), session, path[-1])
         valid = valid_actions_note(session, path[-1])
         session.memory.set_frame([system, valid])
         history = session.memory.render(session.tree, path)
@@ -124,6 +124,12 @@ def _allowed(session: StepContext) -> list[str] | None:
     workbench.oversight.monitor), or None for no restriction."""
     allowed = getattr(session, "allowed_tools", None)
     return allowed() if callable(allowed) else None
+
+
+def with_recall(system: str, session: StepContext, node: Node) -> str:
+    """The system prompt with the examples the session's recall gives for `node` (trusted only)."""
+    note = session.recall_note(node)
+    return f"{system}\n\n{note}" if note else system
 
 
 def valid_actions_note(session: StepContext, node: Node) -> str:

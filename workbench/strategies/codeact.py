@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.prompt import Prompt
 from ..errors import ConfigError
-from .base import Strategy
+from .base import Strategy, with_recall
 from .codeact_format import (
     ACT_SPEC,
     FORMAT_HELP,
@@ -205,7 +205,7 @@ class CodeAct(Strategy):
 
     def messages(self, session: StepContext, path: list[Node]) -> Prompt:
         """System prompt, history (shared with earlier calls, see `core/prompt.py`), budget note."""
-        system = self.system_prompt(session)
+        system = with_recall(self.system_prompt(session), session, path[-1])
         note = self.budget_note(session, path[-1])
         session.memory.set_frame([system, note])
         history = session.memory.render(session.tree, path)

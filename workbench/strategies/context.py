@@ -41,6 +41,10 @@ class StepContext(Protocol):
 
     def take_used_edits(self) -> list[str]: ...
 
+    def recall_note(self, node: Node) -> str:
+        """Examples the session's recall adds to the prompt of a step from `node` ("" for none)."""
+        ...
+
     async def call_model(
         self,
         messages: list[dict[str, Any]],

@@ -13,9 +13,15 @@ observation", the cheap default, or "LLM": one call to the session's model per f
 with a selector to switch, and on each subgoal who wrote its summary (LLM, last observation, you,
 your function, or "pending" while the LLM summary is not made yet).
 
+Trust: every entry shows its provenance and trust level (the run's own entries — env, agent, you —
+are trusted, 1). A session with a recall (`Session(recall=TrustedRecall(...))`) also shows the
+recall's sources (provenance, items, trust, with a box to change the trust) and the items recalled
+into the next prompt, and the items its trust filter leaves out (marked "excluded: untrusted").
+"Hide untrusted" filters every untrusted source and item out of the view.
+
 Intents as plain methods: `on_edit(entry_id, text)`, `on_pin(entry_id, pinned)`,
 `on_forget(entry_id, forgotten)`, `on_restore(entry_id)`, `on_add_note(text)`,
-`on_summarize(mode)`, `on_importance(entry_id, value)`.
+`on_summarize(mode)`, `on_importance(entry_id, value)`, `on_trust(source, level)`.
 
 For layered memory (FinMem) each item shows its layer, importance, recency, similarity and score,
 with a box to set its importance; for summarized memory (Chain of Summarization) the L1 lines and
@@ -75,9 +81,36 @@ def memory_entries(session: Any) -> tuple[list[dict[str, Any]], str]:
                 "importance": extra.get("importance"),
                 "detail": str(extra.get("detail") or ""),  # a one-line account of the entry's scores
                 "steps": str(extra.get("steps") or ""),
+                "source": "this run",
+                "trust": 1.0,  # the run's own entries (env, agent, you)
             }
         )
     return entries, ""
+
+
+def recall_state(session: Any) -> dict[str, Any]:
+    """The session's recall for the editor: its sources with their trust, the items recalled into
+    the next prompt and those the trust filter leaves out ({} without a recall)."""
+    recall = getattr(session, "recall", None)
+    if recall is None or not callable(getattr(recall, "sources", None)):
+        return {}
+    query = f"{session.tree.task}\n{session.cursor.observation}"
+    index = {id(item): i for i, item in enumerate(recall.items)}
+
+    def row(item: Any, used: bool) -> dict[str, Any]:
+        return {
+            "id": f"recall:{index[id(item)]}",
+            "text": clip(item.text, ENTRY_LIMIT),
+            "action": clip(item.action, ENTRY_LIMIT),
+            "provenance": item.provenance,
+            "source": item.source,
+            "trust": recall.trust[item.source],
+            "used": used,
+        }
+
+    items = [row(i, True) for i in recall.recall(query)] + [row(i, False) for i in recall.excluded(query)]
+    sources = [{"source": name, **entry} for name, entry in recall.sources().items()]
+    return {"min_trust": recall.min_trust, "sources": sources, "items": items}
 
 
 def _kept(entry: dict[str, Any]) -> bool:
@@ -122,9 +155,12 @@ _KIND = {
 }
 
 
-def memory_html(entries: list[dict[str, Any]], policy: dict[str, Any]) -> str:
+def memory_html(
+    entries: list[dict[str, Any]], policy: dict[str, Any], recall: dict[str, Any] | None = None
+) -> str:
     """The entries the next prompt shows, as a static list (for saved notebooks): one line each, the
-    full text behind a click (`<details>`), so a long memory stays a short output."""
+    full text behind a click (`<details>`), so a long memory stays a short output; then the recall's
+    sources and items when the session has one."""
     shown = [e for e in entries if e["shown"] or e["kind"] == "subgoal"]
     rows = []
     for e in shown:
@@ -152,7 +188,29 @@ def memory_html(entries: list[dict[str, Any]], policy: dict[str, Any]) -> str:
         title += f", summaries: {SUMMARY_NAMES.get(policy['summarize'], policy['summarize'])}"
     return (
         f'<div class="wb-static-memory" style="{STATIC_FONT}"><b>{title})</b>'
-        f'<ul style="margin:2px 0 2px 1.2em;padding:0">{"".join(rows)}</ul></div>'
+        f'<ul style="margin:2px 0 2px 1.2em;padding:0">{"".join(rows)}</ul>{recall_html(recall or {})}</div>'
+    )
+
+
+def recall_html(recall: dict[str, Any]) -> str:
+    """The recall's sources and the items of the next prompt, as static HTML ("" without a recall)."""
+    if not recall:
+        return ""
+    sources = "; ".join(
+        f"{html.escape(s['source'])} ({s['provenance']}, {s['items']} items, trust {s['trust']:g}"
+        + ("" if s["recalled"] else ", excluded: untrusted")
+        + ")"
+        for s in recall["sources"]
+    )
+    items = "".join(
+        f'<li><span style="opacity:.65">[{html.escape(i["provenance"])}: {html.escape(i["source"])}, '
+        f"trust {i['trust']:g}{'' if i['used'] else ', excluded: untrusted'}]</span> "
+        f"{html.escape(i['text'][:300])} -&gt; <code>{html.escape(i['action'][:200])}</code></li>"
+        for i in recall["items"]
+    )
+    return (
+        f'<div class="wb-static-recall"><b>Recall</b> (min trust {recall["min_trust"]:g}): {sources}'
+        f'<ul style="margin:2px 0 2px 1.2em;padding:0">{items}</ul></div>'
     )
 
 
@@ -166,6 +224,8 @@ class MemoryEditor(SessionWidget):
     policy = traitlets.Dict().tag(sync=True)
     empty_reason = traitlets.Unicode("").tag(sync=True)
     hidden_total = traitlets.Int(0).tag(sync=True)  # entries the next prompt leaves out
+    recall = traitlets.Dict().tag(sync=True)  # recall_state(): sources, recalled and excluded items
+    trusted_only = traitlets.Bool(False).tag(sync=True)  # "Hide untrusted": a view filter
     show_hidden = traitlets.Bool(False).tag(sync=True)  # the browser asks for all of them
 
     min_interval: ClassVar[float] = 0.25  # a long path has many entries: refresh at most 4 times a second
@@ -177,6 +237,7 @@ class MemoryEditor(SessionWidget):
         "note": "on_add_note",
         "summarize": "on_summarize",
         "importance": "on_importance",
+        "trust": "on_trust",
     }
 
     def __init__(self, session: Any, **kwargs: Any) -> None:
@@ -194,6 +255,7 @@ class MemoryEditor(SessionWidget):
             "hidden_total": len(rest),
             "policy": policy_info(self.session),
             "empty_reason": reason,
+            "recall": safe(recall_state(self.session)),
         }
 
     def initial_state(self) -> dict[str, Any]:
@@ -253,6 +315,22 @@ class MemoryEditor(SessionWidget):
             raise ConfigError("a note needs some text")
         return self.session.memory.add_note(text, provenance="user")
 
+    def on_trust(self, source: str, level: Any) -> None:
+        """Set a recall source's trust level; below the recall's `min_trust` its items are excluded."""
+        from .. import validate
+
+        recall = getattr(self.session, "recall", None)
+        if recall is None or not callable(getattr(recall, "set_trust", None)):
+            raise ConfigError("this session has no recall; make it with Session(recall=TrustedRecall(...))")
+        if isinstance(level, str):
+            try:
+                level = float(level)
+            except ValueError:
+                raise ConfigError(f"a trust level is a number such as 0.2, not {level!r}") from None
+        level = validate.number("trust", level, minimum=0)
+        recall.set_trust(str(source), level)
+        self.mark("memory", urgent=True)
+
     def on_summarize(self, mode: str) -> None:
         """How finished subgoals are summarised: "last_observation" or "llm" (hierarchical memory)."""
         memory = self.session.memory
@@ -273,7 +351,7 @@ class MemoryEditor(SessionWidget):
         entries, reason = memory_entries(self.session)
         if reason:
             return f"<p>{html.escape(reason)}</p>"
-        return memory_html(entries, policy_info(self.session))
+        return memory_html(entries, policy_info(self.session), recall_state(self.session))
 
     def summary(self) -> str:
         entries, reason = memory_entries(self.session)

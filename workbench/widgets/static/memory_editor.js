@@ -4,9 +4,13 @@
 // Only the newest PAGE entries of the next prompt are listed until "Show N older" is pressed;
 // entries the next prompt does not show sit under a collapsed "not in the next prompt" section.
 
+// Every entry shows its provenance and trust; a session's recall (TrustedRecall) adds its sources
+// (trust editable) and the items recalled into the next prompt or excluded as untrusted;
+// "Hide untrusted" filters untrusted sources and items out of the view.
+
 const PAGE = 8;
 
-const WHO = { user: "you", agent: "agent", env: "env" };
+const WHO = { user: "you", agent: "agent", env: "env", import: "import" };
 const SUMMARY_BY = {
   llm: ["by LLM", "An LLM call summarised this subgoal"],
   last_observation: ["last obs", "The summary is the subgoal's last observation"],
@@ -51,7 +55,46 @@ function render({ model, el }) {
   const addNote = () => { const text = note.value.trim(); if (text) { send("note", { text }); note.value = ""; } };
   note.addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); addNote(); } });
   const noteBtn = h("button", { type: "button", class: "wb-mem-btn wb-mem-add-note", onclick: addNote }, "Add note");
-  el.append(h("div", { class: "wb-mem" }, title, notice, older, main, restBox, h("div", { class: "wb-mem-addrow" }, note, noteBtn)));
+  const hideBox = h("input", { type: "checkbox", class: "wb-mem-trusted-only" });
+  hideBox.addEventListener("change", () => { model.set("trusted_only", hideBox.checked); model.save_changes(); updateRecall(); });
+  const recallTitle = h("span", {});
+  const sourceList = h("ul", { class: "wb-mem-sources", "aria-label": "Recall sources and their trust" });
+  const itemList = h("ul", { class: "wb-mem-list wb-mem-recalled", "aria-label": "Items recalled for the next prompt" });
+  const recallBox = h("section", { class: "wb-mem-recall", "aria-label": "Recall" },
+    h("div", { class: "wb-mem-recall-title" }, recallTitle, h("label", { class: "wb-mem-hide", title: "Leave untrusted sources and items out of this view (the prompt never has them)" }, hideBox, " Hide untrusted")),
+    sourceList, itemList);
+  el.append(h("div", { class: "wb-mem" }, title, notice, older, main, restBox, recallBox, h("div", { class: "wb-mem-addrow" }, note, noteBtn)));
+
+  const trustBadge = (trust, min) => h("span", { class: `wb-mem-badge wb-mem-trust${trust < min ? " wb-mem-untrusted" : ""}`, title: trust < min ? `Trust ${trust} is below the recall's minimum ${min}: never in the prompt` : "Trusted" }, `trust ${trust}`);
+
+  function updateRecall() {
+    const rc = model.get("recall") || {};
+    recallBox.hidden = !rc.sources;
+    if (!rc.sources) return;
+    const only = model.get("trusted_only");
+    hideBox.checked = only;
+    const min = rc.min_trust;
+    const sources = rc.sources.filter((s) => !only || s.recalled);
+    const items = rc.items.filter((i) => !only || i.used);
+    const used = rc.items.filter((i) => i.used).length, out = rc.items.length - used;
+    recallTitle.textContent = `Recall (min trust ${min}) · ${used} item${used === 1 ? "" : "s"} in the next prompt` + (out ? ` · ${out} excluded as untrusted` : "");
+    sourceList.replaceChildren(...sources.map((s) => {
+      const input = h("input", { type: "number", step: "0.1", min: "0", class: "wb-mem-trust-input", "aria-label": `Trust of ${s.source}`, value: String(s.trust) });
+      const commit = () => { if (input.value !== String(s.trust)) send("trust", { source: s.source, level: input.value }); };
+      input.addEventListener("change", commit);
+      input.addEventListener("keydown", (e) => { if (e.key === "Enter") commit(); });
+      return h("li", { class: `wb-mem-source${s.recalled ? "" : " wb-mem-untrusted-row"}`, "data-source": s.source },
+        h("b", {}, s.source), " ", h("span", { class: "wb-mem-who", "data-who": s.provenance }, WHO[s.provenance] || s.provenance),
+        ` ${s.items} item${s.items === 1 ? "" : "s"} · trust `, input,
+        s.recalled ? null : h("span", { class: "wb-mem-badge wb-mem-untrusted" }, "excluded: untrusted"));
+    }));
+    itemList.replaceChildren(...items.map((i) => h("li", { class: `wb-mem-entry wb-mem-recall-item${i.used ? "" : " wb-mem-untrusted-row"}`, "data-entry-id": i.id },
+      h("div", { class: "wb-mem-head" }, h("span", { class: "wb-mem-label" }, i.used ? "Recalled" : "Left out"),
+        h("span", { class: "wb-mem-badges" }, h("span", { class: "wb-mem-who", "data-who": i.provenance }, WHO[i.provenance] || i.provenance),
+          h("span", { class: "wb-mem-badge" }, i.source), trustBadge(i.trust, min),
+          i.used ? null : h("span", { class: "wb-mem-badge wb-mem-untrusted" }, "excluded: untrusted"))),
+      h("div", { class: "wb-mem-recall-text" }, i.text, " → ", h("code", {}, i.action)))));
+  }
 
   function makeRec(e) {
     const r = { id: e.id, original: "", open: false };
@@ -98,7 +141,7 @@ function render({ model, el }) {
     r.li.classList.toggle("wb-mem-forgotten", e.forgotten);
     r.li.classList.toggle("wb-mem-hidden", !e.shown && e.kind !== "subgoal");
     r.label.textContent = e.kind === "subgoal" ? `${names.short} · ${e.subgoal}` : names.short;
-    const badges = [h("span", { class: "wb-mem-who", "data-who": e.provenance }, WHO[e.provenance] || e.provenance)];
+    const badges = [h("span", { class: "wb-mem-who", "data-who": e.provenance }, WHO[e.provenance] || e.provenance), trustBadge(e.trust ?? 1, 0)];
     if (e.kind === "subgoal") badges.push(h("span", { class: "wb-mem-badge" }, e.status === "done" ? "done" : "now"));
     if (e.kind === "subgoal" && SUMMARY_BY[e.summary_by]) {
       const [text, tip] = SUMMARY_BY[e.summary_by];
@@ -182,7 +225,10 @@ function render({ model, el }) {
   model.on("change:empty_reason", update);
   model.on("change:hidden_total", update);
   model.on("change:notice", drawNotice);
+  model.on("change:recall", updateRecall);
+  model.on("change:trusted_only", updateRecall);
   update();
+  updateRecall();
   drawNotice();
 }
 
