@@ -334,3 +334,43 @@ def test_resume_from_the_store_replays_the_kernel_and_goes_on(tmp_path: Path) ->
         assert resumed.step().reward == 1.0 and resumed.tree.outcome == "success"
     finally:
         resumed.close()
+
+
+@pytest.mark.slow
+def test_a_step_whose_kernel_and_env_replays_need_consent_keeps_its_model_call() -> None:
+    """Reaching an approved cell that acted in an env without snapshots replays it twice (the
+    kernel's cell and the env's actions). One consent covers both, and the step's model call is
+    recorded on the node it makes (it used to be dropped when the env replay asked again)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from toys import Counter
+
+    from workbench.oversight.gates import Gate
+
+    answers = [
+        run_code('print(act("inc"))'),
+        run_code('print("looked")'),
+        run_code('print("after the rewind")'),
+    ]
+    model = ScriptedModel(answers)
+    s = Session(
+        env=Counter(goal=100, snapshots=False), model=model, strategy="codeact", gates=[Gate.code(r"\bact\(")]
+    )
+    try:
+        s.step()
+        first = s.approve()  # the cell that acts in the env, approved once
+        assert first.executed and first.observation.strip() == "n=1"
+        s.step()
+        s.rewind(first.id)  # the kernel and the env both replay cell 1 to get back there
+        asked = s.step()
+        assert asked.id == first.id and s.pending_approval.replay == [first.id]
+        assert len(model.requests) == 2  # asked before any model call
+        assert s.approve() is None
+        node = s.step()
+        assert s.pending_approval is None, s.pending_approval  # one consent for both replays
+        assert node.parent_id == first.id and node.observation.strip() == "after the rewind"
+        assert len(model.requests) == 3 and len(node.llm_calls) == 1
+        assert node.llm_calls[0].response == answers[2]  # this step's model call, on its node
+    finally:
+        s.close()

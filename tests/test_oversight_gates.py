@@ -7,6 +7,7 @@ import json
 
 import pytest
 from search_toys import Letters, Sampled, cycle, prefix_value
+from toys import Counter, react
 
 from workbench import tool
 from workbench.core import events as ev
@@ -381,3 +382,35 @@ def test_a_resumed_run_drops_a_proposal_left_waiting_and_asks_the_model_again(tm
     assert again.pending_approval is None and again.tree.cursor == 0
     nxt = again.step()
     assert nxt.id != proposed.id and again.pending_approval.node is nxt and not deleted
+
+
+def test_a_replay_consent_asked_after_the_model_call_keeps_the_call_on_a_node():
+    """A strategy that finds out only after its model call that reaching its state replays an
+    approved action: the step asks for the replay, and its model call is kept on an `interrupted`
+    node (the cursor stays; the run's totals count it)."""
+    from workbench.strategies.react import ReAct
+
+    class LateReplay(ReAct):
+        name = "late-replay"
+
+        async def astep(self, session):
+            parent = session.tree.current
+            call = await session.call_model([{"role": "user", "content": "go on"}], parent)
+            approved = [n for n in session.tree.path() if (n.info.get("approval") or {}).get("state")]
+            session.approved_for_replay(approved, parent.id, consume=True)  # raises: no consent yet
+            raise AssertionError(f"no replay was asked for ({call.response})")
+
+    s = Session(
+        env=Counter(goal=5), model=ScriptedModel([react("inc")]), gates=[Gate.action("inc")], store=None
+    )
+    s.step()
+    approved = s.approve()
+    tokens = s.tree.prompt_tokens + s.tree.completion_tokens
+    s.strategy = LateReplay()
+    s.model = ScriptedModel(["Thought: later\nAction: inc"])
+    before = len(s.tree.nodes)
+    assert s.step() is approved and s.pending_approval.replay == [approved.id]
+    (kept,) = [s.tree.nodes[i] for i in range(before, len(s.tree.nodes))]
+    assert kept.info["kind"] == "interrupted" and kept.status == "error" and kept.parent_id == approved.id
+    assert [c.response for c in kept.llm_calls] == ["Thought: later\nAction: inc"]
+    assert s.tree.prompt_tokens + s.tree.completion_tokens > tokens and s.tree.cursor == approved.id

@@ -55,6 +55,8 @@ class ExecuteMixin:
         call.response = valid_text(call.response if isinstance(call.response, str) else str(call.response))
         if call.tool_calls:
             call.tool_calls = valid_obj(call.tool_calls)
+        if self._step_calls is not None:
+            self._step_calls.append(call)
         self.events.publish(ev.LLMCallFinished(self.run_id, node_id=parent.id, call=call))
         return call
 

@@ -190,6 +190,7 @@ class Session(ExecuteMixin, EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin
 
         self._pause = threading.Event()
         self._stepping = False
+        self._step_calls: list[Any] | None = None  # the model calls of the step in flight
         self._env_node: int | None = None
         self._snapshots: dict[int, Any] = {}
         self._plan_edits: list[str] = []
@@ -480,13 +481,15 @@ class Session(ExecuteMixin, EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin
         self._stepping = True
         parent = self.tree.current
         self.events.publish(ev.StepStarted(self.run_id, parent_id=parent.id))
+        first_new = len(self.tree.nodes)
         try:
             try:
                 self.check_replay_consent(parent.id)
                 await self.memory.aprepare(self, self.tree.path(copy=False))  # read, not kept
+                first_new, self._step_calls = len(self.tree.nodes), []
                 node = await self.strategy.astep(self)
             except ReplayNeedsApproval as exc:
-                self._ask_replay(exc)
+                self._ask_replay(exc, self._unrecorded_calls(first_new), parent)
                 return parent
             except ModelError as exc:
                 node = self._record_model_error(parent, exc)
@@ -516,6 +519,14 @@ class Session(ExecuteMixin, EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin
             return node
         finally:
             self._stepping = False
+            self._step_calls = None
+            self.consume_replay_consent()  # a consent to replay covers this one step
+
+    def _unrecorded_calls(self, first_new: int) -> list[Any]:
+        """The model calls of this step that no node made in it holds (a step cut short)."""
+        made = [self.tree.nodes[i] for i in range(first_new, len(self.tree.nodes))]
+        held = {id(c) for n in made for c in n.llm_calls}
+        return [c for c in self._step_calls or () if id(c) not in held]
 
     def step(self) -> Node:
         """Blocking form of `astep`."""
@@ -615,10 +626,9 @@ class Session(ExecuteMixin, EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin
                 f"no node {node_id} in run {self.run_id}; valid ids: 0..{len(self.tree.nodes) - 1}"
             )
         node = self.tree.nodes[node_id]
-        if node.info.get("kind") == "provider":
-            raise ConfigError(
-                f"node {node_id} is a provider error, not a state; rewind to its parent {node.parent_id}"
-            )
+        if node.info.get("kind") in ("provider", "interrupted"):
+            what = "a provider error" if node.info["kind"] == "provider" else "a step cut short"
+            raise ConfigError(f"node {node_id} is {what}, not a state; rewind to its parent {node.parent_id}")
         if self._stepping:
             raise StepInProgress("cannot rewind while a step is running; pause() first")
         pruned = next((n for n in self.tree.path(node_id) if n.status == "pruned"), None)

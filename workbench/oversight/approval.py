@@ -95,6 +95,7 @@ class ApprovalMixin(MonitorMixin):
         self.gates = make_gates(gates)
         self.pending_approval = None
         self._replay_approved: set[int] = set()  # approved nodes a person let be replayed
+        self._replay_used: set[int] = set()  # of those, replayed by the step in flight
 
     def gate(self: Session, rule: GateRule | dict[str, Any] | str, **options: Any) -> GateRule:
         """Add a gate rule: a `GateRule`, a dict, or a kind with options (`s.gate("tool", pattern="rm")`)."""
@@ -163,8 +164,26 @@ class ApprovalMixin(MonitorMixin):
         self.events.publish(ev.ApprovalNeeded(self.run_id, node_id=node.id, approval=pending.to_dict()))
         return node
 
-    def _ask_replay(self: Session, exc: ReplayNeedsApproval) -> None:
-        """A step needs to replay approved actions: ask before it does (no node is made)."""
+    def _ask_replay(
+        self: Session, exc: ReplayNeedsApproval, calls: list[LLMCall] | None = None, start: Node | None = None
+    ) -> None:
+        """A step needs to replay approved actions: ask before it does. No node is made, unless the
+        step had already called the model (`calls`): its answer is not run, but the calls are kept on
+        a node under `start` (kind `interrupted`, status error) so the record and the totals hold them."""
+        if calls and start is not None:
+            node = self.tree.new_node(
+                start.id,
+                observation=f"Not run: {exc}",
+                status="error",
+                error=f"not run: {exc}",
+                provenance="env",
+                info={"kind": "interrupted", "replay": list(exc.nodes)},
+                plan=self.plan.to_list(),
+                memory=self.memory.state(),
+            )
+            for call in calls:
+                self.tree.record_call(node, call)
+            self.events.publish(ev.NodeAdded(self.run_id, node=node))
         parent = self.tree.nodes[exc.target]
         actions = "; ".join(f"#{n}: {self.tree.nodes[n].action}" for n in exc.nodes)
         proposal = Proposal("replay", f"replay {actions}", parent_id=parent.id)
@@ -178,17 +197,24 @@ class ApprovalMixin(MonitorMixin):
     def approved_for_replay(self: Session, nodes: list[Node], target: int, *, consume: bool = False) -> None:
         """Raise `ReplayNeedsApproval` when replaying `nodes` (to reach `target`) would re-run
         gated actions a person approved once and has not approved replaying. `consume`: the replay
-        happens now, so a consent given for it is used up (the next replay asks again)."""
+        happens now, so a consent given for it is used up when the step ends (the next step's
+        replay asks again)."""
         gated = [
             n
             for n in nodes
             if n.executed and (n.info.get("approval") or {}).get("state") in ("approved", "edited")
         ]
-        need = [n.id for n in gated if n.id not in self._replay_approved]
+        need = list(dict.fromkeys(n.id for n in gated if n.id not in self._replay_approved))
         if need:
             raise ReplayNeedsApproval(need, target)
-        if consume:
-            self._replay_approved.difference_update(n.id for n in gated)
+        if consume:  # used up when the step ends (its kernel and its env may both replay them)
+            self._replay_used.update(n.id for n in gated)
+
+    def consume_replay_consent(self: Session) -> None:
+        """The end of a step: the replays a person allowed and this step made are allowed no more."""
+        if self._replay_used:
+            self._replay_approved.difference_update(self._replay_used)
+            self._replay_used.clear()
 
     def _env_at(self: Session, node_id: int) -> bool:
         """Whether the env is in `node_id`'s state or gets there without a replay (a snapshot)."""
@@ -259,6 +285,7 @@ class ApprovalMixin(MonitorMixin):
             raise
         finally:
             self._stepping = False
+            self.consume_replay_consent()
         self.status = "done" if self.done else "idle"
         return node
 

@@ -238,8 +238,8 @@ class Position:
 
 def node_positions(node: Any) -> list[Position]:
     """The trace positions one step (a `Node`) contributes."""
-    if node.parent_id is None:
-        return []
+    if node.parent_id is None or node.info.get("kind") == "interrupted":
+        return []  # the root; a step cut short to ask for a replay (nothing of it ran)
     out: list[Position] = []
     if node.thought:
         out.append(Position("thought", node=node.id))
