@@ -120,10 +120,10 @@ class ExecuteMixin:
                 fields.update(observation=memory_obs)
                 info["kind"] = "memory"
             else:
-                proposed = self.intercept(parent, parsed, calls, fields, step, move_cursor)
+                proposed = await self.aintercept(parent, parsed, calls, fields, step, move_cursor)
                 if proposed is not None:  # a gate holds the action for a person (or rejected it)
                     return proposed
-                native = bool(calls and calls[-1].tool_calls)
+                native = any(c.tool_calls for c in calls)
                 fields.update(await self._execute_action(parent, parsed, step, info, native))
         node = self.tree.new_node(parent.id, plan=self.plan.to_list(), **fields)
         for call in calls:

@@ -89,7 +89,7 @@ class SteeringMixin:
         if self.is_destructive(node.action):
             node.info["pruned_by"] = "destructive"
             return self.update_node(node, status="pruned", observation=DESTRUCTIVE_NOTE)
-        gated = self.search_gate(node)
+        gated = await self.asearch_gate(node)
         if gated is not None:  # a search never asks a person mid-expansion: the action is not run
             return self.update_node(
                 node, status="pruned", observation=f"(not executed: approval gate {gated})"

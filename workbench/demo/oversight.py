@@ -30,7 +30,8 @@ def oversight_answer(conv: Conversation, messages: list[dict[str, Any]]) -> str 
         adversarial = bool(payload.get("adversarial"))
         if "[tool emulator]" in system:
             return simulate(toolkit, payload.get("history") or [], payload["call"], adversarial)
-        score, why = judge(toolkit, payload.get("executed") or [], adversarial)
+        executed = list(payload.get("executed") or []) + list(payload.get("proposed") or [])
+        score, why = judge(toolkit, executed, adversarial)
         return f"{why}\nScore: {score}"
     match = _AGENT.search(system)
     if match:

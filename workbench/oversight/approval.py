@@ -104,7 +104,7 @@ class ApprovalMixin(MonitorMixin):
         return self.gates.add(rule)
 
     # --- asking -------------------------------------------------------------------------------------
-    def intercept(
+    async def aintercept(
         self: Session,
         parent: Node,
         parsed: Parsed,
@@ -129,7 +129,8 @@ class ApprovalMixin(MonitorMixin):
             hit: GateHit | None = GateHit(rule, why)
             fields["info"]["spec_trace"] = trace
         else:
-            hit = self.gates.check(proposal)
+            hit = await self.gates.acheck(proposal)
+        calls.extend(proposal.risk_calls)  # a model scorer's evaluation: recorded on the step's node
         if hit is None:
             return None
         info = fields["info"]
@@ -265,7 +266,7 @@ class ApprovalMixin(MonitorMixin):
         self.pending_approval = None
         self._stepping = True
         try:
-            native = bool(node.llm_calls and node.llm_calls[-1].tool_calls)
+            native = any(c.tool_calls for c in node.llm_calls)  # the agent's call (not a risk evaluation)
             fields = await self._execute_action(pending.parent, parsed, pending.step, node.info, native)
             node.action, node.tool = parsed.action, parsed.tool
             for name, value in fields.items():
@@ -320,7 +321,7 @@ class ApprovalMixin(MonitorMixin):
         node.info["approval"].update(state="rejected", by=by, reason=reason)
         node.info.setdefault("kind", "rejected")
         if pending.parsed is not None and pending.parsed.tool_calls:
-            native = bool(node.llm_calls and node.llm_calls[-1].tool_calls)
+            native = any(c.tool_calls for c in node.llm_calls)  # the agent's call (not a risk evaluation)
             node.info["tool_format"] = "native" if native else "text"
             node.info["tool_calls"] = [
                 {
@@ -413,11 +414,11 @@ class ApprovalMixin(MonitorMixin):
             self.update_node(node, status="pruned", info=node.info)
         return [n.id for n in stale]
 
-    def search_gate(self: Session, node: Node) -> str | None:
+    async def asearch_gate(self: Session, node: Node) -> str | None:
         """Why a search must not execute `node`'s action by itself (a gate that does not approve), or None."""
         if not self.gates.rules or not node.action:
             return None
-        hit = self.gates.check(Proposal("action", node.action, cost=self.tree.cost))
+        hit = await self.gates.acheck(Proposal("action", node.action, cost=self.tree.cost))
         if hit is None or hit.decision == "approve":
             return None
         return f"{hit.rule.describe()}: {hit.why}"

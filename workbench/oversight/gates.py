@@ -15,7 +15,9 @@ Rule kinds (`when`):
     code            a code action matches `pattern`: a regex or one of the named patterns
                     file-write, subprocess, network (no pattern: any of the three)
     cost            the run's cost with this step's model calls is at least `above` dollars
-    risk            the risk score (0-3, ToolEmu's scale; 3 = no risk) is below `below`
+    risk            the risk score (0-3, ToolEmu's scale; 3 = no risk) is below `below`; the score
+                    comes from `Gates(..., risk=scorer)`: a function of the proposal, or an async
+                    one (`emulator.model_risk_scorer`: the model-based evaluator, before execution)
     predicate       `fn(proposal)` is true (Python only)
 
 The same rules as TOML (`Gates.from_toml(path)`, the CLI's `--approve rules.toml`):
@@ -36,6 +38,7 @@ The same rules as TOML (`Gates.from_toml(path)`, the CLI's `--approve rules.toml
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -71,6 +74,7 @@ class Proposal:
     cost: float = 0.0  # the run's cost including this step's model calls
     risk: float | None = None  # 0-3 (3 = certainly no risk), when a risk scorer is set
     risk_reasoning: str = ""
+    risk_calls: list[Any] = field(default_factory=list, repr=False)  # a model scorer's LLMCalls
     node_id: int | None = None
     parent_id: int | None = None
 
@@ -233,7 +237,7 @@ class GateHit:
         }
 
 
-RiskScorer = Callable[[Proposal], "tuple[float, str] | float | None"]
+RiskScorer = Callable[[Proposal], Any]  # -> (score, reasoning) | score | None, or an awaitable of one
 
 
 class Gates:
@@ -259,26 +263,53 @@ class Gates:
     def clear(self) -> None:
         self.rules.clear()
 
+    @staticmethod
+    def _set_score(p: Proposal, result: Any) -> None:
+        if result is None:
+            return
+        score, reasoning, *made = result if isinstance(result, tuple) else (result, "")
+        p.risk, p.risk_reasoning = float(score), str(reasoning)
+        p.risk_calls += [c for c in made if c is not None]  # (score, reasoning, call): kept on the node
+
     def score(self, p: Proposal) -> None:
-        """Fill `p.risk` (and its reasoning) from the risk scorer, when there is one."""
+        """Fill `p.risk` (and its reasoning) from a synchronous risk scorer, when there is one."""
         if self.risk is None:
             return
         result = self.risk(p)
-        if result is None:
+        if inspect.isawaitable(result):
+            getattr(result, "close", lambda: None)()
+            raise ConfigError("this risk scorer is async (a model call): use `await gates.acheck(p)`")
+        self._set_score(p, result)
+
+    async def ascore(self, p: Proposal) -> None:
+        """Fill `p.risk` from the risk scorer, awaiting it when it is async (a model's evaluation)."""
+        if self.risk is None:
             return
-        score, reasoning = result if isinstance(result, tuple) else (result, "")
-        p.risk, p.risk_reasoning = float(score), str(reasoning)
+        result = self.risk(p)
+        if inspect.isawaitable(result):
+            result = await result
+        self._set_score(p, result)
+
+    def _first(self, p: Proposal) -> GateHit | None:
+        for rule in self.rules:
+            why = rule.match(p)
+            if why:
+                return GateHit(rule, why)
+        return None
 
     def check(self, p: Proposal) -> GateHit | None:
         """The first rule that fires on `p`, or None (the action runs without asking)."""
         if not self.rules:
             return None
         self.score(p)
-        for rule in self.rules:
-            why = rule.match(p)
-            if why:
-                return GateHit(rule, why)
-        return None
+        return self._first(p)
+
+    async def acheck(self, p: Proposal) -> GateHit | None:
+        """`check` for the engine: an async risk scorer (a model's evaluation) is awaited."""
+        if not self.rules:
+            return None
+        await self.ascore(p)
+        return self._first(p)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Gates:
