@@ -302,3 +302,66 @@ def test_the_text_tool_format_lists_only_the_tools_no_spec_forbids():
     second = s.step()
     assert "- delete_file(" in listed(second)  # after list_files the spec allows it again
     assert done == ["list", "delete a.txt"]
+
+
+def _steps_trace(kinds: list[list[str]]) -> list[Position]:
+    """Positions grouped by step (node ids 1, 2, ...), as a run's path gives them."""
+    return [
+        Position(k, names=("rm",) if k == "action" else (), node=n, error=k == "error")
+        for n, step in enumerate(kinds, 1)
+        for k in step
+    ]
+
+
+STEP_KINDS = st.lists(
+    st.lists(
+        st.sampled_from(["thought", "action", "observation", "error", "answer"]), min_size=1, max_size=3
+    ),
+    max_size=7,
+)
+STREAK = st.builds(
+    lambda kind, n: F("atom", ("streak", (kind, n))), st.sampled_from(["error", "action"]), st.integers(1, 3)
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(formulas(), st.builds(lambda s: F("G", (F("not", (s,)),)), STREAK)),
+    STEP_KINDS,
+    st.integers(0, 7),
+)
+def test_the_incremental_monitor_matches_rewriting_and_resumes_from_any_step(f, kinds, cut):
+    from workbench.oversight.specs import advance, check_by_rewriting, start
+
+    spec, trace = spec_of(f), _steps_trace(kinds)
+    for finished in (False, True):
+        fast, slow = check(spec, trace, finished=finished), check_by_rewriting(spec, trace, finished=finished)
+        assert (fast.state, fast.at) == (slow.state, slow.at)
+    split = sum(len(k) for k in kinds[:cut])  # a state kept at a step, progressed by the rest
+    resumed = advance(spec, advance(spec, start(spec), trace[:split]), trace[split:])
+    assert resumed == advance(spec, start(spec), trace)
+
+
+def test_an_approved_proposal_is_monitored_as_what_ran_not_as_what_waited():
+    """The monitor keeps a state per node; a proposal's positions change when a person approves it
+    (it waited as an action of no tool, it ran as delete_file), and the next step sees the change."""
+    from workbench.core.session import Session
+    from workbench.llm.scripted import ScriptedModel
+    from workbench.oversight.gates import Gate
+
+    tools, done = _tools()
+    answers = [
+        'Thought: go\nAction: delete_file\nAction Input: {"path": "a.txt"}',
+        "Thought: more\nAction: list_files\nAction Input: {}",
+    ]
+    no_delete = Spec("G(not tool(delete_file))", name="never delete")
+    s = Session(
+        tools=tools, model=ScriptedModel(answers), tool_calling="text",
+        gates=[Gate.tool("delete_file")], specs=[no_delete],
+    )  # fmt: skip
+    s.step()  # proposed: waits as an action of no tool, so no violation yet
+    assert "spec_violations" not in s.cursor.info and not s.monitor_state(no_delete, s.cursor).violated
+    s.approve()
+    assert done == ["delete a.txt"]
+    nxt = s.step()
+    assert s.monitor_state(no_delete, nxt).violated  # the kept state of the approved node is not stale

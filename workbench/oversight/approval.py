@@ -260,6 +260,7 @@ class ApprovalMixin(MonitorMixin):
             return None
         parsed = self._edited(pending, edited)
         node, record = pending.node, pending.node.info["approval"]
+        self.forget_monitor(node.id)
         record.update(state="edited" if edited is not None else "approved", by=by)
         if edited is not None:
             record["proposed"] = node.action
@@ -316,6 +317,7 @@ class ApprovalMixin(MonitorMixin):
     def _reject(self: Session, pending: PendingApproval, reason: str, *, by: str) -> None:
         node, parent = pending.node, pending.parent
         assert node is not None
+        self.forget_monitor(node.id)
         reason = str(reason or "").strip() or "no reason given"
         text = ("Rejected by an approval rule: " if by == "rule" else REJECTED) + reason
         node.info["approval"].update(state="rejected", by=by, reason=reason)
@@ -395,6 +397,7 @@ class ApprovalMixin(MonitorMixin):
         if pending is None:
             return
         if pending.node is not None:
+            self.forget_monitor(pending.node.id)
             pending.node.info["approval"].update(state="dropped", by="user", reason=why)
             self.update_node(pending.node, provenance="user", status="pruned", info=pending.node.info)
         self.events.publish(

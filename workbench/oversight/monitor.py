@@ -10,6 +10,12 @@ checked before an action runs: the proposed thought, action and input are append
 an action that would break the spec is rejected (the agent reads which rule) or waits for a person.
 The tools offered to the model (the native `tools=` list, or the text format's tool list in the
 system prompt) are restricted to those no spec forbids as the next action (`allowed_tools`).
+
+Each spec's monitor state is kept per node (`monitor_state`): a step progresses only its own
+positions from its parent's state, so checking after a step, before an action and for each tool
+offered costs the new positions, not the whole path. A node's state is made again whenever it is
+asked for as the newest node; the states of its ancestors are reused (a decision on a proposal,
+which changes its positions, drops its state: `forget_monitor`).
 """
 
 from __future__ import annotations
@@ -18,7 +24,19 @@ from typing import TYPE_CHECKING, Any
 
 from ..core import events as ev
 from ..errors import ConfigError
-from .specs import REACT, Position, Spec, allowed_actions, check, node_positions, path_positions, trace_view
+from .specs import (
+    REACT,
+    MonitorState,
+    Position,
+    Spec,
+    advance,
+    allowed_actions,
+    judge,
+    node_positions,
+    path_positions,
+    start,
+    trace_view,
+)
 
 if TYPE_CHECKING:
     from ..core.session import Session
@@ -50,12 +68,35 @@ class MonitorMixin:
 
     def _init_specs(self: Session, specs: Any) -> None:
         self.specs = make_specs(specs)
+        self._monitors: dict[int, dict[int, MonitorState]] = {}  # id(spec) -> node id -> state
 
     def spec(self: Session, formula: str | Spec, *, name: str = "", on_violation: str = "pause") -> Spec:
         """Add a behaviour spec (a formula, or a `Spec`); checked from the next step on."""
         made = formula if isinstance(formula, Spec) else Spec(formula, name=name, on_violation=on_violation)
         self.specs.append(made)
         return made
+
+    def monitor_state(self: Session, spec: Spec, node: Node) -> MonitorState:
+        """`spec`'s monitor after the positions of the path to `node` (kept per node)."""
+        states = self._monitors.setdefault(id(spec), {})
+        if not states:
+            states[-1] = start(spec)
+        todo = [node]  # the node itself always anew; ancestors from the cache
+        parent_id = node.parent_id
+        while parent_id is not None and parent_id not in states:
+            parent = self.tree.nodes[parent_id]
+            todo.append(parent)
+            parent_id = parent.parent_id
+        state = states[-1 if parent_id is None else parent_id]
+        for step in reversed(todo):
+            state = advance(spec, state, node_positions(step))
+            states[step.id] = state
+        return state
+
+    def forget_monitor(self: Session, node_id: int) -> None:
+        """Drop the monitor states kept for `node_id` (its positions changed: a decided proposal)."""
+        for states in self._monitors.values():
+            states.pop(node_id, None)
 
     # --- before an action runs (reject / ask) ------------------------------------------------------
     def spec_hit(
@@ -66,15 +107,14 @@ class MonitorMixin:
         if not guards:
             return None
         names = tuple(c.name for c in parsed.tool_calls or ()) or ((parsed.tool,) if parsed.tool else ())
-        trace = path_positions(self.tree.path(parent.id))
-        if parsed.thought:
-            trace.append(Position("thought", node=-1))
-        trace += [Position("action", names=names, node=-1), Position("action_input", names=names, node=-1)]
+        proposed = [Position("thought", node=-1)] if parsed.thought else []
+        proposed += [Position("action", names=names, node=-1), Position("action_input", names=names, node=-1)]
         for spec in guards:
-            verdict = check(spec, trace)
-            if verdict.violated:
+            state = advance(spec, self.monitor_state(spec, parent), proposed)
+            if state.violated:
                 why = f"the action would break {spec.formula}"
-                return spec, why, trace_view(trace, verdict.at)
+                trace = path_positions(self.tree.path(parent.id)) + proposed
+                return spec, why, trace_view(trace, state.at)
         return None
 
     # --- after a step (pause) -------------------------------------------------------------------------
@@ -83,13 +123,13 @@ class MonitorMixin:
         watch = [s for s in self.specs if s.on_violation == "pause"]
         if not watch or node.parent_id is None:
             return []
-        path = self.tree.path(node.id)
-        trace = path_positions(path)
-        first = len(trace) - len(node_positions(node))  # the positions this step added
         found = []
         for spec in watch:
-            verdict = check(spec, trace, finished=bool(node.terminal))
+            state = self.monitor_state(spec, node)
+            first = state.length - len(node_positions(node))  # the positions this step added
+            verdict = judge(spec, state, finished=bool(node.terminal))
             if verdict.violated and verdict.at is not None and verdict.at >= first:
+                trace = path_positions(self.tree.path(node.id))
                 record = {
                     "spec": spec.name,
                     "formula": spec.formula,
@@ -108,5 +148,6 @@ class MonitorMixin:
         tools = getattr(self.env, "tools", None)
         if not self.specs or not tools:
             return None
-        trace = path_positions(self.tree.path())
-        return allowed_actions(self.specs, trace, list(tools))
+        cursor = self.tree.current
+        states = [self.monitor_state(s, cursor) for s in self.specs]
+        return allowed_actions(self.specs, [], list(tools), states)

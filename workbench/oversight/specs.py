@@ -17,16 +17,20 @@ it has one), then `action` and `action_input`, then `observation`; a final answe
     G(tool(delete_file) -> previous(tool(list_files)))  look before you delete
     G(not streak(error, 4))                             at most 3 consecutive errors
 
-`Monitor` checks a spec as the trace grows by formula progression: after each position the formula
-is rewritten into what the rest of the trace must satisfy; `false` is a violation (no continuation
-can repair it), `true` a definite pass, anything else pending. At the end of a run the residual is
-judged with finite-trace semantics (`X`/`F`/`U` obligations left open fail, `G` holds).
+The monitor checks a spec as the trace grows by formula progression: after each position the
+formula is rewritten into what the rest of the trace must satisfy; `false` is a violation (no
+continuation can repair it), `true` a definite pass, anything else pending. At the end of a run the
+residual is judged with finite-trace semantics (`X`/`F`/`U` obligations left open fail, `G` holds).
+A `MonitorState` holds everything the rest of the trace needs (the residual, which `previous(...)`
+subformulas held before, the last steps for `streak`), so `advance(state, positions)` costs only
+the new positions: the session keeps one state per node and spec and progresses a step's positions
+from its parent's state (`holds` is the direct semantics the monitor is tested against).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import ConfigError
@@ -333,6 +337,142 @@ def _past(f: F, trace: list[Position], i: int) -> bool:
     raise ValueError(f"not a past formula: {f}")
 
 
+# --- the incremental monitor ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MonitorState:
+    """A spec's monitor after `length` positions: the residual formula, its verdict so far
+    (pending / ok / violated, and the position it was decided at), the `previous(...)` subformulas
+    that held at some position so far, and per `streak` atom the last steps (node, had the kind)."""
+
+    formula: F
+    length: int = 0
+    state: str = "pending"
+    at: int | None = None
+    seen: frozenset[F] = frozenset()
+    streaks: tuple[tuple[tuple[str, int], tuple[tuple[Any, bool], ...]], ...] = ()
+
+    @property
+    def violated(self) -> bool:
+        return self.state == "violated"
+
+
+def _parts(f: F, out: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """The `previous` subformulas (innermost first) and `streak` arguments of `f`."""
+    for a in f.args:
+        if isinstance(a, F):
+            _parts(a, out)
+    if f.op == "previous" and f not in out["previous"]:
+        out["previous"].append(f)
+    if f.op == "atom" and f.args[0] == "streak" and f.args[1] not in out["streak"]:
+        out["streak"].append(f.args[1])
+    return out
+
+
+_PARTS: dict[F, dict[str, list[Any]]] = {}
+
+
+def parts_of(f: F) -> dict[str, list[Any]]:
+    found = _PARTS.get(f)
+    if found is None:
+        found = _PARTS[f] = _parts(f, {"previous": [], "streak": []})
+    return found
+
+
+def start(spec: Spec) -> MonitorState:
+    """The monitor of `spec` before any position."""
+    streaks = tuple((arg, ()) for arg in parts_of(spec.parsed)["streak"])
+    return MonitorState(spec.parsed, streaks=streaks)
+
+
+def _now(f: F, p: Position, seen: frozenset[F], streak: dict[Any, bool]) -> bool:
+    """A formula without future operators at the position `p` (`seen`: the previous(...) that held
+    before it; `streak`: each streak atom's value at it)."""
+    op, a = f.op, f.args
+    if op == "const":
+        return bool(a[0])
+    if op == "atom":
+        return streak[a[1]] if a[0] == "streak" else _atom(a[0], a[1], [p], 0)
+    if op == "not":
+        return not _now(a[0], p, seen, streak)
+    if op == "and":
+        return _now(a[0], p, seen, streak) and _now(a[1], p, seen, streak)
+    if op == "or":
+        return _now(a[0], p, seen, streak) or _now(a[1], p, seen, streak)
+    if op == "implies":
+        return not _now(a[0], p, seen, streak) or _now(a[1], p, seen, streak)
+    if op == "previous":
+        return f in seen
+    raise ValueError(f"not a past formula: {f}")
+
+
+def _step(f: F, p: Position, seen: frozenset[F], streak: dict[Any, bool]) -> F:
+    """`progress` at one position, with the past evaluated from the monitor's memory."""
+    op, a = f.op, f.args
+    if op == "const":
+        return f
+    if op in ("atom", "previous"):
+        return TRUE if _now(f, p, seen, streak) else FALSE
+    if op == "not":
+        return Not(_step(a[0], p, seen, streak))
+    if op == "and":
+        return And(_step(a[0], p, seen, streak), _step(a[1], p, seen, streak))
+    if op == "or":
+        return Or(_step(a[0], p, seen, streak), _step(a[1], p, seen, streak))
+    if op == "implies":
+        return Or(Not(_step(a[0], p, seen, streak)), _step(a[1], p, seen, streak))
+    if op == "X":
+        return F("next", (a[0],))
+    if op == "next":
+        return _step(a[0], p, seen, streak)
+    if op == "G":
+        return And(_step(a[0], p, seen, streak), f)
+    if op == "F":
+        return Or(_step(a[0], p, seen, streak), f)
+    if op == "U":
+        return Or(_step(a[1], p, seen, streak), And(_step(a[0], p, seen, streak), f))
+    raise ValueError(f"unknown operator {op}")
+
+
+def advance(spec: Spec, state: MonitorState, positions: list[Position]) -> MonitorState:
+    """The monitor after `positions` more (a decided verdict stays as it is)."""
+    if not positions:
+        return state
+    if state.state != "pending":  # decided: only the count of positions goes on
+        return replace(state, length=state.length + len(positions))
+    parts = parts_of(spec.parsed)
+    f, seen, i = state.formula, state.seen, state.length
+    streaks = {arg: list(last) for arg, last in state.streaks}
+    for p in positions:
+        values: dict[Any, bool] = {}
+        for (kind, count), last in streaks.items():
+            had = _atom(kind, None, [p], 0)
+            if last and last[-1][0] == p.node:
+                last[-1] = (p.node, last[-1][1] or had)
+            else:
+                last.append((p.node, had))
+                del last[:-count]
+            values[(kind, count)] = len(last) >= count and all(h for _, h in last)
+        f = _step(f, p, seen, values)
+        now = {g for g in parts["previous"] if _now(g.args[0], p, seen, values)}
+        if now - seen:
+            seen = seen | now
+        if f in (FALSE, TRUE):
+            rest = state.length + len(positions)
+            return MonitorState(f, rest, "violated" if f == FALSE else "ok", i, seen)
+        i += 1
+    return MonitorState(f, i, "pending", None, seen, tuple((a, tuple(v)) for a, v in streaks.items()))
+
+
+def judge(spec: Spec, state: MonitorState, *, finished: bool = False) -> Verdict:
+    """The verdict of a monitor state; `finished`: the trace is complete (judge what is left open)."""
+    if state.state != "pending":
+        return Verdict(spec, state.state, state.at)
+    if finished:
+        ok = at_end(state.formula)
+        return Verdict(spec, "ok" if ok else "violated", None if ok else state.length, str(state.formula))
+    return Verdict(spec, "pending", None, str(state.formula))
+
+
 def progress(f: F, trace: list[Position], i: int) -> F:
     """What the trace from position i+1 on must satisfy, given that `f` must hold from i."""
     op, a = f.op, f.args
@@ -466,6 +606,12 @@ class Verdict:
 
 def check(spec: Spec, trace: list[Position], *, finished: bool = False) -> Verdict:
     """Progress `spec` through `trace`; `finished`: the trace is complete (judge what is left open)."""
+    return judge(spec, advance(spec, start(spec), trace), finished=finished)
+
+
+def check_by_rewriting(spec: Spec, trace: list[Position], *, finished: bool = False) -> Verdict:
+    """`check` by plain progression over the whole trace (`progress`: the past re-read at every
+    position, O(n^2) with `previous`/`streak`); kept as a second reference for the tests."""
     f = spec.parsed
     for i in range(len(trace)):
         f = progress(f, trace, i)
@@ -484,13 +630,18 @@ def validate_example(specs: list[Spec], text: str) -> list[Verdict]:
     return [v for v in (check(s, trace, finished=True) for s in specs) if v.violated]
 
 
-def allowed_actions(specs: list[Spec], trace: list[Position], names: list[str]) -> list[str]:
+def allowed_actions(
+    specs: list[Spec], trace: list[Position], names: list[str], states: list[MonitorState] | None = None
+) -> list[str]:
     """The action names among `names` that no spec forbids as the next action (the paper's
-    action-name restriction): an action is allowed unless taking it makes a spec false at once."""
+    action-name restriction): an action is allowed unless taking it makes a spec false at once.
+    `states`: the specs' monitors after `trace` when known (then `trace` is not read again)."""
+    if states is None:
+        states = [advance(s, start(s), trace) for s in specs]
     allowed = []
     for name in names:
-        trial = [*trace, Position("action", names=(name,))]
-        if not any(check(s, trial).violated for s in specs):
+        step = [Position("action", names=(name,))]
+        if not any(advance(s, m, step).violated for s, m in zip(specs, states, strict=True)):
             allowed.append(name)
     return allowed
 
