@@ -414,3 +414,35 @@ def test_a_replay_consent_asked_after_the_model_call_keeps_the_call_on_a_node():
     assert kept.info["kind"] == "interrupted" and kept.status == "error" and kept.parent_id == approved.id
     assert [c.response for c in kept.llm_calls] == ["Thought: later\nAction: inc"]
     assert s.tree.prompt_tokens + s.tree.completion_tokens > tokens and s.tree.cursor == approved.id
+
+
+def test_adecide_takes_the_raw_text_once_and_the_paused_run_goes_on():
+    """What every front end sends: the raw text of the edit (JSON for a tool call) or the reason."""
+    answers = [
+        'Thought: tidy\nAction: delete_file\nAction Input: {"path": "notes.txt"}',
+        'Thought: and then\nAction: delete_file\nAction Input: {"path": "old.txt"}',
+        'Thought: done\nAction: final_answer\nAction Input: {"answer": "tidied"}',
+    ]
+    removed: list[str] = []
+
+    @tool(destructive=True)
+    def delete_file(path: str) -> str:
+        """Delete a file."""
+        removed.append(path)
+        return f"deleted {path}"
+
+    s = Session(tools=[delete_file], model=ScriptedModel(answers), tool_calling="text", store=None)
+    s.run()
+    for text, says in [("{path", "not JSON .*line 1.*must be JSON"), ("[1]", "must be a dict")]:
+        with pytest.raises(ConfigError, match=says):
+            s.adecide("approve", text)
+        assert s.pending_approval is not None and not removed  # a bad edit changes nothing
+    with pytest.raises(ConfigError, match="needs a reason"):
+        s.adecide("reject", "  ")
+    with pytest.raises(ConfigError, match="'approve' or 'reject'"):
+        s.adecide("maybe")
+    node = asyncio.run(s.adecide("approve", '{"path": "draft.txt"}'))
+    assert node.info["approval"]["state"] == "edited" and removed[0] == "draft.txt"
+    assert s.pending_approval.proposal.calls[0]["arguments"] == '{"path": "old.txt"}'  # the run went on
+    asyncio.run(s.adecide("reject", "keep old.txt"))
+    assert s.tree.outcome == "success" and removed == ["draft.txt"]

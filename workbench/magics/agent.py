@@ -23,6 +23,7 @@ from IPython.display import display
 
 from .. import registry
 from ..core.session import NOTEBOOK_DEFAULT, Session
+from ..core.sync import run_sync
 from ..envs.base import BUILTIN_ENVS, env_names
 from ..errors import BudgetExhausted, ConfigError, StepInProgress, StoreError
 from . import edits, objects, oversight, render, sweeps
@@ -329,27 +330,28 @@ class AgentMagics(Magics):
 
     # --- approvals (see oversight.py) --------------------------------------------------------------
     def _approve(self, agent: Agent, args: argparse.Namespace) -> Any:
-        pending = oversight.require_pending(agent)
-        node = agent.session.approve(oversight.edited_value(agent, args.edited))
-        return self._after_decision(agent, pending, node, "approved")
+        return self._decide(agent, "approve", " ".join(args.edited) if args.edited else None)
 
     def _reject(self, agent: Agent, args: argparse.Namespace) -> Any:
-        pending = oversight.require_pending(agent)
         reason = text_of(args.reason)
         if not reason:
             raise UsageError(
                 '%agent reject needs a reason the agent will read, e.g. %agent reject "keep that file"'
             )
-        node = agent.session.reject(reason)
-        return self._after_decision(agent, pending, node, "rejected")
+        return self._decide(agent, "reject", reason)
 
-    def _after_decision(self, agent: Agent, pending: Any, node: Any, decision: str) -> Any:
+    def _decide(self, agent: Agent, decision: str, text: str | None) -> Any:
+        """The decision now (its step card shown), then the paused run goes on in the background."""
+        pending = oversight.require_pending(agent)
         s = agent.session
+        node = run_sync(s.adecide(decision, text, go_on=False))  # the raw text: Session parses it
         if node is not None:
             display(render.step_cards(agent.name, [node]))
         else:
-            display(render.small(f"{agent.name}: replay {decision}"))
-        if pending.from_run and not s.done and s.pending_approval is None:
+            display(
+                render.small(f"{agent.name}: replay {'approved' if decision == 'approve' else 'rejected'}")
+            )
+        if s.goes_on(pending):
             return self._start(agent, None, None)  # the run that paused for the decision goes on
         return None
 

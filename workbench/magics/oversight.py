@@ -11,7 +11,6 @@ A run that paused for approval goes on in the background after `approve` / `reje
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -28,23 +27,6 @@ def waiting_line(session: Any) -> str:
         return "nothing waits"
     where = f"node {pending.node_id}" if pending.node_id is not None else "a replay"
     return f"{where} waits ({pending.hit.rule.describe()}): %agent approve | %agent reject REASON"
-
-
-def edited_value(agent: Agent, words: list[str] | None) -> Any:
-    """The edit `%agent approve` was given: JSON arguments for a tool call, text otherwise."""
-    if not words:
-        return None
-    text = " ".join(words)
-    pending = agent.session.pending_approval
-    if pending is not None and pending.proposal.kind == "tool":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise UsageError(
-                f"%agent approve: the edited arguments must be JSON ({exc.msg}); e.g. "
-                '%agent approve \'{"path": "b.txt"}\''
-            ) from None
-    return text
 
 
 def require_pending(agent: Agent) -> Any:

@@ -23,7 +23,7 @@ replayed, rejecting leaves the cursor where it was.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -291,6 +291,47 @@ class ApprovalMixin(MonitorMixin):
         self.status = "done" if self.done else "idle"
         return node
 
+    def adecide(
+        self: Session, decision: str, text: str | None = None, *, by: str = "user", go_on: bool = True
+    ) -> Coroutine[Any, Any, Node | None]:
+        """A person's decision as a front end has it, in raw text: `"approve"` (`text`: the edited
+        arguments as JSON, or the new code / action text; empty: as proposed) or `"reject"` (`text`:
+        the reason the agent reads; required). Checked now — a `ConfigError` says what is wrong and
+        nothing changes — and carried out by the returned coroutine, which then lets the run that
+        paused for the decision go on (`arun`) unless `go_on=False` (see `goes_on`)."""
+        pending = self._require_pending()
+        if decision == "approve":
+            value: Any = None if text is None or not str(text).strip() else str(text)
+            if value is not None and pending.node is None:
+                raise ConfigError("a replay cannot be edited: approve or reject it")
+            if value is not None and pending.proposal.kind == "tool":
+                value = _edited_json(value)
+            if value is not None:
+                self._edited(pending, value)  # the edit is checked before anything runs
+        elif decision == "reject":
+            value = str(text or "").strip()
+            if not value:
+                raise ConfigError(
+                    "a rejection needs a reason: the agent reads it as the result of its action"
+                )
+        else:
+            raise ConfigError(f"decision must be 'approve' or 'reject', not {decision!r}")
+
+        async def carry_out() -> Node | None:
+            if decision == "approve":
+                node = await self.aapprove(value, by=by)
+            else:
+                node = self.reject(value, by=by)
+            if go_on and self.goes_on(pending):
+                await self.arun()
+            return node
+
+        return carry_out()
+
+    def goes_on(self: Session, pending: PendingApproval) -> bool:
+        """Whether the run that paused for `pending` goes on now that it is decided."""
+        return pending.from_run and not self.done and self.pending_approval is None
+
     def approve(self: Session, edited: Any = None, *, by: str = "user") -> Node | None:
         """Blocking form of `aapprove`."""
         from ..core.sync import run_sync
@@ -364,6 +405,8 @@ class ApprovalMixin(MonitorMixin):
         if kind == "tool":
             from ..tools.env import ToolCall
 
+            if isinstance(edited, str):  # raw text from a front end: JSON, a dict or a list of them
+                edited = _edited_json(edited)
             calls = list(parsed.tool_calls or ())
             values = edited if isinstance(edited, list) else [edited]
             if len(values) != len(calls):
@@ -374,10 +417,7 @@ class ApprovalMixin(MonitorMixin):
             new = []
             for call, args in zip(calls, values, strict=True):
                 if isinstance(args, str):
-                    try:
-                        args = json.loads(args)
-                    except json.JSONDecodeError as exc:
-                        raise ConfigError(f"edited arguments of {call.name} are not JSON: {exc}") from None
+                    args = _edited_json(args)
                 if not isinstance(args, dict):
                     raise ConfigError(
                         f"edited arguments of {call.name} must be a dict, got {type(args).__name__}"
@@ -425,6 +465,17 @@ class ApprovalMixin(MonitorMixin):
         if hit is None or hit.decision == "approve":
             return None
         return f"{hit.rule.describe()}: {hit.why}"
+
+
+def _edited_json(text: str) -> Any:
+    """Edited tool arguments given as text: parsed as JSON (a `ConfigError` says where it is wrong)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"the edited arguments are not JSON ({exc.msg}, line {exc.lineno}); they must be JSON, "
+            'e.g. {"path": "b.txt"}'
+        ) from None
 
 
 def _plain(value: Any) -> Any:

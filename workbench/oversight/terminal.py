@@ -11,11 +11,11 @@ nothing is approved by default and nothing times out.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from typing import Any
 
+from ..core.sync import run_sync
 from ..errors import ConfigError
 from .gates import Gates, make_gates
 
@@ -96,11 +96,13 @@ def decide(
         if answer in ("e", "edit"):
             prompt = "  new arguments (JSON): " if kind == "tool" else "  new action: "
             text = ask(prompt)
-            try:
-                value = json.loads(text) if kind == "tool" else text
-                session.approve(value)
+            if not text.strip():
+                say("  not used: nothing was entered")
+                continue
+            try:  # the raw text: the session parses and checks it
+                run_sync(session.adecide("approve", text, go_on=False))
                 return True
-            except (json.JSONDecodeError, ConfigError) as exc:
+            except ConfigError as exc:
                 say(f"  not used: {exc}")
                 continue
         say("  answer a, e, r or s")

@@ -69,21 +69,6 @@ def _pretty(arguments: str) -> str:
         return str(arguments)
 
 
-def edited_from_text(session: Any, text: str | None) -> Any:
-    """The Python value of the edit box: JSON for tool calls, text for code and actions."""
-    if text is None:
-        return None
-    pending = session.pending_approval
-    if pending is not None and pending.proposal.kind == "tool":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(
-                f"The edited arguments are not JSON ({exc.msg}, line {exc.lineno}); fix them and try again."
-            ) from None
-    return text
-
-
 class Decisions:
     """Approve / reject on behalf of a widget: background task, then the run goes on if it was running."""
 
@@ -94,36 +79,23 @@ class Decisions:
     def decide_approve(self, edited: str | None = None) -> asyncio.Task[Any] | None:
         if self._after_task(self.decide_approve, edited=edited):
             return None
-        pending = self._waiting_approval()
-        value = edited_from_text(self.session, edited if edited not in ("",) else None)
-        if pending.node is None and value is not None:
-            raise ConfigError("A replay cannot be edited: approve or reject it.")
-
-        async def approve_then_go_on() -> Any:
-            node = await self.session.aapprove(value)
-            if pending.from_run and not self.session.done and self.session.pending_approval is None:
-                await self.session.arun()
-            return node
-
-        self.notice = "Approved: running it." if value is None else "Edited and approved: running it."
-        return self.runner.start_call("approve", approve_then_go_on)
+        self._waiting_approval()
+        work = self.session.adecide("approve", edited)  # checked now; a bad edit is the notice
+        self.notice = (
+            "Edited and approved: running it." if edited and edited.strip() else "Approved: running it."
+        )
+        return self.runner.start_call("approve", lambda: work)
 
     def decide_reject(self, reason: str = "") -> asyncio.Task[Any] | None:
         if self._after_task(self.decide_reject, reason=reason):
             return None
-        pending = self._waiting_approval()
+        self._waiting_approval()
         reason = str(reason or "").strip()
         if not reason:
             raise ConfigError("Write a reason first: the agent reads it as the result of its action.")
-
-        async def reject_then_go_on() -> Any:
-            node = self.session.reject(reason)
-            if pending.from_run and not self.session.done and self.session.pending_approval is None:
-                await self.session.arun()
-            return node
-
+        work = self.session.adecide("reject", reason)
         self.notice = f"Rejected: the agent reads “{reason}”."
-        return self.runner.start_call("reject", reject_then_go_on)
+        return self.runner.start_call("reject", lambda: work)
 
     def _after_task(self, decide: Any, **kwargs: Any) -> bool:
         """The run that stopped for this approval may still be ending (its card is already shown):
