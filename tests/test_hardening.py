@@ -465,3 +465,39 @@ class ScriptedYield(ScriptedModel):
 
         await asyncio.sleep(0)
         return await super().acomplete(messages, **kw)
+
+
+def test_a_rewind_deferred_by_stop_that_fails_says_so(shell):
+    """`rewind N --stop` rewinds once the run has stopped; when that rewind fails (here: node 1 was
+    pruned meanwhile) the error is an Error event and the runner's error, not dropped."""
+    import asyncio
+
+    from toys import Counter, react
+
+    from workbench.core.background import runner_for
+
+    s = Session(env=Counter(goal=50), model=ScriptedYield([react("inc")]))
+    _agents(shell).add("toy", s)
+    s.run(max_steps=2)
+    s.rewind(0)
+    s.prune(1)  # the old branch: nothing grows from it any more
+    errors = []
+    s.subscribe(lambda e: errors.append(e) if e.kind == "Error" else None)
+    seen = {}
+
+    def on_event(e):
+        if e.kind == "StepStarted" and e.parent_id == 3 and "stop" not in seen:
+            seen["stop"] = _magic(shell, "rewind 1 --stop")[1]
+
+    s.subscribe(on_event)
+
+    async def go() -> None:
+        handle = _magic(shell, "run")[0]
+        await handle
+        await asyncio.sleep(0)  # the deferred rewind runs on the next turn of the loop
+
+    asyncio.run(go())
+    assert "stopping" in seen["stop"]
+    failed = [e for e in errors if "rewind to node 1 failed" in e.message]
+    assert failed and "pruned" in failed[0].message and failed[0].error_type == "ConfigError"
+    assert "pruned" in str(runner_for(s).error) and s.tree.cursor != 1

@@ -94,6 +94,33 @@ class Runner:
         self._listeners.append(fn)
         return lambda: self._listeners.remove(fn) if fn in self._listeners else None
 
+    def after(self, fn: Callable[[], Any], what: str) -> None:
+        """Call `fn()` once, when the task in flight has ended (now if none is). A failure is not
+        dropped: it is the runner's `error` and an `Error` event naming `what` (the panel and
+        `%agent status` show it)."""
+        task = self.task
+        if task is None or task.done():
+            fn()
+            return
+
+        def then(_task: asyncio.Task[Any]) -> None:
+            try:
+                fn()
+            except Exception as exc:
+                self.error = exc
+                self.traceback = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+                session = self._session()
+                if session is not None:
+                    session.events.publish(
+                        ev.Error(
+                            session.run_id,
+                            message=f"{what} failed: {type(exc).__name__}: {exc}",
+                            error_type=type(exc).__name__,
+                        )
+                    )
+
+        task.add_done_callback(then)
+
     # --- control ---------------------------------------------------------------------------------
     def start(self, max_steps: int | None = None, until: Any = None) -> asyncio.Task[Any]:
         """Run the session (`arun`) as a background task and return the task."""

@@ -226,9 +226,8 @@ def rewind(agent: Agent, args: argparse.Namespace) -> render.Rich:
         if args.node not in s.tree.nodes:  # checked now: the rewind itself waits for the stop
             raise UsageError(f"no node {args.node} in run {s.run_id}; valid ids: 0..{len(s.tree.nodes) - 1}")
         runner = runner_for(s)
-        task = runner.task
         runner.stop()
-        task.add_done_callback(lambda _: s.rewind(args.node))
+        runner.after(lambda: s.rewind(args.node), f"rewind to node {args.node}")
         return render.small(
             f"{agent.name}: stopping the background run (the step in flight is dropped); the cursor moves "
             f"to node {args.node} as soon as it has stopped"
