@@ -113,7 +113,7 @@ def tree_card(run: Any, node_id: int) -> dict[str, Any]:
         pinned=bool(node.info.get("pinned")),
         value_by=str(node.info.get("value_by") or ""),
         visual=visual_status(node),
-        children=sum(1 for n in run.nodes.values() if n.parent_id == node_id),
+        children=len(run.children(node_id)),  # indexed: O(1) per card, not a scan of the run
         cursor=node_id == run.cursor,
         info={k: node.info[k] for k in _INFO_KEYS if node.info.get(k) is not None},
         can_prune=node.parent_id is not None and node.status in ("frontier", "expanded"),
