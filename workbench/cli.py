@@ -373,15 +373,10 @@ def _components(args: argparse.Namespace) -> None:
         ("strategy", STRATEGIES, strategy_names()),
         ("memory", MEMORY_POLICIES, memory_names()),
     ):
-        name = getattr(args, kind)
-        if registry.known(kind, table, name):
-            continue
-        if registry.is_spec(name):
-            registry.factory(kind, table, name)  # imports the module: a wrong spec fails here
-            continue
-        plugins = [p for p in registry.plugin_names(kind) if p not in table]
-        listed = ", ".join([*(f"'{n}'" for n in names), *(f"'{n}' (plugin)" for n in plugins)])
-        raise ConfigError(f"--{kind}: unknown {kind} {name!r}; valid: {listed}, or module:attr")
+        try:
+            registry.require(kind, table, getattr(args, kind), names, quote=True)
+        except ConfigError as exc:
+            raise ConfigError(f"--{kind}: {exc}") from None
 
 
 def _memory_options(args: argparse.Namespace) -> dict[str, Any]:

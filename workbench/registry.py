@@ -127,6 +127,23 @@ def known(kind: str, table: dict[str, str], name: str) -> bool:
     return name in table or name in _entry_points(group_of(kind))
 
 
+def require(
+    kind: str, table: dict[str, str], name: str, shown: list[str] | None = None, quote: bool = False
+) -> None:
+    """Check that `name` is a built-in, a plugin or an importable `module:attr` (imported here, so a
+    typo fails before anything runs); the error lists `shown` (default: the table's names)."""
+    if known(kind, table, name):
+        return
+    if is_spec(name):
+        factory(kind, table, name)
+        return
+    names = shown if shown is not None else list(table)
+    plugins = [p for p in plugin_names(kind) if p not in table]
+    fmt = "'{}'".format if quote else str
+    listed = ", ".join([*map(fmt, names), *(f"{fmt(p)} (plugin)" for p in plugins)])
+    raise ConfigError(f"unknown {kind} {name!r}; valid: {listed}, or module:attr")
+
+
 def factory(kind: str, table: dict[str, str], name: str, valid: str = "") -> Any:
     """What `name` stands for, not yet called: a built-in class, a plugin's object or a spec's attribute."""
     if name in table:

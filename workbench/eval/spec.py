@@ -218,14 +218,7 @@ def _check_names(config: dict[str, Any]) -> None:
     wanted += [("strategy", STRATEGIES, s["name"]) for s in config["strategies"]]
     wanted += [("memory", MEMORY_POLICIES, m["name"]) for m in config["memories"]]
     for kind, table, name in wanted:
-        if registry.known(kind, table, name):
-            continue
-        if registry.is_spec(name):
-            registry.factory(kind, table, name)  # imports the module: a wrong spec fails here
-            continue
-        plugins = [p for p in registry.plugin_names(kind) if p not in table]
-        listed = ", ".join([*table, *(f"{p} (plugin)" for p in plugins)])
-        raise ConfigError(f"unknown {kind} {name!r}; valid: {listed}, or module:attr")
+        registry.require(kind, table, name)
 
 
 def _axis_label(axis: str, value: Any) -> str:
