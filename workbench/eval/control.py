@@ -38,9 +38,13 @@ class SweepControl:
         if not self.paused:
             self._wake.set()
 
-    def _on_loop(self, fn: Callable[[], None]) -> None:
+    def on_loop(self, fn: Callable[[], None], *, or_now: bool = False) -> None:
+        """Call `fn` on the sweep's loop (at once when on it, else through it, thread-safe). With no
+        open loop, `fn` is dropped, or called at once when `or_now`."""
         loop = self._loop
         if loop is None or loop.is_closed():
+            if or_now:
+                fn()
             return
         try:
             running = asyncio.get_running_loop()
@@ -53,11 +57,11 @@ class SweepControl:
 
     def pause(self) -> None:
         self._paused.set()
-        self._on_loop(lambda: self._wake.clear() if self._wake is not None else None)
+        self.on_loop(lambda: self._wake.clear() if self._wake is not None else None)
 
     def resume(self) -> None:
         self._paused.clear()
-        self._on_loop(lambda: self._wake.set() if self._wake is not None else None)
+        self.on_loop(lambda: self._wake.set() if self._wake is not None else None)
 
     def cancel(self) -> None:
         self._cancelled.set()
@@ -68,13 +72,13 @@ class SweepControl:
             for fn in list(self._on_cancel):
                 fn()
 
-        self._on_loop(fire)
+        self.on_loop(fire)
 
     def on_cancel(self, fn: Callable[[], None]) -> None:
         """Call `fn` on the driver's loop when the sweep is cancelled (at once if it already is)."""
         self._on_cancel.append(fn)
         if self.cancelled:
-            self._on_loop(fn)
+            self.on_loop(fn)
 
     async def checkpoint(self) -> None:
         """Wait while paused; raise `SweepCancelled` once cancelled. Call it on the bound loop."""

@@ -380,18 +380,7 @@ class Sweep:
         self.control.cancel()
 
     def _set_status_threadsafe(self, status: str) -> None:
-        loop = self.control._loop
-        if loop is None or loop.is_closed():
-            self._set_status(status)
-            return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
-            self._set_status(status)
-        else:
-            loop.call_soon_threadsafe(self._set_status, status)
+        self.control.on_loop(lambda: self._set_status(status), or_now=True)
 
     # --- stored sweeps ----------------------------------------------------------------------------
     def runs(self) -> list[dict[str, Any]]:
