@@ -192,13 +192,14 @@ class StoreReader:
                 mine.append(call)
         return {"run_id": rid, "node": known(json.loads(found[0]), NODE_FIELDS), "llm_calls": mine}
 
-    def _run_without_prompts(self, run_id: str) -> tuple[Run, str, list[Any]]:
-        """(the run with empty prompts, its stored status, its plan) for the views (`snapshot`)."""
+    def _load(self, run_id: str, prompts: bool) -> tuple[Run, dict[str, Any]]:
+        """(the run, its row's status/plan/memory) read through the store's `build_run`; without
+        `prompts` the model calls keep empty prompts (the views do not show them)."""
         with self._conn() as conn:
             rid = self._resolve(conn, run_id)
             assert conn is not None
             row = conn.execute(
-                "SELECT task, config, created_at, cursor, outcome, status, plan FROM runs WHERE id = ?",
+                "SELECT task, config, created_at, cursor, outcome, status, plan, memory FROM runs WHERE id = ?",
                 (rid,),
             ).fetchone()
             node_rows = conn.execute("SELECT data FROM nodes WHERE run_id = ? ORDER BY id", (rid,)).fetchall()
@@ -208,24 +209,28 @@ class StoreReader:
         if not node_rows:
             raise NotFound(f"run {rid} has no nodes yet")
         try:
-            run, _ = build_run(rid, row[:5], node_rows, call_rows, prompts=False)
+            run, _ = build_run(rid, row[:5], node_rows, call_rows, prompts=prompts)
         except ValueError as exc:
             raise Damaged(
                 f"run {rid} is damaged: {exc}; `workbench doctor --salvage NEW.sqlite` copies what is readable"
             ) from None
         plan = json.loads(row[6]) if row[6] else []
-        return run, str(row[5]), plan if isinstance(plan, list) else []
+        return run, {
+            "status": str(row[5]),
+            "plan": plan if isinstance(plan, list) else [],
+            "memory": row[7],  # JSON text: parsed only by the export that needs it
+        }
 
     def snapshot(self, run_id: str, last: int | None = SNAPSHOT_LAST) -> dict[str, Any]:
         """The run as the lab extension's run view draws it (`workbench.widgets.snapshot`): every
         node's compact record, the last `last` step cards; model calls come per node (`node`)."""
         from ..widgets.snapshot import run_snapshot, stored_header
 
-        run, status, plan = self._run_without_prompts(run_id)
+        run, state = self._load(run_id, prompts=False)
         return run_snapshot(
             run,
-            header=stored_header(run, status),
-            plan=plan,
+            header=stored_header(run, state["status"]),
+            plan=state["plan"],
             last=last,
             max_records=MAX_RECORDS,
             calls_budget=0,
@@ -236,7 +241,7 @@ class StoreReader:
         from ..widgets.tree_view import tree_card
 
         nid = _node_id(node_id)
-        run, _status, _plan = self._run_without_prompts(run_id)
+        run, _state = self._load(run_id, prompts=False)
         if nid not in run.nodes:
             raise NotFound(f"run {run.id} has no node {nid}")
         return tree_card(run, nid)
@@ -245,31 +250,12 @@ class StoreReader:
         """(content type, body) of the run as `json`, `sft` or `dpo` (JSONL)."""
         if fmt not in ("json", "sft", "dpo"):
             raise BadRequest(f"format must be json, sft or dpo, got {fmt[:20]!r}")
-        with self._conn() as conn:
-            rid = self._resolve(conn, run_id)
-            assert conn is not None
-            row = conn.execute(
-                "SELECT task, config, created_at, cursor, outcome, plan, memory FROM runs WHERE id = ?",
-                (rid,),
-            ).fetchone()
-            node_rows = conn.execute("SELECT data FROM nodes WHERE run_id = ? ORDER BY id", (rid,)).fetchall()
-            call_rows = conn.execute(
-                "SELECT node_id, seq, data FROM llm_calls WHERE run_id = ? ORDER BY node_id, seq", (rid,)
-            ).fetchall()
-        if not node_rows:
-            raise NotFound(f"run {rid} has no nodes yet")
-        try:
-            run, _ = build_run(rid, row[:5], node_rows, call_rows)
-        except ValueError as exc:
-            raise Damaged(
-                f"run {rid} is damaged: {exc}; `workbench doctor --salvage NEW.sqlite` copies what is readable"
-            ) from None
-        plan, memory = row[5], row[6]
-        state = {"plan": json.loads(plan) if plan else [], "memory": json.loads(memory) if memory else {}}
+        run, state = self._load(run_id, prompts=True)
         if fmt == "json":
             from ..export.json import export_run
 
-            return "application/json", json.dumps(export_run(run, plan=state["plan"], memory=state["memory"]))
+            memory = json.loads(state["memory"]) if state["memory"] else {}
+            return "application/json", json.dumps(export_run(run, plan=state["plan"], memory=memory))
         from ..export.training import dpo_pairs, sft_records
 
         records = sft_records(run, require_success=False) if fmt == "sft" else dpo_pairs(run)
