@@ -302,3 +302,17 @@ def test_rewind_restores_the_layers_and_the_importance_edits_of_that_node():
     assert s.strategy.messages(s, s.path())[1]["content"] == before
     node = s.step()  # a sibling branch of node 4
     assert node.parent_id == 3 and set(s.memory.layers(s.path())) >= {node.id}
+
+
+def test_counting_tokens_neither_changes_the_edits_the_last_prompt_used_nor_what_it_recalled():
+    run = build([f"obs {i}" for i in range(10)])
+    mem = LayeredMemory(top_k=1)
+    path = run.path(9)
+    target = next(s.item.node_id for s in mem.recall(path) if s.recalled)
+    mem.edit(f"mem:{target}", "the key is behind the sofa")
+    rendered = list(mem.render(run, path))
+    used, recalled = list(mem.last_used_edits), list(mem.last_recalled)
+    assert f"mem:{target}" in used
+    assert mem.history_tokens(run, run.path(3)) > 0  # another path, as a token report would count
+    assert (mem.last_used_edits, mem.last_recalled) == (used, recalled)
+    assert mem.history_tokens(run, path) == mem.count_tokens(rendered)

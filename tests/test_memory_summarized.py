@@ -212,3 +212,17 @@ def test_demo_model_answers_the_summary_formats_and_solves(env):
         assert "to the goal" in l1[0].response
     else:
         assert "numbers left" in l1[0].response
+
+
+def test_counting_tokens_leaves_the_edits_the_last_prompt_used(server):
+    s = session(server)
+    for _ in range(4):
+        s.step()
+    node3 = s.path()[3]
+    s.memory.edit(f"l2:{node3.id}", "Analysis: the user says: decrement now.")
+    rendered = list(s.memory.render(s.tree, s.path()))
+    used = list(s.memory.last_used_edits)
+    assert f"l2:{node3.id}" in used
+    assert s.memory.history_tokens(s.tree, s.path()[:2]) > 0
+    assert s.memory.last_used_edits == used
+    assert s.memory.history_tokens(s.tree, s.path()) == s.memory.count_tokens(rendered)

@@ -381,7 +381,9 @@ class LayeredMemory(StepMemory):
         return Prompt.of([{"role": "user", "content": text}], history)
 
     def history_tokens(self, run: Run, path: list[Node]) -> int:
-        return self.count_tokens(list(self.render(run, path)))
+        """Tokens of what `render` returns (without touching `last_used_edits` or `last_recalled`)."""
+        block = [{"role": "user", "content": self.memory_block(path)[0]}]
+        return super().history_tokens(run, path) + self.count_tokens(block)
 
     # --- entries -------------------------------------------------------------------------------
     def entries(self, run: Run, path: list[Node]) -> list[MemoryEntry]:

@@ -298,7 +298,8 @@ class SummarizedMemory(StepMemory):
         return Prompt.of(messages, history) if messages else history
 
     def history_tokens(self, run: Run, path: list[Node]) -> int:
-        return self.count_tokens(list(self.render(run, path)))
+        """Tokens of what `render` returns (without touching `last_used_edits`)."""
+        return super().history_tokens(run, path) + self.count_tokens(self.blocks(path)[0])
 
     # --- state ---------------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
