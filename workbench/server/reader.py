@@ -66,6 +66,12 @@ def page_args(offset: Any, limit: Any, default: int = 50) -> tuple[int, int]:
     return off, lim
 
 
+def _damaged(rid: str, exc: Exception) -> Damaged:
+    return Damaged(
+        f"run {rid} is damaged: {exc}; `workbench doctor --salvage NEW.sqlite` copies what is readable"
+    )
+
+
 class StoreReader:
     """Queries over the store at `path` (which may not exist yet: then there are no runs)."""
 
@@ -172,7 +178,11 @@ class StoreReader:
                 "SELECT seq, data FROM llm_calls WHERE run_id = ? AND node_id = ? ORDER BY seq", (rid, nid)
             ).fetchall()
 
+            parsed: dict[tuple[int, int], dict[str, Any]] = {}  # this node's calls, resolved in order
+
             def stored(key: tuple[int, int]) -> dict[str, Any] | None:
+                if key in parsed:
+                    return parsed[key]
                 row = conn.execute(
                     "SELECT data FROM llm_calls WHERE run_id = ? AND node_id = ? AND seq = ?", (rid, *key)
                 ).fetchone()
@@ -180,15 +190,13 @@ class StoreReader:
 
             mine = []
             for seq, data in rows:  # a prompt stored as a delta is rebuilt from its chain alone
-                call = json.loads(data)
+                call = parsed[(nid, seq)] = json.loads(data)
                 if "messages_ref" in call:
                     try:
                         call["messages"] = call_messages((nid, seq), stored)
                     except ValueError as exc:
-                        raise Damaged(
-                            f"run {rid} is damaged: {exc}; `workbench doctor --salvage NEW.sqlite` copies what is readable"
-                        ) from None
-                    del call["messages_ref"]
+                        raise _damaged(rid, exc) from None
+                    del call["messages_ref"]  # a later call of this node stops its chain here
                 mine.append(call)
         return {"run_id": rid, "node": known(json.loads(found[0]), NODE_FIELDS), "llm_calls": mine}
 
@@ -211,9 +219,7 @@ class StoreReader:
         try:
             run, _ = build_run(rid, row[:5], node_rows, call_rows, prompts=prompts)
         except ValueError as exc:
-            raise Damaged(
-                f"run {rid} is damaged: {exc}; `workbench doctor --salvage NEW.sqlite` copies what is readable"
-            ) from None
+            raise _damaged(rid, exc) from None
         plan = json.loads(row[6]) if row[6] else []
         return run, {
             "status": str(row[5]),
