@@ -111,7 +111,7 @@ class LocalBackend:
                 raise result
 
 
-BACKENDS = {"local": "workbench.eval.backends:LocalBackend", "ray": "workbench.eval.ray_backend:RayBackend"}
+BACKENDS = ("local", "ray")
 
 
 def make_backend(backend: Any, *, concurrency: int, store: Any, address: str | None = None) -> Any:
@@ -125,15 +125,7 @@ def make_backend(backend: Any, *, concurrency: int, store: Any, address: str | N
     if backend == "local":
         return LocalBackend(concurrency=concurrency, store=store)
     if backend == "ray":
-        import importlib
+        from .ray_backend import RayBackend  # imports ray itself only when it starts
 
-        try:
-            module = importlib.import_module("workbench.eval.ray_backend")
-        except ModuleNotFoundError as exc:
-            if exc.name == "workbench.eval.ray_backend":
-                raise ConfigError(
-                    "backend='ray' is not available in this version; use backend='local'"
-                ) from None
-            raise
-        return module.RayBackend(concurrency=concurrency, address=address)
+        return RayBackend(concurrency=concurrency, address=address)
     raise ConfigError(f"backend must be one of {', '.join(BACKENDS)} or a backend object, not {backend!r}")

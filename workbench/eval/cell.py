@@ -25,37 +25,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from ..errors import BudgetExhausted, WorkbenchError
 from .control import SweepCancelled
 
 Progress = Callable[[str, dict[str, Any]], None]
-
-ROW_FIELDS = (
-    "key",
-    "index",
-    "sweep_id",
-    "task",
-    "strategy",
-    "memory",
-    "model",
-    "seed",
-    "budget",
-    "outcome",
-    "solved",
-    "steps",
-    "calls",
-    "prompt_tokens",
-    "completion_tokens",
-    "tokens",
-    "cost",
-    "run_id",
-    "error",
-    "simulated",
-    "seconds",
-)
 
 
 def run_cell(spec: dict[str, Any], store_path: str | None = None) -> dict[str, Any]:
@@ -241,11 +216,3 @@ def _fill(row: dict[str, Any], session: Any, reason: str) -> None:
     else:
         row["outcome"] = "failure"  # finished without a verdict (e.g. a search that gave up)
     row["solved"] = row["outcome"] == "success"
-
-
-def store_path_of(store: Any) -> str | None:
-    """The file of a store given as a `RunStore` or a path (None without a store)."""
-    if store is None:
-        return None
-    path = getattr(store, "path", store)
-    return str(Path(path))

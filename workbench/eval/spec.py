@@ -198,7 +198,7 @@ def normalise(
         "budgets": _budgets(budgets),
     }
     _check_names(config)
-    for axis in ("tasks", "strategies", "memories", "models", "seeds", "budgets"):
+    for axis in AXES:
         labels = [_axis_label(axis, v) for v in config[axis]]
         twice = sorted({x for x in labels if labels.count(x) > 1})
         if twice:
@@ -224,9 +224,7 @@ def _check_names(config: dict[str, Any]) -> None:
 def _axis_label(axis: str, value: Any) -> str:
     if axis == "tasks":
         return str(value["name"])
-    if axis in ("strategies", "memories"):
-        return label(value)
-    if axis == "models":
+    if axis in ("strategies", "memories", "models"):
         return label(value)
     if axis == "budgets":
         return budget_label(value)

@@ -15,7 +15,6 @@ widgets it carries a static HTML rendering (`static_html`) shown where no widget
 
 from __future__ import annotations
 
-import asyncio
 import html
 import math
 import threading
@@ -27,7 +26,7 @@ import traitlets
 
 from ..safety.redact import redact_obj
 from . import fallback
-from .base import static_module
+from .base import running_loop, static_module
 
 GRID_ROWS = ("strategy", "memory", "model", "budget")
 GRID_COLUMNS = ("task", "seed")
@@ -98,7 +97,6 @@ class SweepView(anywidget.AnyWidget):
         self._last = -math.inf
         self.messages_sent = 0
         self._fallbacks: list[tuple[str, dict[str, Any], int]] = []
-        self._fallback_follows_run = False  # the sweep was going when the current cell started
         self._fallback_version = self._fallback_cell_version = 0
         self.runner = _Running(sweep)  # what fallback.py asks: is it running (its fallbacks follow it)
         self._fallback_last = -math.inf
@@ -138,7 +136,7 @@ class SweepView(anywidget.AnyWidget):
                 fallback.refresh(self)
 
     def _on_change(self, kind: str, data: dict[str, Any]) -> None:
-        if kind == "status" or self._loop_or_none() is None:
+        if kind == "status" or running_loop() is None:
             self.refresh()
             return
         with self._lock:
@@ -146,14 +144,7 @@ class SweepView(anywidget.AnyWidget):
                 return  # an update is on its way; it sends the state as it is then
             delay = max(0.0, self._last + self.min_interval - time.monotonic())
             self._due = delay
-        self._loop_or_none().call_later(delay, self._scheduled)
-
-    @staticmethod
-    def _loop_or_none() -> asyncio.AbstractEventLoop | None:
-        try:
-            return asyncio.get_running_loop()
-        except RuntimeError:
-            return None
+        running_loop().call_later(delay, self._scheduled)
 
     def _scheduled(self) -> None:
         with self._lock:
