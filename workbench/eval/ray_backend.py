@@ -200,7 +200,15 @@ class RayBackend:
             options["runtime_env"] = self.runtime_env
         options.update(self.init_options)
         try:
-            ray.init(**options)
+            try:
+                ray.init(**options)
+            except ConnectionError as exc:
+                # Ray's client server starts a server process per client; when that start fails
+                # ("Initialization failure from server") a second connection usually gets one
+                if "Initialization failure from server" not in str(exc):
+                    raise
+                ray.shutdown()
+                ray.init(**options)
         except ConnectionError as exc:
             raise ConfigError(f"cannot connect to the Ray cluster at {self.address}: {exc}") from None
         except Exception as exc:
