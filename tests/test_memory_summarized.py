@@ -226,3 +226,12 @@ def test_counting_tokens_leaves_the_edits_the_last_prompt_used(server):
     assert s.memory.history_tokens(s.tree, s.path()[:2]) > 0
     assert s.memory.last_used_edits == used
     assert s.memory.history_tokens(s.tree, s.path()) == s.memory.count_tokens(rendered)
+
+
+def test_a_used_up_call_budget_makes_no_summary_call(server):
+    s = session(server)
+    s.step()
+    s.budgets["max_calls"] = s.tree.calls
+    n = len(server.requests)
+    asyncio.run(s.memory.aprepare(s, s.path()))
+    assert len(server.requests) == n

@@ -18,6 +18,10 @@ NODE_STATUSES = ("frontier", "expanded", "pruned", "terminal", "error")
 PROVENANCES = ("agent", "user", "env", "import")
 
 
+BUDGETS = ("max_tokens", "max_cost", "max_steps", "max_calls")  # what a run can use up
+MODEL_BUDGETS = ("max_tokens", "max_cost", "max_calls")  # what one more model call would exceed
+
+
 @dataclass
 class LLMCall:
     """One model call behind a node (after retries: `attempts` counts them)."""
@@ -220,6 +224,19 @@ class Run:
     @property
     def tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+    def used_up(self, budgets: dict[str, Any], keys: tuple[str, ...] = BUDGETS) -> str | None:
+        """The first of `keys` whose budget in `budgets` (None: no limit) this run has used up."""
+        used = {
+            "max_steps": self.steps,
+            "max_tokens": self.tokens,
+            "max_calls": self.calls,
+            "max_cost": self.cost,
+        }
+        for key in keys:
+            if budgets.get(key) is not None and used[key] >= budgets[key]:
+                return key
+        return None
 
     def record_call(self, node: Node, call: LLMCall) -> None:
         """Attach a model call to `node` and add it to the run's totals (kept incrementally)."""

@@ -52,7 +52,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.tree import Node, Run
+from ..core.tree import MODEL_BUDGETS, Node, Run
 from ..errors import ConfigError, ModelError
 from .base import ChangeHook, MemoryEntry
 from .steps import FORGOTTEN_TEXT, OBS_PREFIX, Out, StepMemory, TokenCounter
@@ -183,9 +183,8 @@ class HierarchicalMemory(StepMemory):
                 continue
             todo.append(chunk)
         budgets, run = getattr(ctx, "budgets", {}) or {}, ctx.tree
-        for key, used in (("max_tokens", run.tokens), ("max_cost", run.cost)):
-            if budgets.get(key) is not None and used >= budgets[key]:
-                return  # the budget is used up: the last observation stands in
+        if run.used_up(budgets, MODEL_BUDGETS):
+            return  # the budget is used up: the last observation stands in
         if not todo:
             return
         calls = await asyncio.gather(

@@ -44,7 +44,7 @@ from typing import Any
 
 from .. import validate
 from ..core.prompt import Prompt
-from ..core.tree import Node, Run
+from ..core.tree import MODEL_BUDGETS, Node, Run
 from ..errors import ConfigError, ModelError
 from .base import ChangeHook, MemoryEntry
 from .steps import StepMemory, TokenCounter
@@ -220,9 +220,8 @@ class SummarizedMemory(StepMemory):
         """Make the L1 summaries and the L2 analysis the next prompt needs (recorded calls)."""
         run = ctx.tree
         budgets = getattr(ctx, "budgets", {}) or {}
-        for key, used in (("max_tokens", run.tokens), ("max_cost", run.cost)):
-            if budgets.get(key) is not None and used >= budgets[key]:
-                return  # the budget is used up: the plain lines stand in
+        if run.used_up(budgets, MODEL_BUDGETS):
+            return  # the budget is used up: the plain lines stand in
         m = self.last_l2(path)
         start = 0 if m is None else max(0, m - self.every + 1)
         if self.l1 == "llm":

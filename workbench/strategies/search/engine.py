@@ -43,7 +43,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ...core import events as ev
-from ...core.tree import LLMCall, Node
+from ...core.tree import BUDGETS, LLMCall, Node
 from ...errors import ConfigError
 from ..base import Strategy
 from .common import BudgetStop, Request, record_calls, unused
@@ -65,12 +65,7 @@ SEARCH_OPTIONS: dict[str, Any] = {
     "max_seconds": None,  # wall-time budget of a round
     "rounds": 1,  # rounds in a row, each from the last commit; "terminal": until a terminal (Koh et al.)
 }
-FINAL_REASONS = (
-    "max_tokens",
-    "max_cost",
-    "max_steps",
-    "max_calls",
-)  # session budgets: another round cannot start
+FINAL_REASONS = BUDGETS  # session budgets: another round cannot start
 _POSITIVE_INTS = ("max_expansions", "max_depth", "branching", "n_samples", "value_samples")
 
 
@@ -249,15 +244,8 @@ class SearchStrategy(Strategy):
             return "max_expansions"
         if cfg.get("max_seconds") is not None and state["seconds"] >= cfg["max_seconds"]:
             return "max_seconds"
-        used_now = (
-            ("max_tokens", run.tokens),
-            ("max_cost", run.cost),
-            ("max_steps", run.steps),
-            ("max_calls", run.calls),
-        )
-        for key, used in used_now:
-            if budgets.get(key) is not None and used >= budgets[key]:
-                return key
+        if (key := run.used_up(budgets)) is not None:
+            return key
         if not self.has_work(session, state, self.view(session, state["scope"])):
             return "frontier empty"
         return None
