@@ -51,10 +51,15 @@ class Strategy:
         hint = session.memory.system_hint()
         if hint:
             parts.append(hint)
+        parts += self.extra_parts(session)
         parts.append(PLAN_HELP)
         if len(session.plan):
             parts.append("Plan:\n" + session.plan.render())
         return "\n\n".join(parts)
+
+    def extra_parts(self, session: StepContext) -> list[str]:
+        """A strategy's own paragraphs of the system prompt (they go before the plan's)."""
+        return []
 
     def format_help(self, session: StepContext) -> str:
         """How to answer: the ReAct format, plus the tools in the text or native tool format."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .. import validate
-from .base import PLAN_HELP, Strategy
+from .base import Strategy
 from .labels import FINAL_OBSERVATION, LESSONS_LABEL, REFLECTION_LABEL
 from .parsing import parse_answer
 from .roles import strip_label
@@ -79,14 +79,11 @@ class Reflexion(Strategy):
         items = session.memory.lesson_items() if keep else []
         return items[-keep:] if keep else []
 
-    def system_prompt(self, session: StepContext) -> str:
-        prompt = super().system_prompt(session)
+    def extra_parts(self, session: StepContext) -> list[str]:
         lessons = self.lessons(session)
         if not lessons:
-            return prompt
-        block = f"{LESSONS_LABEL}\n" + "\n".join(f"- {text}" for _, text in lessons)
-        head, sep, tail = prompt.partition("\n\n" + PLAN_HELP)
-        return f"{head}\n\n{block}{sep}{tail}"
+            return []
+        return [f"{LESSONS_LABEL}\n" + "\n".join(f"- {text}" for _, text in lessons)]
 
     def reflect_prompt(self, session: StepContext, node: Node) -> list[dict[str, str]]:
         path = session.tree.path(node.id)
