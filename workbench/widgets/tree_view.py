@@ -309,7 +309,7 @@ class TreeView(SessionWidget):
 
         run = self.session.tree
         svg = tree_svg(run, best_path=self.best_path(), max_nodes=STATIC_MAX_NODES)
-        scored = self._meta()["scored"]
+        scored = any(safety_score(n) is not None for n in run.nodes.values())
         safety = (
             f'<div class="wb-tree-static-safety" style="font-size:12px">Safety (ToolEmu, 0-3): '
             f"{safety_legend_html()}</div>"

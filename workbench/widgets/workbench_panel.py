@@ -338,7 +338,11 @@ class Workbench(Decisions, SessionWidget):
 
         best = self.tree_view.best_path() if self.tree_view is not None else None
         return run_snapshot(
-            self.session.tree, header=self._header(), plan=plan_items(self.session), best=best
+            self.session.tree,
+            header=self._header(),
+            plan=plan_items(self.session),
+            best=best,
+            cards=self._cards,  # the cards the panel built already (static_html uses them too)
         )
 
     def summary(self) -> str:
