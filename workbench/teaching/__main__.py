@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"built {index} in {time.perf_counter() - started:.1f} s")
         return 0
     from .notebooks import build as build_one
-    from .notebooks import errors, notebook_paths
+    from .notebooks import notebook_paths
 
     paths = args.notebooks or notebook_paths()
     failed = 0
@@ -55,15 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         started = time.perf_counter()
         try:
-            done = build_one(path)
+            build_one(path)  # raises when a cell errs: nothing is written then
         except Exception as exc:  # nbclient's CellExecutionError names the cell
             print(f"FAILED {path}: {exc}", file=sys.stderr)
             failed += 1
             continue
-        bad = errors(done)
-        failed += bool(bad)
-        for line in bad:
-            print(f"{path}: {line}", file=sys.stderr)
         print(f"built {path} in {time.perf_counter() - started:.1f} s")
     return 1 if failed else 0
 

@@ -46,11 +46,11 @@ def _name(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def stored_header(run: Run, status: str, *, plan_window: int | None = None) -> dict[str, Any]:
+def stored_header(run: Run, status: str) -> dict[str, Any]:
     """The panel's header for a run read from a store or a file (no session: no controls)."""
     cfg = run.config or {}
     memory = cfg.get("memory")
-    window = memory.get("window") if isinstance(memory, Mapping) else plan_window
+    window = memory.get("window") if isinstance(memory, Mapping) else None
     return safe(
         {
             "task": run.task,
