@@ -57,3 +57,15 @@ def test_the_wheel_ships_the_prebuilt_extension_and_enables_the_server_extension
         (ROOT / "jupyter-config" / "jupyter_server_config.d" / "agent-workbench.json").read_text()
     )
     assert enabled["ServerApp"]["jpserver_extensions"]["workbench.server"] is True
+
+
+def test_the_lockfile_records_every_dependency_of_package_json():
+    """CI installs with the lockfile frozen (yarn refuses to change it when CI is set), so a
+    dependency added to package.json without `jlpm install` fails every install from a clean clone."""
+    package = json.loads((EXTENSION / "package.json").read_text())
+    wanted = {**package["dependencies"], **package["devDependencies"]}
+    lock = (EXTENSION / "yarn.lock").read_text()
+    workspace = lock.split(f'"{package["name"]}@workspace:.":', 1)[1].split("\n\n", 1)[0]
+    listed = workspace.split("  dependencies:\n", 1)[1].split("\n  languageName", 1)[0]
+    recorded = dict(line.strip().rsplit(": ", 1) for line in listed.splitlines())
+    assert {name.strip('"'): spec for name, spec in recorded.items()} == wanted
