@@ -234,3 +234,21 @@ def test_a_budget_axis_and_a_demo_sweep_replayed_gives_identical_rows(tmp_path: 
     assert [{k: v for k, v in r.items() if k not in varying} for r in again] == [
         {k: v for k, v in r.items() if k not in varying} for r in results
     ]
+
+
+def test_a_sweep_recorded_into_a_folder_replays_every_cell_from_it(tmp_path: Path) -> None:
+    db, tapes = tmp_path / "runs.sqlite", tmp_path / "tapes"
+    with Sweep(tasks=[0, 1], strategies=["react"], budgets={"max_calls": 6}, store=db, record=tapes) as sweep:
+        results = sweep.run()
+        recorded = sorted((tapes / sweep.id).iterdir())
+    assert len(recorded) == 2  # a folder records every cell, the demo model's too
+    with Sweep.replay(sweep.id[:6], db, concurrency=1) as replay:
+        assert replay.replaying and replay.concurrency == 1 and replay.id == f"{sweep.id}.replay"
+        assert sorted(Path(c["replay"]) for c in replay.cells) == recorded
+        assert all(c["record"] is None for c in replay.cells)  # a replay records nothing
+        again = replay.run()
+    assert all(r["simulated"] is False for r in again)  # answered from the cassettes, not the demo model
+    varying = ("run_id", "seconds", "sweep_id", "simulated")
+    assert [{k: v for k, v in r.items() if k not in varying} for r in again] == [
+        {k: v for k, v in r.items() if k not in varying} for r in results
+    ]

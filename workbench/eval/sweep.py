@@ -140,22 +140,31 @@ class Sweep:
             raise ConfigError("store must be a RunStore, the path of its SQLite file, 'default' or None")
         self.store_path = str(self.store.path)
 
-    def _cassette_dir(self) -> Path | None:
-        if isinstance(self.record, (str, Path)) and self.record not in ("auto",):
-            return Path(self.record) / self.id
-        if self.record is False or self.store_path is None:
+    def _cassette_dir(self, record: Any, sweep_id: str) -> Path | None:
+        """Where sweep `sweep_id` run with `record` (in this sweep's store) keeps its cassettes."""
+        if isinstance(record, (str, Path)) and record not in ("auto",):
+            return Path(record) / sweep_id
+        if record is False or self.store_path is None:
             return None
-        return Path(self.store_path).parent / "cassettes" / self.id
+        return Path(self.store_path).parent / "cassettes" / sweep_id
+
+    def _cassettes(self, record: Any, sweep_id: str) -> dict[str, str]:
+        """Cell key -> the cassette its cell records to when sweep `sweep_id` runs with `record`:
+        every cell for True or a folder, the real models' cells for "auto", none for False."""
+        folder = self._cassette_dir(record, sweep_id)
+        if folder is None:
+            return {}
+        everything = record is not False and record != "auto"  # True or a folder
+        return {
+            c["key"]: str(folder / specs.cell_file_name(c["key"]))
+            for c in self.cells
+            if everything or not _simulated(c)
+        }
 
     def _assign_cassettes(self) -> None:
-        folder = self._cassette_dir()
-        if folder is None:
-            return
-        everything = self.record is not False and self.record != "auto"  # True or a folder
+        recorded = self._cassettes(self.record, self.id)
         for cell in self.cells:
-            real = not str(cell["model"].get("name")).startswith("workbench/")
-            if everything or real:
-                cell["record"] = str(folder / specs.cell_file_name(cell["key"]))
+            cell["record"] = recorded.get(cell["key"])
 
     def close(self) -> None:
         """Close the store this sweep opened from a path (safe to call twice)."""
@@ -393,14 +402,7 @@ class Sweep:
     def load(cls, sweep_id: str, store: Any = DEFAULT_STORE, **overrides: Any) -> Sweep:
         """The stored sweep `sweep_id` (its axes from the store), ready to `run()` again."""
         opened = _opened(store)
-        record = opened.load_sweep(sweep_id)
-        cfg = record["config"]
-        kwargs = _kwargs_of(cfg)
-        kwargs.update(name=record["id"], store=opened)
-        kwargs.update(overrides)
-        sweep = cls(**kwargs)
-        sweep._own_store = opened is not store
-        return sweep
+        return cls._of_record(opened.load_sweep(sweep_id), opened, opened is not store, overrides)
 
     @classmethod
     def replay(cls, sweep_id: str, store: Any = DEFAULT_STORE, *, concurrency: int | None = None) -> Sweep:
@@ -409,34 +411,42 @@ class Sweep:
         Each cell answers from the cassette its original cell recorded; a demo-model cell reruns the
         seeded demo model. A replay starts afresh each time (its earlier rows are replaced)."""
         opened = _opened(store)
-        record = opened.load_sweep(sweep_id)
-        original = cls(**{**_kwargs_of(record["config"]), "name": record["id"], "store": opened})
-        kwargs = {**_kwargs_of(record["config"]), "name": f"{record['id']}.replay", "store": opened}
-        kwargs["record"] = False
+        original = opened.load_sweep(sweep_id)
+        overrides: dict[str, Any] = {"name": f"{original['id']}.replay", "record": False}
         if concurrency is not None:
-            kwargs["concurrency"] = concurrency
-        sweep = cls(**kwargs)
-        sweep._own_store = opened is not store
+            overrides["concurrency"] = concurrency
+        sweep = cls._of_record(original, opened, opened is not store, overrides)
         sweep.replaying = True
-        by_key = {c["key"]: c for c in original.cells}
+        recorded = sweep._cassettes(original["config"].get("record", "auto"), original["id"])
         for cell in sweep.cells:
-            source = by_key[cell["key"]].get("record")
-            name = str(cell["model"].get("name"))
+            source = recorded.get(cell["key"])
             if source and Path(source).is_file():
                 cell["replay"] = source
-            elif not name.startswith("workbench/"):
+            elif not _simulated(cell):
                 cell["replay"] = source or "(no cassette recorded)"
         opened.delete_sweep_cells(sweep.id)
         return sweep
 
+    @classmethod
+    def _of_record(cls, record: dict[str, Any], store: Any, own: bool, overrides: dict[str, Any]) -> Sweep:
+        """The sweep a stored sweep `record` describes, in `store`, with `overrides` (name, ...)."""
+        sweep = cls(**{**_kwargs_of(record["config"]), "name": record["id"], "store": store, **overrides})
+        sweep._own_store = own
+        return sweep
+
     def export_cassettes(self, folder: str | Path) -> Path:
         """Copy this sweep's cassettes into `folder` (to ship them with a notebook); returns the copy."""
-        source = self._cassette_dir()
+        source = self._cassette_dir(self.record, self.id)
         target = Path(folder) / self.id
         if source is None or not source.is_dir():
             raise ConfigError(f"sweep {self.id} recorded no cassettes (record=False, or only the demo model)")
         shutil.copytree(source, target, dirs_exist_ok=True)
         return target
+
+
+def _simulated(cell: dict[str, Any]) -> bool:
+    """Whether the cell's model is one of ours (the seeded demo model replays itself, no cassette)."""
+    return str(cell["model"].get("name")).startswith("workbench/")
 
 
 def _opened(store: Any) -> Any:
