@@ -4,6 +4,7 @@ commands work, light and dark."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from typing import Any
@@ -133,3 +134,47 @@ def test_runs_browser_follows_a_live_run_and_opens_it_without_a_kernel(lab: Any,
     page.evaluate("() => window.jupyterapp.commands.execute('application:close-all')")
     context.close()
     lab.delete_sessions()
+
+
+def test_a_run_view_reads_its_run_at_once_and_a_finished_run_only_once(lab: Any, chromium: Any) -> None:
+    """The run view's first read does not wait for a refresh period, and a run that is not running is
+    not read again (a 10,000-node run's snapshot costs the server about a second each time)."""
+    if not BUILT.is_file():
+        message = "the lab extension is not built: `pip install -e .` (or jlpm build:prod in extension/)"
+        pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
+    from workbench.core.session import Session
+    from workbench.store.location import default_store_path
+
+    session = Session(task="reach the goal, read once", env="gridworld", model="workbench/demo",
+                      store=default_store_path(lab.root))  # fmt: skip
+    session.run(max_steps=3)
+    session.store.close()
+    run_id = session.run_id
+    user_settings = lab.root.parent / "settings" / "agent-workbench" / "plugin.jupyterlab-settings"
+    user_settings.parent.mkdir(parents=True, exist_ok=True)
+    context = chromium.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        for seconds in (600, 0.5):
+            user_settings.write_text(json.dumps({"refreshSeconds": seconds}))
+            page = context.new_page()
+            reads: list[str] = []
+            page.on("request", lambda r, reads=reads: reads.append(r.url) if "/snapshot" in r.url else None)
+            page.goto(f"{lab.url}/lab?reset&token={lab.token}")
+            expect(page.locator(f"#workbench-runs[data-refresh-seconds='{seconds:g}']")).to_be_attached(
+                timeout=60_000
+            )
+            command(page, "workbench:open-run", f"{{runId: '{run_id}'}}")
+            view = page.locator(f"#workbench-run-view-{run_id}")
+            # drawn long before one period of 600 s could pass
+            expect(view.locator(".wb-card").first).to_contain_text("Start", timeout=30_000)
+            expect(view.locator(".wb-title")).to_contain_text("reach the goal, read once")
+            if seconds < 1:
+                # the runs list, shown and read every 0.5 s, is the clock: four more of its reads
+                command(page, "workbench:open-runs")
+                for _ in range(4):
+                    page.wait_for_event("request", predicate=lambda r: "/workbench/api/runs?" in r.url)
+                assert len(reads) == 1, reads
+            page.close()
+    finally:
+        user_settings.unlink(missing_ok=True)
+        context.close()

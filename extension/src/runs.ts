@@ -27,29 +27,47 @@ function money(cost: number): string {
   return `$${(cost || 0).toFixed(4)}`;
 }
 
-/** Calls `tick` every `seconds` while `widget` is visible (and once when it shows). */
+/** Calls `tick` every `seconds` while `widget` is visible, and at once when it shows (`wake`), until
+ * `stop`. A widget is not visible yet when it is made, so its owner calls `wake` from `onAfterShow`
+ * and `onAfterAttach`: the first read does not wait for a period to pass. */
 class Poller {
   private timer = 0;
+  private active = false;
+  private busy = false;
   constructor(
     private widget: Widget,
     private tick: () => Promise<void>,
     public seconds: number
   ) {}
   start(): void {
-    this.stop();
-    const loop = async () => {
-      if (this.widget.isDisposed) {
-        return;
-      }
-      if (this.widget.isVisible) {
-        await this.tick().catch(() => undefined);
-      }
-      this.timer = window.setTimeout(loop, this.seconds * 1000);
-    };
-    void loop();
+    this.active = true;
+    this.wake();
   }
-  stop(): void {
+  /** Ticks now (unless a tick is under way or the poller is stopped), then every `seconds`. */
+  wake(): void {
+    if (!this.active || this.busy) {
+      return;
+    }
     window.clearTimeout(this.timer);
+    void this.loop();
+  }
+  /** No more ticks, also when called from within `tick`. */
+  stop(): void {
+    this.active = false;
+    window.clearTimeout(this.timer);
+  }
+  private async loop(): Promise<void> {
+    if (this.widget.isDisposed || !this.active) {
+      return;
+    }
+    if (this.widget.isVisible) {
+      this.busy = true;
+      await this.tick().catch(() => undefined);
+      this.busy = false;
+    }
+    if (this.active && !this.widget.isDisposed) {
+      this.timer = window.setTimeout(() => void this.loop(), this.seconds * 1000);
+    }
   }
 }
 
@@ -83,8 +101,18 @@ export class RunsPanel extends Widget {
     this.poller.start();
   }
 
+  /** The refresh period (the user setting; also shown as `data-refresh-seconds` once applied). */
   set refreshSeconds(seconds: number) {
     this.poller.seconds = seconds;
+    this.node.dataset.refreshSeconds = String(seconds);
+  }
+
+  protected onAfterAttach(): void {
+    this.poller.wake();
+  }
+
+  protected onAfterShow(): void {
+    this.poller.wake();
   }
 
   async refresh(): Promise<void> {
@@ -182,6 +210,14 @@ export class RunView extends Widget {
     if (snapshot.header.status !== 'running') {
       this.poller.stop();
     }
+  }
+
+  protected onAfterAttach(): void {
+    this.poller.wake();
+  }
+
+  protected onAfterShow(): void {
+    this.poller.wake();
   }
 
   dispose(): void {
