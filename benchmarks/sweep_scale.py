@@ -1,7 +1,7 @@
 """Wall time of a 200-run sweep with 1 and 2 workers, on the local backend and on Ray.
 
-    python benchmarks/sweep_scale.py [--runs 200] [--delay 0.05] [--calls 4] [--only demo|server]
-                                     [--cluster]
+    python benchmarks/sweep_scale.py [--runs 200] [--delay 0.05] [--calls 4]
+                                     [--only demo|server|bookkeeping] [--cells 10000] [--cluster]
 
 Two workloads, each a sweep of `--runs` cells (ReAct, full memory, gridworld tasks x seeds):
 - demo: the simulated model (workbench/demo), CPU-bound: every run is engine + demo policy work,
@@ -18,6 +18,12 @@ back with its row and written by the driver, what a multi-machine cluster does).
 time, the lower bound, wall / bound, speed-up over 1 worker of the same backend, and for Ray the
 overhead per run over the local backend at the same worker count. Lower bounds: demo (CPU-bound) = the same backend's
 1-worker wall / min(workers, CPUs); server (latency-bound) = runs x calls x delay / workers.
+
+Bookkeeping: the driver's own work per cell, without running an agent: a sweep of `--cells` cells
+(with its SQLite store) is told that each cell started, made 5 steps of progress and finished, and
+its totals are asked after each finished cell (what the progress bar and the live view do); the
+line gives microseconds per cell for each part at 1/10 and all of `--cells`, so a cost that grows
+with the sweep's size shows as a larger number in the second column.
 
 `--cluster` adds the multi-node path: the demo sweep on a two-node `ray.cluster_utils.Cluster` on
 this machine (1 CPU each), runs shipped back and written by the driver; it reports the driver's time
@@ -70,6 +76,36 @@ def axes(runs: int, workload: str, server: FixedLatencyServer | None, calls: int
         model = {"name": "openai/loopback", "api_base": server.url, "max_retries": 0, "timeout": 60}
         budget = {"max_calls": calls}
     return {"env": "gridworld", "tasks": tasks, "seeds": seeds, "models": [model], "budgets": budget}
+
+
+def bookkeeping(cells: int) -> None:
+    """The sink's time per cell (started, progress, finished, totals) at cells/10 and `cells` cells."""
+    print(f"\nbookkeeping: microseconds per cell, {cells // 10:,} and {cells:,} cells (with the store)")
+    print(f"{'part':<22}{cells // 10:>10,}{cells:>10,}")
+    per: dict[str, list[float]] = {"started": [], "progress x5": [], "finished": [], "totals()": []}
+    for n in (cells // 10, cells):
+        spec = {"tasks": list(range(max(1, n // 10))), "seeds": list(range(10)), "record": False}
+        with Sweep(**spec, store=Path(tempfile.mkdtemp(prefix="sweep-bench-")) / "runs.sqlite") as sweep:
+            keys = [c["key"] for c in sweep.cells]
+            spent = dict.fromkeys(per, 0.0)
+            for i, key in enumerate(keys):
+                t0 = time.perf_counter()
+                sweep.started(key, f"run-{i}")
+                t1 = time.perf_counter()
+                for step in range(1, 6):
+                    sweep.progress(key, {"steps": step, "calls": step, "tokens": 40 * step, "cost": 0.0})
+                t2 = time.perf_counter()
+                row = {"key": key, "index": i, "outcome": "success", "solved": True, "run_id": f"run-{i}"}
+                sweep.finished({**row, "steps": 5, "calls": 5, "tokens": 200, "cost": 0.0})
+                t3 = time.perf_counter()
+                sweep.totals()
+                t4 = time.perf_counter()
+                for part, took in zip(spent, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+                    spent[part] += took
+            for part, took in spent.items():
+                per[part].append(1e6 * took / len(keys))
+    for part, (small, large) in per.items():
+        print(f"{part:<22}{small:>10.1f}{large:>10.1f}")
 
 
 def load() -> str:
@@ -210,10 +246,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--delay", type=float, default=0.05, help="server latency per call, seconds")
     parser.add_argument("--calls", type=int, default=4, help="model calls per run against the server")
-    parser.add_argument("--only", choices=["demo", "server"], default=None)
+    parser.add_argument("--only", choices=["demo", "server", "bookkeeping"], default=None)
+    parser.add_argument("--cells", type=int, default=10_000, help="cells of the bookkeeping sweep")
     parser.add_argument("--cluster", action="store_true", help="also the two-node Cluster (driver writes)")
     args = parser.parse_args()
     prepare_environment()
+    if args.only in (None, "bookkeeping"):
+        bookkeeping(args.cells)
+        if args.only == "bookkeeping":
+            return
     _local_ray_environment()
     os.environ["OPENAI_API_KEY"] = API_KEY  # before Ray starts: its workers inherit it
     server = FixedLatencyServer(args.delay)

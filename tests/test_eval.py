@@ -16,6 +16,18 @@ from workbench.eval import Sweep, run_cell
 from workbench.eval.spec import expand, normalise, sweep_id_for
 from workbench.store.sqlite import RunStore
 
+
+def recount(sweep: Sweep) -> dict[str, Any]:
+    """`sweep.totals()` counted afresh from the cells' states and rows."""
+    states = [st["state"] for st in sweep.state.values()]
+    return {
+        **{s: states.count(s) for s in ("pending", "running", "done", "error", "cancelled")},
+        "cells": len(sweep.cells),
+        "solved": sum(1 for r in sweep.rows.values() if r.get("solved")),
+        **{f: sum(st[f] for st in sweep.state.values()) for f in ("tokens", "calls", "cost")},
+    }
+
+
 AXES: dict[str, Any] = {
     "env": "gridworld",
     "tasks": [0, 1, 2, 3, 4],
@@ -162,6 +174,12 @@ def test_a_cell_that_errors_does_not_stop_the_others(tmp_path: Path) -> None:
     assert sorted(cells.values()) == ["done", "done", "error", "error"]
     # a rerun runs the errored cells again, not the finished ones
     assert [c["key"] for c in sweep.pending_cells()] == [r["key"] for r in bad]
+    assert sweep.totals() == recount(sweep) and sweep.totals()["error"] == 2
+    ran: list[str] = []
+    sweep.subscribe(lambda kind, data: ran.append(data["key"]) if kind == "finished" else None)
+    sweep.run()
+    assert ran == [r["key"] for r in bad]
+    assert sweep.totals() == recount(sweep) and sweep.totals()["solved"] == 2
     sweep.close()
 
 
@@ -192,6 +210,7 @@ def test_pause_and_cancel(tmp_path: Path) -> None:
         assert {r["id"] for r in sweep.runs()} == set(running)
         assert sum(r["steps"] for r in sweep.runs()) == 3
         assert len(sweep.pending_cells()) == 4  # a rerun runs them all
+        assert sweep.totals() == recount(sweep) and sweep.totals()["cancelled"] == len(running)
         sweep.close()
 
     asyncio.run(scenario())
@@ -252,3 +271,24 @@ def test_a_sweep_recorded_into_a_folder_replays_every_cell_from_it(tmp_path: Pat
     assert [{k: v for k, v in r.items() if k not in varying} for r in again] == [
         {k: v for k, v in r.items() if k not in varying} for r in results
     ]
+
+
+def test_totals_follow_every_change_of_a_cell() -> None:
+    from workbench.eval.tally import Tally
+
+    tally = Tally(["a", "b"])
+    tally.update("a", state="running", run_id="r1")
+    tally.update("a", steps=2, calls=3, tokens=50, cost=0.25)
+    row = {"key": "a", "run_id": "r1", "solved": True, "steps": 4, "calls": 5, "tokens": 90, "cost": 0.5}
+    tally.take_row(row, "done")
+    assert tally.totals() == {
+        **{"pending": 1, "running": 0, "done": 1, "error": 0, "cancelled": 0},
+        **{"cells": 2, "solved": 1, "tokens": 90, "calls": 5, "cost": 0.5},
+    }
+    tally.take_row({**row, "run_id": "r2", "solved": False, "outcome": "error", "tokens": 10}, "error")
+    tally.update("b", state="running", tokens=7)
+    assert tally.totals() == {
+        **{"pending": 0, "running": 1, "done": 0, "error": 1, "cancelled": 0},
+        **{"cells": 2, "solved": 0, "tokens": 17, "calls": 5, "cost": 0.5},
+    }
+    assert tally.state["a"]["run_id"] == "r2" and tally.rows["a"]["tokens"] == 10

@@ -143,7 +143,7 @@ def _bar(sweep: Any) -> Any:
 
     def update(kind: str, data: dict[str, Any]) -> None:
         if kind == "status" and data["status"] == "running":  # cells finished by an earlier run count
-            bar.n = sum(1 for st in sweep.state.values() if st["state"] == "done")
+            bar.n = sweep.totals()["done"]
             bar.refresh()
         elif kind == "finished":
             bar.update(1)

@@ -35,9 +35,9 @@ from . import spec as specs
 from .backends import make_backend
 from .control import SweepControl
 from .results import SweepResults
+from .tally import Tally
 
 DEFAULT_STORE: Any = "default"  # the default store (`workbench where`); None keeps nothing
-STATES = ("pending", "running", "done", "error", "cancelled")
 
 
 def versions() -> dict[str, Any]:
@@ -110,11 +110,10 @@ class Sweep:
         self.control = SweepControl()
         self.status = "idle"
         self.error: str | None = None
-        self.rows: dict[str, dict[str, Any]] = {}
-        self.state: dict[str, dict[str, Any]] = {
-            c["key"]: {"state": "pending", "steps": 0, "calls": 0, "tokens": 0, "cost": 0.0, "run_id": None}
-            for c in self.cells
-        }
+        self._index = {c["key"]: c["index"] for c in self.cells}
+        self._tally = Tally(self._index)
+        self.state = self._tally.state  # key -> {state, run_id, steps, calls, tokens, cost}
+        self.rows = self._tally.rows  # key -> the result row of a finished cell
         self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
         self._task: asyncio.Task[Any] | None = None
         self.replaying = False
@@ -193,8 +192,10 @@ class Sweep:
         }
 
     def __repr__(self) -> str:
-        done = sum(1 for s in self.state.values() if s["state"] in ("done", "error"))
-        return f"<Sweep {self.id} · {len(self.cells)} cells · {done} finished · {self.status}>"
+        t = self.totals()
+        return (
+            f"<Sweep {self.id} · {len(self.cells)} cells · {t['done'] + t['error']} finished · {self.status}>"
+        )
 
     def __len__(self) -> int:
         return len(self.cells)
@@ -218,17 +219,7 @@ class Sweep:
 
     def totals(self) -> dict[str, Any]:
         """Counts by state, and tokens, calls and cost so far (finished and in-flight cells)."""
-        counts = {s: 0 for s in STATES}
-        for st in self.state.values():
-            counts[st["state"]] += 1
-        return {
-            **counts,
-            "cells": len(self.cells),
-            "solved": sum(1 for r in self.rows.values() if r.get("solved")),
-            "tokens": sum(st["tokens"] for st in self.state.values()),
-            "calls": sum(st["calls"] for st in self.state.values()),
-            "cost": sum(st["cost"] for st in self.state.values()),
-        }
+        return self._tally.totals()
 
     def subscribe(self, fn: Callable[[str, dict[str, Any]], None]) -> Callable[[], None]:
         """Call `fn(kind, data)` on each change: kind is started, progress, finished or status."""
@@ -245,15 +236,13 @@ class Sweep:
 
     # --- the sink a backend reports to ------------------------------------------------------------
     def started(self, key: str, run_id: str) -> None:
-        st = self.state[key]
-        st.update(state="running", run_id=run_id)
+        self._tally.update(key, state="running", run_id=run_id)
         if self.store is not None:
-            index = next(c["index"] for c in self.cells if c["key"] == key)
-            self.store.sweep_cell_started(self.id, key, index, run_id)
+            self.store.sweep_cell_started(self.id, key, self._index[key], run_id)
         self._emit("started", {"key": key, "run_id": run_id})
 
     def progress(self, key: str, totals: dict[str, Any]) -> None:
-        self.state[key].update(totals)
+        self._tally.update(key, **totals)
         self._emit("progress", {"key": key, **totals})
 
     def finished(self, row: dict[str, Any]) -> None:
@@ -263,15 +252,7 @@ class Sweep:
         status = "error" if row["outcome"] == "error" else "done"
         if self.store is not None:
             self.store.sweep_cell_finished(self.id, row["key"], row["index"], row, status)
-        self.rows[row["key"]] = row
-        self.state[row["key"]].update(
-            state=status,
-            run_id=row.get("run_id"),
-            steps=row["steps"],
-            calls=row["calls"],
-            tokens=row["tokens"],
-            cost=row["cost"],
-        )
+        self._tally.take_row(row, status)
         self._emit("finished", row)
 
     def _save_shipped_run(self, data: dict[str, Any]) -> None:
@@ -291,19 +272,8 @@ class Sweep:
         if self.store is None:
             return
         for rec in self.store.sweep_cells(self.id):
-            key = rec["key"]
-            if key not in self.state or rec["status"] != "done":
-                continue
-            row = rec["row"]
-            self.rows[key] = row
-            self.state[key].update(
-                state="done",
-                run_id=row.get("run_id"),
-                steps=row.get("steps", 0),
-                calls=row.get("calls", 0),
-                tokens=row.get("tokens", 0),
-                cost=row.get("cost", 0.0),
-            )
+            if rec["key"] in self.state and rec["status"] == "done":
+                self._tally.take_row(rec["row"], "done")
 
     async def arun(self) -> SweepResults:
         """Run every cell not finished yet (the async form: `await sweep.arun()` in a notebook)."""
@@ -317,7 +287,7 @@ class Sweep:
         self._load_finished()
         todo = self.pending_cells()
         for cell in todo:
-            self.state[cell["key"]].update(state="pending", steps=0, calls=0, tokens=0, cost=0.0)
+            self._tally.update(cell["key"], state="pending", steps=0, calls=0, tokens=0, cost=0.0)
             if cell.get("record"):  # a cell that runs again records afresh
                 Path(cell["record"]).unlink(missing_ok=True)
         backend = make_backend(
@@ -341,9 +311,9 @@ class Sweep:
 
     def _drop_in_flight(self) -> None:
         """Cells still running when the sweep stops were cancelled (a rerun runs them again)."""
-        for st in self.state.values():
+        for key, st in self.state.items():
             if st["state"] == "running":
-                st["state"] = "cancelled"
+                self._tally.update(key, state="cancelled")
 
     def run(self) -> SweepResults:
         """Blocking form of `arun` (scripts, the CLI); Ctrl-C cancels the cells in flight."""
