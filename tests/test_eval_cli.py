@@ -130,6 +130,10 @@ def test_sweep_file_mistakes_are_one_line_errors(tmp_path: Path) -> None:
     ]
     missing = workbench("sweep", "--store", "runs.sqlite", cwd=tmp_path)
     assert missing.returncode == 2 and "give a sweep file" in missing.stderr
+    for extra in ([], ["--backend", "ray"], ["bad.toml"]):
+        replay = workbench("sweep", "--replay", "sw-1", *extra, "--store", "runs.sqlite", cwd=tmp_path)
+        said = "takes no file or axes" if extra else "no run store at runs.sqlite"
+        assert replay.returncode == 2 and said in replay.stderr
     assert not (tmp_path / "runs.sqlite").exists()
     keyed = tmp_path / "key.toml"
     keyed.write_text('models = [{name = "openai/x", api_key = "sk-secret-1234"}]\n', encoding="utf-8")

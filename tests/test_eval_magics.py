@@ -70,6 +70,8 @@ def test_agent_sweep_runs_in_the_background_and_its_cells_open_as_runs(
         ("sweep --strategies react --budget 3", "unrecognized arguments: --budget"),
         ("sweep --strategies no_such_strategy", "no_such_strategy"),
         ("sweep --replay x --tasks 1", "takes no file or axes"),
+        ("sweep --replay x --backend ray", "takes no file or axes"),
+        ("sweep --replay x", "no run store at"),
         ("sweep missing.toml", "no sweep file missing.toml"),
     ],
 )

@@ -15,6 +15,7 @@ from typing import Any
 
 _LAZY = {
     "Sweep": "workbench.eval.sweep",
+    "sweep_from": "workbench.eval.build",
     "SweepResults": "workbench.eval.results",
     "summarise": "workbench.eval.results",
     "wilson": "workbench.eval.results",

@@ -22,26 +22,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-
-FILE_KEYS = (
-    "name",
-    "env",
-    "env_options",
-    "tasks",
-    "strategies",
-    "memories",
-    "models",
-    "seeds",
-    "budgets",
-    "concurrency",
-    "backend",
-    "address",
-    "record",
-)
 
 
 def add_parsers(sub: Any, store: argparse.ArgumentParser, positive_int: Any) -> None:
@@ -70,42 +53,13 @@ def add_parsers(sub: Any, store: argparse.ArgumentParser, positive_int: Any) -> 
     sweeps.add_argument("--limit", type=positive_int, default=20)
 
 
-def read_file(path: str) -> dict[str, Any]:
-    """The sweep file's settings; a ConfigError names a missing file, bad TOML or an unknown key."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
-
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"no sweep file {path}; write one (workbench.eval.cli shows an example)")
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-    unknown = [k for k in data if k not in FILE_KEYS]
-    if unknown:
-        raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)}; valid: {', '.join(FILE_KEYS)}")
-    return data
-
-
 def _sweep(args: argparse.Namespace) -> Any:
-    from .sweep import Sweep
+    from .build import sweep_from
 
-    if args.replay and args.file:
-        raise ConfigError("give a sweep file or --replay SWEEP_ID, not both")
-    if args.replay:
-        if not Path(args.store).is_file():
-            raise ConfigError(f"no run store at {args.store}; pass --store with the store the sweep ran in")
-        return Sweep.replay(args.replay, args.store, concurrency=args.concurrency)
-    if not args.file:
+    if not args.file and not args.replay:
         raise ConfigError("give a sweep file (workbench sweep sweep.toml) or --replay SWEEP_ID")
-    settings = read_file(args.file)
-    for flag in ("concurrency", "backend", "address"):
-        if getattr(args, flag) is not None:
-            settings[flag] = getattr(args, flag)
-    return Sweep(**settings, store=args.store)
+    flags = {f: getattr(args, f) for f in ("concurrency", "backend", "address")}
+    return sweep_from(args.file, replay=args.replay, store=args.store, **flags)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:

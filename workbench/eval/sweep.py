@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import validate
-from ..errors import ConfigError
+from ..errors import ConfigError, StoreError
 from . import spec as specs
 from .backends import make_backend
 from .control import SweepControl
@@ -125,12 +125,9 @@ class Sweep:
         store = self._store_arg
         if store is None:
             return
-        if store is DEFAULT_STORE or (isinstance(store, str) and store == DEFAULT_STORE):
-            from ..store.location import default_store_path
-
-            store = default_store_path()
-        if isinstance(store, (str, Path)):
-            self.store = RunStore(store)
+        path = _path_of(store)
+        if path is not None:
+            self.store = RunStore(path)
             self._own_store = True
         elif hasattr(store, "save_sweep"):
             self.store = store
@@ -419,15 +416,24 @@ def _simulated(cell: dict[str, Any]) -> bool:
     return str(cell["model"].get("name")).startswith("workbench/")
 
 
-def _opened(store: Any) -> Any:
-    from ..store.sqlite import RunStore
-
-    if store is DEFAULT_STORE or store == DEFAULT_STORE:
+def _path_of(store: Any) -> str | Path | None:
+    """The file a store argument names ("default": the default store's); None for a store object."""
+    if isinstance(store, str) and store == DEFAULT_STORE:
         from ..store.location import default_store_path
 
-        return RunStore(default_store_path(), create=False)
-    if isinstance(store, (str, Path)):
-        return RunStore(store, create=False)
+        return default_store_path()
+    return store if isinstance(store, (str, Path)) else None
+
+
+def _opened(store: Any) -> Any:
+    """The store a stored sweep is read from: an existing file opened, or the store object given."""
+    from ..store.sqlite import RunStore
+
+    path = _path_of(store)
+    if path is not None:
+        if not Path(path).is_file():
+            raise StoreError(f"no run store at {path}; give the store the sweep ran in (--store)")
+        return RunStore(path, create=False)
     if store is None or not hasattr(store, "load_sweep"):
         raise ConfigError("store must be a RunStore or the path of its SQLite file")
     return store

@@ -72,28 +72,13 @@ class SweepRun:
 
 def make_sweep(args: argparse.Namespace) -> Any:
     """The Sweep an `%agent sweep` line describes (ConfigErrors pass up to `user_errors`)."""
-    from ..eval.cli import read_file
-    from ..eval.sweep import DEFAULT_STORE, Sweep
+    from ..eval.build import sweep_from
+    from ..eval.sweep import DEFAULT_STORE
 
-    store = args.store if args.store is not None else DEFAULT_STORE
-    given = [f for f in (*AXIS_FLAGS, *BUDGET_FLAGS) if getattr(args, f) is not None]
-    if args.replay is not None:
-        if args.file is not None or given:
-            raise UsageError(
-                "%agent sweep --replay SWEEP_ID takes no file or axes (only --store, --concurrency)"
-            )
-        return Sweep.replay(args.replay, store, concurrency=args.concurrency)
-    settings: dict[str, Any] = read_file(args.file) if args.file is not None else {}
-    for flag in AXIS_FLAGS:
-        if getattr(args, flag) is not None:
-            settings[flag] = getattr(args, flag)
     budgets = {f: getattr(args, f) for f in BUDGET_FLAGS if getattr(args, f) is not None}
-    if budgets:
-        settings["budgets"] = budgets
-    for flag in ("concurrency", "name", "backend"):
-        if getattr(args, flag) is not None:
-            settings[flag] = getattr(args, flag)
-    return Sweep(**settings, store=store)
+    settings = {f: getattr(args, f) for f in (*AXIS_FLAGS, "concurrency", "name", "backend")}
+    store = args.store if args.store is not None else DEFAULT_STORE
+    return sweep_from(args.file, replay=args.replay, store=store, budgets=budgets or None, **settings)
 
 
 def start(args: argparse.Namespace) -> SweepRun:
