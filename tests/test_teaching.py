@@ -98,3 +98,21 @@ def test_measured_times_in_structured_outputs_compare_equal():
 
     assert tn.normalised(nb(0.0002, "pay")) == tn.normalised(nb(0.0003, "pay"))
     assert tn.normalised(nb(0.0002, "pay")) != tn.normalised(nb(0.0002, "refund"))
+
+
+def test_exercise_3_names_the_first_window_where_a_longer_one_adds_under_a_point():
+    from workbench.teaching import nb03
+
+    grid, _ = nb03._runs()
+    savings = [nb03.history_saving(grid, w) for w in range(1, nb03.WIDEST + 1)]
+    want = next(w for w in range(1, nb03.WIDEST) if savings[w] - savings[w - 1] < 1)
+    assert all(savings[w] - savings[w - 1] >= 1 for w in range(1, want))
+    assert nb03.check_window(want).passed
+    later = nb03.check_window(want + 1)
+    assert not later.passed and "a smaller window is too" in str(later)
+    if want > 1:
+        earlier = nb03.check_window(want - 1)
+        assert not earlier.passed and "still 1 or more" in str(earlier)
+    for wrong in (0, nb03.WIDEST, True, "4"):
+        answer = nb03.check_window(wrong)
+        assert not answer.passed and f"from 1 to {nb03.WIDEST - 1}" in str(answer)
