@@ -24,30 +24,21 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import math
 import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
+from .console import err, fraction, importable_cwd, non_negative_float, out, positive_int, rounds
 from .errors import ConfigError, ModelError, StoreError
-from .safety.redact import redact
-from .safety.text import terminal_safe, valid_text
+from .safety.text import valid_text
 
 DEFAULT_STORE_HELP = (
     "default: $WORKBENCH_STORE, else the nearest .workbench/ upward, else per user; `workbench where`"
 )
 _WIDTH = 100
 EXPORT_FORMATS = ("json", "html", "notebook", "wbrun")
-
-
-def out(text: str = "") -> None:
-    print(terminal_safe(redact(text)), flush=True)
-
-
-def err(text: str) -> None:
-    print(terminal_safe(redact(text)), file=sys.stderr, flush=True)
 
 
 def _clip(text: str | None, width: int = _WIDTH) -> str:
@@ -68,43 +59,6 @@ def _changed_lines(before: str | None, after: str, limit: int = 3) -> list[str]:
     if len(added) > limit:  # keep the last changed line: text envs often end with their message
         added = [*added[: limit - 1], added[-1]]
     return added or ["(no change)"]
-
-
-# --- argument types: each error is one line that says what is valid --------------------------------
-def _number(
-    kind: Callable[[str], Any], low: float, what: str, *, strict: bool = False
-) -> Callable[[str], Any]:
-    def parse(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
-        if not math.isfinite(value) or value < low or (strict and value == low):
-            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
-        return value
-
-    return parse
-
-
-positive_int = _number(int, 1, "a positive integer")
-non_negative_float = _number(float, 0, "a non-negative number")
-
-
-def rounds(text: str) -> int | str:
-    """Search rounds: a positive integer or `terminal`."""
-    if text == "terminal":
-        return text
-    try:
-        return positive_int(text)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer or 'terminal', got {text!r}") from None
-
-
-def fraction(text: str) -> float:
-    value = _number(float, 0, "a number from 0 to 1")(text)
-    if value > 1:
-        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {text!r}")
-    return value
 
 
 class _Parser(argparse.ArgumentParser):
@@ -234,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     from .eval.cli import add_parsers as sweep_parsers
 
-    sweep_parsers(sub, store, positive_int)
+    sweep_parsers(sub, store)
     sub.add_parser("where", help="print the default run store and why it is the default")
     sub.add_parser("init", help="make .workbench/ here: runs of this project (notebooks below too) go there")
     sub.add_parser("envs", help="list the environments: built-ins, then plugins")
@@ -352,13 +306,6 @@ def _model(args: argparse.Namespace) -> Any:
     return Model(name, **extra)
 
 
-def _importable_cwd() -> None:
-    """Let `module:attr` specs find modules in the current folder, as `python -m` does."""
-    cwd = os.getcwd()
-    if cwd not in sys.path and "" not in sys.path:
-        sys.path.append(cwd)
-
-
 def _components(args: argparse.Namespace) -> None:
     """Check --env, --strategy and --memory before any file is touched: a built-in or plugin name,
     or a `module:attr` spec whose module imports and has the attribute (it is called later)."""
@@ -367,7 +314,7 @@ def _components(args: argparse.Namespace) -> None:
     from .memory.base import MEMORY_POLICIES, memory_names
     from .strategies.base import STRATEGIES, strategy_names
 
-    _importable_cwd()
+    importable_cwd()
     for kind, table, names in (
         ("env", BUILTIN_ENVS, env_names()),
         ("strategy", STRATEGIES, strategy_names()),
@@ -468,7 +415,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from .store.sqlite import RunStore
 
     budgets = {k: v for k in ("max_steps", "max_tokens", "max_cost") if (v := getattr(args, k)) is not None}
-    _importable_cwd()  # a run made with --env module:factory imports it again
+    importable_cwd()  # a run made with --env module:factory imports it again
     with RunStore(args.store, create=False) as store:
         session = Session.resume(args.run_id, store=store, gates=gates_for(args.approve), **budgets)
         run = session.tree

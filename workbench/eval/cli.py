@@ -24,10 +24,11 @@ import argparse
 import sys
 from typing import Any
 
+from ..console import err, importable_cwd, out, positive_int
 from ..errors import ConfigError
 
 
-def add_parsers(sub: Any, store: argparse.ArgumentParser, positive_int: Any) -> None:
+def add_parsers(sub: Any, store: argparse.ArgumentParser) -> None:
     """The `sweep` and `sweeps` subcommands of `workbench`."""
     sweep = sub.add_parser(
         "sweep", parents=[store], help="run a sweep from a TOML file (rerun: finished cells are skipped)"
@@ -63,9 +64,7 @@ def _sweep(args: argparse.Namespace) -> Any:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from ..cli import _importable_cwd, err, out
-
-    _importable_cwd()
+    importable_cwd()
     sweep = _sweep(args)
     with sweep:
         out(
@@ -154,8 +153,6 @@ def _print_summary(results: Any, rows: bool) -> None:
 
 
 def _table(table: list[tuple[str, ...]]) -> None:
-    from ..cli import out
-
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
         out("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
@@ -165,7 +162,6 @@ def cmd_sweeps(args: argparse.Namespace) -> int:
     import os
     import time
 
-    from ..cli import out
     from ..store.sqlite import RunStore
 
     if not os.path.lexists(args.store):
