@@ -4,15 +4,16 @@ session's engine methods, so every strategy can be stepped, paused, rewound and 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..core.prompt import Prompt
 from ..errors import ConfigError
 from ..registry import build
-from .parsing import FORMAT_HELP, TOOL_FORMAT_HELP
+from .parsing import FORMAT_HELP, TOOL_FORMAT_HELP, parse_answer
 
 if TYPE_CHECKING:
-    from ..core.tree import Node
+    from ..core.tree import LLMCall, Node
     from .context import StepContext
 
 MAX_LISTED_ACTIONS = 30
@@ -59,6 +60,10 @@ class Strategy:
 
     def extra_parts(self, session: StepContext) -> list[str]:
         """A strategy's own paragraphs of the system prompt (they go before the plan's)."""
+        return []
+
+    def extra_edits(self, session: StepContext) -> list[str]:
+        """The user edits `extra_parts` shows (memory entry ids), recorded as used by `act`."""
         return []
 
     def format_help(self, session: StepContext) -> str:
@@ -112,6 +117,37 @@ class Strategy:
         if names is None:
             return specs
         return [s for s in specs if s["function"]["name"] in names or s["function"]["name"] == "final_answer"]
+
+    async def act(
+        self,
+        session: StepContext,
+        parent: Node | None = None,
+        *,
+        prompt: Any = None,
+        role: str = "",
+        model: Any = None,
+        calls: Sequence[LLMCall] = (),
+        used_edits: list[str] | None = None,
+        info: dict[str, Any] | None = None,
+    ) -> Node:
+        """One ReAct step from `parent` (default: the cursor): the prompt, one model call (offering
+        the tools when the session calls them natively), the answer parsed and run as a child node.
+
+        The hooks of strategies whose step has several roles: `prompt` replaces `messages` of the
+        path to `parent`; `role` and `model` go to `call_model`; `calls` (the step's earlier calls)
+        are recorded on the node before this one; `used_edits` are edits taken already (default: the
+        ones the prompt just rendered used, and `extra_edits`); `info` is attached to the node."""
+        parent = session.tree.current if parent is None else parent
+        if prompt is None:
+            prompt = self.messages(session, session.tree.path(parent.id, copy=False))
+        if used_edits is None:
+            used_edits = session.take_used_edits() + self.extra_edits(session)
+        tools = self.tools_for(session)
+        call = await session.call_model(
+            prompt, parent, model=model, role=role, **({"tools": tools} if tools else {})
+        )
+        parsed = parse_answer(call, getattr(session.env, "tools", None))
+        return await session.aexecute(parent, parsed, [*calls, call], used_edits=used_edits, info=info)
 
     async def astep(self, session: StepContext) -> Node:
         raise NotImplementedError

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from .. import validate
 from .base import Strategy
 from .labels import CURRENT_ITEM, EXECUTOR_ROLE, PLANNER_ROLE, REPLANNER_ROLE
-from .parsing import parse_answer, parse_react
+from .parsing import parse_react
 from .roles import env_instructions, role_prompt
 
 if TYPE_CHECKING:
@@ -198,13 +198,5 @@ class PlanExecute(Strategy):
                 session.plan.set_status(position, "doing", provenance="agent")
             info["plan_item"] = {"position": position, "text": session.plan[position].text}
         info["plan_version"] = version
-        messages = self.messages(session, path)
-        used_edits = session.take_used_edits()
-        tools = self.tools_for(session)
-        call = await session.call_model(
-            messages, parent, role="executor", **({"tools": tools} if tools else {})
-        )
-        calls.append(call)
-        info["roles"] = [c.role for c in calls]
-        parsed = parse_answer(call, getattr(session.env, "tools", None))
-        return await session.aexecute(parent, parsed, calls, used_edits=used_edits, info=info)
+        info["roles"] = [*(c.role for c in calls), "executor"]
+        return await self.act(session, parent, role="executor", calls=calls, info=info)

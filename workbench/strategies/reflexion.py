@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 from .. import validate
 from .base import Strategy
 from .labels import FINAL_OBSERVATION, LESSONS_LABEL, REFLECTION_LABEL
-from .parsing import parse_answer
 from .roles import strip_label
 from .search.common import trajectory_text
 from .search.mcts import REFLECT_SYSTEM
@@ -85,6 +84,9 @@ class Reflexion(Strategy):
             return []
         return [f"{LESSONS_LABEL}\n" + "\n".join(f"- {text}" for _, text in lessons)]
 
+    def extra_edits(self, session: StepContext) -> list[str]:
+        return [entry for entry, _ in self.lessons(session) if entry in session.memory.edits]
+
     def reflect_prompt(self, session: StepContext, node: Node) -> list[dict[str, str]]:
         path = session.tree.path(node.id)
         user = f"{trajectory_text(session, path)}\n\n{FINAL_OBSERVATION}\n{node.observation}"
@@ -100,8 +102,8 @@ class Reflexion(Strategy):
             root = session.tree.root
             if session.plan.to_list() != root.plan:  # a new attempt starts with the plan it started with
                 session.plan.replace(root.plan, provenance="agent")
-            return await self._act(session, root, self.attempts_made(session) + 1)
-        return await self._act(session, node, self.attempt_of(node))
+            return await self._attempt_step(session, root, self.attempts_made(session) + 1)
+        return await self._attempt_step(session, node, self.attempt_of(node))
 
     async def _reflect(self, session: StepContext, node: Node, why: str) -> Node:
         call = await session.call_model(
@@ -113,16 +115,9 @@ class Reflexion(Strategy):
         info = {**node.info, "reflection": text, "lesson": lesson, "attempt_end": why}
         return session.update_node(node, info=info, llm_calls=node.llm_calls, memory=session.memory.state())
 
-    async def _act(self, session: StepContext, parent: Node, attempt: int) -> Node:
-        path = session.tree.path(parent.id, copy=False)
-        lessons = self.lessons(session)
-        messages = self.messages(session, path)
-        edited = [entry for entry, _ in lessons if entry in session.memory.edits]
-        used_edits = session.take_used_edits() + edited
-        tools = self.tools_for(session)
-        call = await session.call_model(messages, parent, role="actor", **({"tools": tools} if tools else {}))
-        parsed = parse_answer(call, getattr(session.env, "tools", None))
+    async def _attempt_step(self, session: StepContext, parent: Node, attempt: int) -> Node:
         info: dict[str, Any] = {"attempt": attempt}
+        lessons = self.lessons(session)
         if lessons and parent.parent_id is None:
             info["lessons"] = [entry for entry, _ in lessons]
-        return await session.aexecute(parent, parsed, [call], used_edits=used_edits, info=info)
+        return await self.act(session, parent, role="actor", info=info)

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ConfigError
 from .base import Strategy
 from .labels import FINAL_ANSWER_LABEL, ROUTE_LABEL, UMI_CALLER_ROLE, UMI_PLANNER_ROLE, UMI_SUMMARIZER_ROLE
-from .parsing import Parsed, parse_answer
+from .parsing import Parsed
 from .roles import ending, env_instructions, role_prompt, strip_label
 
 if TYPE_CHECKING:
@@ -165,18 +165,17 @@ class UMi(Strategy):
             route = info["route"] = "summarizer"
             info["rerouted"] = "the episode is over, so the summarizer answers instead of the caller"
         if route == "caller":
-            tools = self.tools_for(session)
-            call = await session.call_model(
-                self.caller_prompt(session, path, rationale),
-                parent,
-                model=self.models.get("caller"),
-                role="caller",
-                **({"tools": tools} if tools else {}),
-            )
             info["role"] = "caller"
-            parsed = parse_answer(call, getattr(session.env, "tools", None))
-            calls = [plan_call, call]
-            return await session.aexecute(parent, parsed, calls, used_edits=used_edits, info=info)
+            return await self.act(
+                session,
+                parent,
+                prompt=self.caller_prompt(session, path, rationale),
+                role="caller",
+                model=self.models.get("caller"),
+                calls=[plan_call],
+                used_edits=used_edits,
+                info=info,
+            )
         if route == "summarizer":
             call = await session.call_model(
                 self.summarizer_prompt(session, path, rationale),
