@@ -114,6 +114,10 @@ def test_killed_sweep_resumes_and_replays_offline_bit_for_bit(server: Any, tmp_p
             k: json.loads(r)
             for k, r in conn.execute("SELECT key, row FROM sweep_cells WHERE sweep_id = 'kill-test.replay'")
         }
+    head = "TASK STRATEGY MEMORY MODEL SEED BUDGET OUTCOME STEPS CALLS TOKENS RUN_ID"  # --rows: every cell
+    printed = [line.split() for line in replay.stdout.splitlines()]
+    run_ids = {row["run_id"] for row in replayed.values()}
+    assert head.split() in printed and sum(1 for r in printed if r[-1] in run_ids) == TASKS
     varying = ("run_id", "seconds", "sweep_id", "simulated")
     assert {k: {f: v for f, v in row.items() if f not in varying} for k, row in replayed.items()} == {
         k: {f: v for f, v in row.items() if f not in varying} for k, (_, _, row) in after.items()

@@ -108,7 +108,7 @@ def _bar(sweep: Any) -> Any:
 
 
 def _print_summary(results: Any, rows: bool) -> None:
-    from .results import default_by
+    from .results import COLUMNS, default_by
 
     by = default_by(list(results))
     head = (
@@ -136,19 +136,7 @@ def _print_summary(results: Any, rows: bool) -> None:
     ]
     _table(table)
     if rows:
-        cols = (
-            "task",
-            "strategy",
-            "memory",
-            "model",
-            "seed",
-            "budget",
-            "outcome",
-            "steps",
-            "calls",
-            "tokens",
-            "run_id",
-        )
+        cols = (*(c for c in COLUMNS if c != "cost"), "run_id")
         _table([tuple(c.upper() for c in cols)] + [tuple(str(r.get(c)) for c in cols) for r in results])
 
 
