@@ -37,6 +37,15 @@ def test_unfinished_and_raising_answers_fail_without_raising():
     assert not result.passed
     assert result.problems[0] == "the plan edit is not done yet: replace the `...`"
     assert result.problems[1].startswith("the session has no plan (KeyError:")
+    # inspect: both at once, and the value read from a finished answer (no point added)
+    c = Checker("Exercise 3")
+    assert c.inspect(..., "the agent", len, "not a list") is None
+    assert c.inspect(7, "the agent", len, "not a list") is None
+    assert c.inspect([1, 2], "the agent", len, "not a list") == 2
+    assert c.result().problems == [
+        "the agent is not done yet: replace the `...`",
+        "not a list (TypeError: object of type 'int' has no len())",
+    ]
 
 
 def test_a_check_with_no_points_does_not_pass_and_escapes_html():

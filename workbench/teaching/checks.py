@@ -97,6 +97,13 @@ class Checker:
             self._points.append(Point(False, f"{wrong} ({type(exc).__name__}: {exc})"))
             return None
 
+    def inspect(self, value: Any, what: str, fn: Callable[[Any], Any], wrong: str) -> Any:
+        """`fn(value)` for a finished answer; None, with a failed point, when `value` is still the
+        stub's `...` (`unfinished`) or `fn` raises (`attempt`): the check then returns `result()`."""
+        if self.unfinished(value, what):
+            return None
+        return self.attempt(lambda: fn(value), wrong)
+
     def unfinished(self, value: Any, what: str) -> bool:
         """Add a failed point and return True when `value` is still the stub's `...`."""
         if value is ... or value is None:

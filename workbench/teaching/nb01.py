@@ -10,9 +10,9 @@ from .checks import Checker, CheckResult
 def check_new_agent(agent: Any) -> CheckResult:
     """Exercise 1: a gridworld agent with window memory of 3 steps that took at least 5 steps."""
     c = Checker("Exercise 1: an agent of your own")
-    if c.unfinished(agent, "the agent"):
-        return c.result()
-    config = c.attempt(lambda: agent.config, "`mine` is not a Session (use `mine = %agent session`)")
+    config = c.inspect(
+        agent, "the agent", lambda a: a.config, "`mine` is not a Session (use `mine = %agent session`)"
+    )
     if config is None:
         return c.result()
     c.point(
@@ -34,9 +34,7 @@ def check_new_agent(agent: Any) -> CheckResult:
 def check_branch(agent: Any) -> CheckResult:
     """Exercise 2: rewound to node 2, then a new branch of at least 2 steps grown from there."""
     c = Checker("Exercise 2: rewind and branch")
-    if c.unfinished(agent, "the agent"):
-        return c.result()
-    tree = c.attempt(lambda: agent.tree, "`mine` is not a Session")
+    tree = c.inspect(agent, "the agent", lambda a: a.tree, "`mine` is not a Session")
     if tree is None:
         return c.result()
     children = [n.id for n in tree.children(2)] if 2 in tree.nodes else []

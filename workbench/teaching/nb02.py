@@ -56,9 +56,7 @@ def _steps_after_edit(agent: Any, marker: str) -> list[Any]:
 def check_detour(agent: Any) -> CheckResult:
     """Exercise 1: "go to the bottom-right corner" first in the plan, then three steps that follow it."""
     c = Checker("Exercise 1: a detour through the plan")
-    if c.unfinished(agent, "the agent"):
-        return c.result()
-    items = c.attempt(lambda: agent.plan.to_list(), "`ex1` is not a Session with a plan")
+    items = c.inspect(agent, "the agent", lambda a: a.plan.to_list(), "`ex1` is not a Session with a plan")
     if items is None:
         return c.result()
     first = items[0] if items else {}
@@ -128,10 +126,8 @@ def check_history_tokens(history_tokens: Callable[..., Any]) -> CheckResult:
 def check_pin_forget(agent: Any) -> CheckResult:
     """Exercise 3: obs:0 pinned (in every prompt) and obs:4 forgotten (in none), both by the user."""
     c = Checker("Exercise 3: pin the start, forget step 4")
-    if c.unfinished(agent, "the agent"):
-        return c.result()
-    entries = c.attempt(
-        lambda: {e.id: e for e in agent.memory.entries(agent.tree, agent.path())}, "no memory"
+    entries = c.inspect(
+        agent, "the agent", lambda a: {e.id: e for e in a.memory.entries(a.tree, a.path())}, "no memory"
     )
     if entries is None:
         return c.result()

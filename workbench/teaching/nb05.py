@@ -89,10 +89,11 @@ def check_payment_spec(formula: Any) -> CheckResult:
     from ..oversight.specs import Spec, validate_example
 
     c = Checker("Exercise 2: a spec for payments")
-    if c.unfinished(None if formula in ("...", "") else formula, "payment_spec"):
-        return c.result()
-    spec = c.attempt(
-        lambda: formula if isinstance(formula, Spec) else Spec(str(formula)), "the formula does not parse"
+    spec = c.inspect(
+        None if formula in ("...", "") else formula,
+        "payment_spec",
+        lambda f: f if isinstance(f, Spec) else Spec(str(f)),
+        "the formula does not parse",
     )
     if spec is None:
         return c.result()

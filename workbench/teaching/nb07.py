@@ -102,9 +102,9 @@ def check_calls_per_solved(fn: Callable[[list[dict[str, Any]]], Any], rows: Any)
 def check_memory_sweep(sweep: Any) -> CheckResult:
     """Exercise 3: a Sweep of react x {full, diff} x gridworld layouts 0-5 x 3 seeds, 30 calls each."""
     c = Checker("Exercise 3: design a sweep")
-    if c.unfinished(sweep, "memory_sweep"):
-        return c.result()
-    config = c.attempt(lambda: sweep.config, "memory_sweep is not a Sweep (it has no config)")
+    config = c.inspect(
+        sweep, "memory_sweep", lambda s: s.config, "memory_sweep is not a Sweep (it has no config)"
+    )
     if config is None:
         return c.result()
     axes = config.get("axes", {})
