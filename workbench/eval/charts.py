@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..errors import ConfigError
-from .results import summarise, wilson
+from .results import solve_rate, summarise
 
 BAR_COLOR = "#4a78b8"
 PALETTE = ("#4a78b8", "#c0632b", "#5a9e5a", "#8e5ab0", "#b8a03a", "#3aa6b8", "#b84a6e", "#777777")
@@ -107,17 +107,7 @@ def budget_table(
 def _point(
     names: tuple[str, ...], key: tuple[Any, ...], b: float, solved: int, n: int, source: str
 ) -> dict[str, Any]:
-    low, high = wilson(solved, n)
-    return {
-        **dict(zip(names, key, strict=True)),
-        "budget": b,
-        "n": n,
-        "solved": solved,
-        "rate": solved / n if n else 0.0,
-        "ci_low": low,
-        "ci_high": high,
-        "source": source,
-    }
+    return {**dict(zip(names, key, strict=True)), "budget": b, **solve_rate(solved, n), "source": source}
 
 
 def _label(row: dict[str, Any], names: tuple[str, ...]) -> str:

@@ -37,6 +37,12 @@ def wilson(solved: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
+def solve_rate(solved: int, n: int) -> dict[str, Any]:
+    """n, solved, the solve rate and its 95% Wilson interval (ci_low, ci_high)."""
+    low, high = wilson(solved, n)
+    return {"n": n, "solved": solved, "rate": solved / n if n else 0.0, "ci_low": low, "ci_high": high}
+
+
 def summarise(
     rows: list[dict[str, Any]], by: tuple[str, ...] = ("strategy", "memory")
 ) -> list[dict[str, Any]]:
@@ -49,16 +55,11 @@ def summarise(
     for values, members in groups.items():
         n = len(members)
         solved = sum(1 for r in members if r.get("solved"))
-        low, high = wilson(solved, n)
         tokens = sum(r.get("tokens", 0) for r in members)
         out.append(
             {
                 **dict(zip(by, values, strict=True)),
-                "n": n,
-                "solved": solved,
-                "rate": solved / n if n else 0.0,
-                "ci_low": low,
-                "ci_high": high,
+                **solve_rate(solved, n),
                 "errors": sum(1 for r in members if r.get("outcome") == "error"),
                 "calls_mean": sum(r.get("calls", 0) for r in members) / n,
                 "steps_mean": sum(r.get("steps", 0) for r in members) / n,
