@@ -46,6 +46,12 @@ def test_unfinished_and_raising_answers_fail_without_raising():
         "the agent is not done yet: replace the `...`",
         "not a list (TypeError: object of type 'int' has no len())",
     ]
+    c = Checker("Exercise 4")
+    assert c.function(len, "wilson") and not c.function(0.5, "wilson")
+    assert [p.message for p in c.result().points] == [
+        "wilson is a function",
+        "wilson is float, not a function (pass the function itself, not its result)",
+    ]
 
 
 def test_a_check_with_no_points_does_not_pass_and_escapes_html():

@@ -97,6 +97,14 @@ class Checker:
             self._points.append(Point(False, f"{wrong} ({type(exc).__name__}: {exc})"))
             return None
 
+    def function(self, fn: Any, what: str) -> bool:
+        """Add a point that the answer `what` is a function; returns whether it is."""
+        return self.point(
+            callable(fn),
+            f"{what} is a function",
+            f"{what} is {type(fn).__name__}, not a function (pass the function itself, not its result)",
+        )
+
     def inspect(self, value: Any, what: str, fn: Callable[[Any], Any], wrong: str) -> Any:
         """`fn(value)` for a finished answer; None, with a failed point, when `value` is still the
         stub's `...` (`unfinished`) or `fn` raises (`attempt`): the check then returns `result()`."""

@@ -26,9 +26,7 @@ def search(seed: int, strategy: str = "best-first", **options: Any) -> Any:
 
 def _run_learner(c: Checker, fn: Any, *args: Any) -> tuple[bool, Any]:
     """(ran, result) of the learner's `fn(*args)`; a failed point when it is not a function or raises."""
-    if not c.point(
-        callable(fn), "your answer is a function", f"pass your function itself, not {type(fn).__name__}"
-    ):
+    if not c.function(fn, "your answer"):
         return False, None
     failures = len(c.result().problems)
     value = c.attempt(lambda: fn(*args), "your function raised an exception")
@@ -131,9 +129,7 @@ def check_preference_pairs(pairs_fn: Callable[[Any, float], Any]) -> CheckResult
     from ..export.training import dpo_pairs
 
     c = Checker("Exercise 3: preference pairs by hand")
-    if not c.point(
-        callable(pairs_fn), "your answer is a function", f"pass your function, not {type(pairs_fn).__name__}"
-    ):
+    if not c.function(pairs_fn, "your answer"):
         return c.result()
     for label, tree, gap in _trees():
         want = {

@@ -152,9 +152,7 @@ def check_review(review: Callable[[Any, Any], Any]) -> CheckResult:
     """Exercise 3: `review(pending, session)` approves the transfer to Jane Roe (p1) in the standard
     world and rejects the one to the closed account (p9) in the adversarial world, with a reason."""
     c = Checker("Exercise 3: review approvals in code")
-    if not c.point(
-        callable(review), "review is a function", f"review is {type(review).__name__}, not a function"
-    ):
+    if not c.function(review, "review"):
         return c.result()
     standard, decisions = _bank_run(review, False, c)
     c.point(

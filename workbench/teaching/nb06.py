@@ -120,9 +120,7 @@ def check_seeker(seeker: Callable[[list[dict[str, Any]]], str]) -> CheckResult:
     from ..llm.scripted import ScriptedModel
 
     c = Checker("Exercise 2: a goal-seeker that looks around")
-    if not c.point(
-        callable(seeker), "seeker is a function", f"seeker is {type(seeker).__name__}, not a function"
-    ):
+    if not c.function(seeker, "seeker"):
         return c.result()
     for seed in range(5, 11):
         env = GymTextEnv(gymnasium.make("MiniGrid-Empty-Random-6x6-v0"), seed=seed)
@@ -175,7 +173,7 @@ def check_vote(vote: Callable[[list[Any]], Any]) -> CheckResult:
     from ..llm.model import Model
 
     c = Checker("Exercise 3: a majority vote")
-    if not c.point(callable(vote), "vote is a function", f"vote is {type(vote).__name__}, not a function"):
+    if not c.function(vote, "vote"):
         return c.result()
     for actions, want, rule in VOTES:
         got = c.attempt(lambda actions=actions: vote(list(actions)), f"vote({actions}) raised")

@@ -19,9 +19,7 @@ def check_wilson(wilson: Callable[[int, int], Any]) -> CheckResult:
     from ..eval import wilson as reference
 
     c = Checker("Exercise 1: the Wilson interval")
-    if not c.point(
-        callable(wilson), "wilson is a function", f"wilson is {type(wilson).__name__}, not a function"
-    ):
+    if not c.function(wilson, "wilson"):
         return c.result()
     for solved, n in CASES:
         want = reference(solved, n)
@@ -71,9 +69,7 @@ MADE_UP = [
 def check_calls_per_solved(fn: Callable[[list[dict[str, Any]]], Any], rows: Any) -> CheckResult:
     """Exercise 2: `fn(rows)` = {strategy: total calls / solved runs, None when none solved}."""
     c = Checker("Exercise 2: calls per solved task")
-    if not c.point(
-        callable(fn), "calls_per_solved is a function", f"it is {type(fn).__name__}, not a function"
-    ):
+    if not c.function(fn, "calls_per_solved"):
         return c.result()
     for label, data in (("made-up rows", MADE_UP), ("this notebook's sweep", list(rows))):
         want = _reference_calls_per_solved(data)
