@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from workbench.core.session import Session
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, StoreError
 from workbench.eval import Sweep, run_cell
 from workbench.eval.spec import expand, normalise, sweep_id_for
 from workbench.store.sqlite import RunStore
@@ -292,3 +292,16 @@ def test_totals_follow_every_change_of_a_cell() -> None:
         **{"cells": 2, "solved": 0, "tokens": 17, "calls": 5, "cost": 0.5},
     }
     assert tally.state["a"]["run_id"] == "r2" and tally.rows["a"]["tokens"] == 10
+
+
+def test_loading_a_sweep_that_is_not_there_leaves_the_store_closed(tmp_path: Path) -> None:
+    db = tmp_path / "runs.sqlite"
+    with Sweep(tasks=[0], budgets={"max_calls": 3}, store=db, name="there") as sweep:
+        sweep.run()
+    for build in (lambda: Sweep.load("not-there", db), lambda: Sweep.replay("not-there", db)):
+        with pytest.raises(StoreError, match="no sweep 'not-there'") as info:
+            build()
+        # the store's last connection closed: SQLite folded its write-ahead log back into the file
+        assert info.value is not None and not (tmp_path / "runs.sqlite-wal").exists()
+    with Sweep.load("there", db) as again:
+        assert again.totals()["cells"] == 1

@@ -25,7 +25,7 @@ import contextlib
 import importlib.metadata
 import platform
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -369,7 +369,8 @@ class Sweep:
     def load(cls, sweep_id: str, store: Any = DEFAULT_STORE, **overrides: Any) -> Sweep:
         """The stored sweep `sweep_id` (its axes from the store), ready to `run()` again."""
         opened = _opened(store)
-        return cls._of_record(opened.load_sweep(sweep_id), opened, opened is not store, overrides)
+        with _closed_if_raising(opened, opened is not store):
+            return cls._of_record(opened.load_sweep(sweep_id), opened, opened is not store, overrides)
 
     @classmethod
     def replay(cls, sweep_id: str, store: Any = DEFAULT_STORE, *, concurrency: int | None = None) -> Sweep:
@@ -378,21 +379,27 @@ class Sweep:
         Each cell answers from the cassette its original cell recorded; a demo-model cell reruns the
         seeded demo model. A replay starts afresh each time (its earlier rows are replaced)."""
         opened = _opened(store)
-        original = opened.load_sweep(sweep_id)
-        overrides: dict[str, Any] = {"name": f"{original['id']}.replay", "record": False}
-        if concurrency is not None:
-            overrides["concurrency"] = concurrency
-        sweep = cls._of_record(original, opened, opened is not store, overrides)
-        sweep.replaying = True
-        recorded = sweep._cassettes(original["config"].get("record", "auto"), original["id"])
-        for cell in sweep.cells:
+        with _closed_if_raising(opened, opened is not store):
+            original = opened.load_sweep(sweep_id)
+            overrides: dict[str, Any] = {"name": f"{original['id']}.replay", "record": False}
+            if concurrency is not None:
+                overrides["concurrency"] = concurrency
+            sweep = cls._of_record(original, opened, opened is not store, overrides)
+            sweep._answer_from(original)
+            opened.delete_sweep_cells(sweep.id)
+            return sweep
+
+    def _answer_from(self, original: dict[str, Any]) -> None:
+        """Replay mode: each cell answers from the cassette its cell of the stored sweep `original`
+        recorded (a demo-model cell without one reruns the seeded demo model)."""
+        self.replaying = True
+        recorded = self._cassettes(original["config"].get("record", "auto"), original["id"])
+        for cell in self.cells:
             source = recorded.get(cell["key"])
             if source and Path(source).is_file():
                 cell["replay"] = source
             elif not _simulated(cell):
                 cell["replay"] = source or "(no cassette recorded)"
-        opened.delete_sweep_cells(sweep.id)
-        return sweep
 
     @classmethod
     def _of_record(cls, record: dict[str, Any], store: Any, own: bool, overrides: dict[str, Any]) -> Sweep:
@@ -414,6 +421,17 @@ class Sweep:
 def _simulated(cell: dict[str, Any]) -> bool:
     """Whether the cell's model is one of ours (the seeded demo model replays itself, no cassette)."""
     return str(cell["model"].get("name")).startswith("workbench/")
+
+
+@contextlib.contextmanager
+def _closed_if_raising(store: Any, own: bool) -> Iterator[None]:
+    """Close a store opened for a stored sweep (`own`) when building the sweep fails."""
+    try:
+        yield
+    except BaseException:
+        if own:
+            store.close(quiet=True)
+        raise
 
 
 def _path_of(store: Any) -> str | Path | None:
