@@ -170,6 +170,29 @@ def test_set_window_records_a_change_and_round_trips_through_state():
     assert other.render(run, run.path()) == mem.render(run, run.path())
 
 
+def test_switching_memory_carries_the_users_work_and_not_the_old_policys_settings():
+    from toys import Counter
+
+    from workbench.core.session import Session
+    from workbench.llm.scripted import ScriptedModel
+
+    s = Session(env=Counter(goal=10), model=ScriptedModel(["Thought: up\nAction: inc"] * 3), memory="window")
+    s.run(max_steps=2)
+    s.memory.set_window(1)
+    s.memory.edit("obs:1", "one (edited)")
+    s.memory.pin("obs:2")
+    s.memory.forget("act:1")
+    s.memory.add_note("keep")
+    s.memory.add_lesson("look first")
+    carried = {k: v for k, v in s.memory.state().items() if k not in ("window", "max_tokens")}
+    assert set(carried) == {"edits", "pinned", "forgotten", "notes", "lessons"}
+    new = s.set_memory("diff", window=4)
+    assert new.shared_state() == carried
+    assert new.window == 4  # the old policy's window stays behind
+    shown = json.dumps(new.render(s.tree, s.path()))
+    assert "keep" in shown and "one (edited)" in shown
+
+
 def test_bad_options_raise_config_errors():
     with pytest.raises(ConfigError):
         WindowMemory(window=-1)

@@ -375,8 +375,7 @@ class Session(ExecuteMixin, EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin
         if self._stepping:
             raise StepInProgress("cannot switch memory while a step is running; pause() first")
         new = make_memory(policy, **options)
-        old = self.memory.state()
-        new.load_state({k: old[k] for k in ("edits", "pinned", "forgotten", "notes", "lessons") if k in old})
+        new.load_state(self.memory.shared_state())
         new.on_change = self._memory_changed
         new.use_model(self.model)
         self.memory, self.memory_options = new, dict(options)

@@ -195,7 +195,9 @@ class Memory:
         return entries
 
     # --- state ---------------------------------------------------------------------------------
-    def state(self) -> dict[str, Any]:
+    def shared_state(self) -> dict[str, Any]:
+        """What another policy takes over when the session switches to it (`Session.set_memory`):
+        the user's edits, pins, forgotten entries and notes, and the strategy's lessons."""
         state: dict[str, Any] = {
             "edits": dict(self.edits),
             "pinned": sorted(self.pinned),
@@ -205,6 +207,10 @@ class Memory:
         if self.lessons:
             state["lessons"] = [dict(lesson) for lesson in self.lessons]
         return state
+
+    def state(self) -> dict[str, Any]:
+        """Everything a rewind restores; policies add their own settings to the shared part."""
+        return self.shared_state()
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.edits = dict(state.get("edits", {}))
