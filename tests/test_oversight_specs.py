@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ltl_reference import check_by_rewriting, holds
 
 from workbench.errors import ConfigError
 from workbench.oversight.specs import (
@@ -15,7 +16,6 @@ from workbench.oversight.specs import (
     Spec,
     allowed_actions,
     check,
-    holds,
     parse,
     text_positions,
     validate_example,
@@ -331,7 +331,7 @@ STREAK = st.builds(
     st.integers(0, 7),
 )
 def test_the_incremental_monitor_matches_rewriting_and_resumes_from_any_step(f, kinds, cut):
-    from workbench.oversight.specs import advance, check_by_rewriting, start
+    from workbench.oversight.specs import advance, start
 
     spec, trace = spec_of(f), _steps_trace(kinds)
     for finished in (False, True):

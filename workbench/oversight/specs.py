@@ -24,13 +24,15 @@ residual is judged with finite-trace semantics (`X`/`F`/`U` obligations left ope
 A `MonitorState` holds everything the rest of the trace needs (the residual, which `previous(...)`
 subformulas held before, the last steps for `streak`), so `advance(state, positions)` costs only
 the new positions: the session keeps one state per node and spec and progresses a step's positions
-from its parent's state (`holds` is the direct semantics the monitor is tested against).
+from its parent's state (the tests hold it against a direct finite-trace semantics).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from ..errors import ConfigError
@@ -296,45 +298,15 @@ def text_positions(text: str) -> list[Position]:
 
 
 # --- semantics ---------------------------------------------------------------------------------------
-def _atom(name: str, arg: Any, trace: list[Position], i: int) -> bool:
-    p = trace[i]
+def position_holds(name: str, arg: Any, p: Position) -> bool:
+    """Whether a step predicate other than `streak` (which spans steps) holds at the position `p`."""
     if name == "error":
         return p.error
-    if name == "streak":
-        kind, count = arg
-        nodes: list[int | None] = []
-        for q in reversed(trace[: i + 1]):  # the steps ending here, newest first
-            if q.node not in nodes:
-                nodes.append(q.node)
-        if len(nodes) < count:
-            return False
-        wanted = nodes[:count]
-        return all(any(q.node == n and _atom(kind, None, [q], 0) for q in trace[: i + 1]) for n in wanted)
     if name == "tool":
         return p.kind == "action" and arg in p.names
     if p.kind != name:
         return False
     return arg is None or arg.lower() in (n.lower() for n in p.names)
-
-
-def _past(f: F, trace: list[Position], i: int) -> bool:
-    """A formula without future operators at position `i` (previous = at some earlier position)."""
-    op, a = f.op, f.args
-    if op == "const":
-        return bool(a[0])
-    if op == "atom":
-        return _atom(a[0], a[1], trace, i)
-    if op == "not":
-        return not _past(a[0], trace, i)
-    if op == "and":
-        return _past(a[0], trace, i) and _past(a[1], trace, i)
-    if op == "or":
-        return _past(a[0], trace, i) or _past(a[1], trace, i)
-    if op == "implies":
-        return not _past(a[0], trace, i) or _past(a[1], trace, i)
-    if op == "previous":
-        return any(_past(a[0], trace, j) for j in range(i))
-    raise ValueError(f"not a past formula: {f}")
 
 
 # --- the incremental monitor ------------------------------------------------------------------------
@@ -391,7 +363,7 @@ def _now(f: F, p: Position, seen: frozenset[F], streak: dict[Any, bool]) -> bool
     if op == "const":
         return bool(a[0])
     if op == "atom":
-        return streak[a[1]] if a[0] == "streak" else _atom(a[0], a[1], [p], 0)
+        return streak[a[1]] if a[0] == "streak" else position_holds(a[0], a[1], p)
     if op == "not":
         return not _now(a[0], p, seen, streak)
     if op == "and":
@@ -405,31 +377,32 @@ def _now(f: F, p: Position, seen: frozenset[F], streak: dict[Any, bool]) -> bool
     raise ValueError(f"not a past formula: {f}")
 
 
-def _step(f: F, p: Position, seen: frozenset[F], streak: dict[Any, bool]) -> F:
-    """`progress` at one position, with the past evaluated from the monitor's memory."""
+def progress(f: F, now: Callable[[F], bool]) -> F:
+    """What the rest of the trace must satisfy, given that `f` must hold from a position at which
+    `now(g)` tells whether each atom and `previous(...)` subformula `g` holds."""
     op, a = f.op, f.args
     if op == "const":
         return f
     if op in ("atom", "previous"):
-        return TRUE if _now(f, p, seen, streak) else FALSE
+        return TRUE if now(f) else FALSE
     if op == "not":
-        return Not(_step(a[0], p, seen, streak))
+        return Not(progress(a[0], now))
     if op == "and":
-        return And(_step(a[0], p, seen, streak), _step(a[1], p, seen, streak))
+        return And(progress(a[0], now), progress(a[1], now))
     if op == "or":
-        return Or(_step(a[0], p, seen, streak), _step(a[1], p, seen, streak))
+        return Or(progress(a[0], now), progress(a[1], now))
     if op == "implies":
-        return Or(Not(_step(a[0], p, seen, streak)), _step(a[1], p, seen, streak))
+        return Or(Not(progress(a[0], now)), progress(a[1], now))
     if op == "X":
-        return F("next", (a[0],))
+        return F("next", (a[0],))  # an obligation on the next position (none at the end: false)
     if op == "next":
-        return _step(a[0], p, seen, streak)
+        return progress(a[0], now)
     if op == "G":
-        return And(_step(a[0], p, seen, streak), f)
+        return And(progress(a[0], now), f)
     if op == "F":
-        return Or(_step(a[0], p, seen, streak), f)
+        return Or(progress(a[0], now), f)
     if op == "U":
-        return Or(_step(a[1], p, seen, streak), And(_step(a[0], p, seen, streak), f))
+        return Or(progress(a[1], now), And(progress(a[0], now), f))
     raise ValueError(f"unknown operator {op}")
 
 
@@ -445,14 +418,14 @@ def advance(spec: Spec, state: MonitorState, positions: list[Position]) -> Monit
     for p in positions:
         values: dict[Any, bool] = {}
         for (kind, count), last in streaks.items():
-            had = _atom(kind, None, [p], 0)
+            had = position_holds(kind, None, p)
             if last and last[-1][0] == p.node:
                 last[-1] = (p.node, last[-1][1] or had)
             else:
                 last.append((p.node, had))
                 del last[:-count]
             values[(kind, count)] = len(last) >= count and all(h for _, h in last)
-        f = _step(f, p, seen, values)
+        f = progress(f, partial(_now, p=p, seen=seen, streak=values))
         now = {g for g in parts["previous"] if _now(g.args[0], p, seen, values)}
         if now - seen:
             seen = seen | now
@@ -473,34 +446,6 @@ def judge(spec: Spec, state: MonitorState, *, finished: bool = False) -> Verdict
     return Verdict(spec, "pending", None, str(state.formula))
 
 
-def progress(f: F, trace: list[Position], i: int) -> F:
-    """What the trace from position i+1 on must satisfy, given that `f` must hold from i."""
-    op, a = f.op, f.args
-    if op == "const":
-        return f
-    if op in ("atom", "previous"):
-        return TRUE if _past(f, trace, i) else FALSE
-    if op == "not":
-        return Not(progress(a[0], trace, i))
-    if op == "and":
-        return And(progress(a[0], trace, i), progress(a[1], trace, i))
-    if op == "or":
-        return Or(progress(a[0], trace, i), progress(a[1], trace, i))
-    if op == "implies":
-        return Or(Not(progress(a[0], trace, i)), progress(a[1], trace, i))
-    if op == "X":
-        return F("next", (a[0],))  # an obligation on the next position (none at the end: false)
-    if op == "next":
-        return progress(a[0], trace, i)
-    if op == "G":
-        return And(progress(a[0], trace, i), f)
-    if op == "F":
-        return Or(progress(a[0], trace, i), f)
-    if op == "U":
-        return Or(progress(a[1], trace, i), And(progress(a[0], trace, i), f))
-    raise ValueError(f"unknown operator {op}")
-
-
 def at_end(f: F) -> bool:
     """Whether the residual `f` holds on the empty rest of a finished trace."""
     op, a = f.op, f.args
@@ -518,35 +463,6 @@ def at_end(f: F) -> bool:
         return at_end(a[0]) or at_end(a[1])
     if op == "implies":
         return not at_end(a[0]) or at_end(a[1])
-    raise ValueError(f"unknown operator {op}")
-
-
-def holds(f: F, trace: list[Position], i: int = 0) -> bool:
-    """Finite-trace semantics, directly (the reference the monitor is tested against)."""
-    n = len(trace)
-    if i >= n:
-        return at_end(f)
-    op, a = f.op, f.args
-    if op in ("const", "atom", "previous"):
-        return _past(f, trace, i)
-    if op == "not":
-        return not holds(a[0], trace, i)
-    if op == "and":
-        return holds(a[0], trace, i) and holds(a[1], trace, i)
-    if op == "or":
-        return holds(a[0], trace, i) or holds(a[1], trace, i)
-    if op == "implies":
-        return not holds(a[0], trace, i) or holds(a[1], trace, i)
-    if op == "X":
-        return i + 1 < n and holds(a[0], trace, i + 1)
-    if op == "G":
-        return all(holds(a[0], trace, j) for j in range(i, n))
-    if op == "F":
-        return any(holds(a[0], trace, j) for j in range(i, n))
-    if op == "U":
-        return any(
-            holds(a[1], trace, k) and all(holds(a[0], trace, j) for j in range(i, k)) for k in range(i, n)
-        )
     raise ValueError(f"unknown operator {op}")
 
 
@@ -607,21 +523,6 @@ class Verdict:
 def check(spec: Spec, trace: list[Position], *, finished: bool = False) -> Verdict:
     """Progress `spec` through `trace`; `finished`: the trace is complete (judge what is left open)."""
     return judge(spec, advance(spec, start(spec), trace), finished=finished)
-
-
-def check_by_rewriting(spec: Spec, trace: list[Position], *, finished: bool = False) -> Verdict:
-    """`check` by plain progression over the whole trace (`progress`: the past re-read at every
-    position, O(n^2) with `previous`/`streak`); kept as a second reference for the tests."""
-    f = spec.parsed
-    for i in range(len(trace)):
-        f = progress(f, trace, i)
-        if f == FALSE:
-            return Verdict(spec, "violated", i)
-        if f == TRUE:
-            return Verdict(spec, "ok", i)
-    if finished:
-        return Verdict(spec, "ok" if at_end(f) else "violated", len(trace) if not at_end(f) else None, str(f))
-    return Verdict(spec, "pending", None, str(f))
 
 
 def validate_example(specs: list[Spec], text: str) -> list[Verdict]:
