@@ -81,3 +81,29 @@ def test_secrets_never_reach_a_snapshot(monkeypatch: pytest.MonkeyPatch):
     for widget in (Workbench(s), TreeView(s)):
         text = json.dumps(fallback.bundle(widget))
         assert key not in text and "[REDACTED:OPENAI_API_KEY]" in text
+
+
+def test_stored_snapshots_and_cards_are_redacted_with_the_readers_secrets(tmp_path, monkeypatch):
+    """The export page, the runs browser's run view and its node cards read a store written before a
+    key was set; the snapshot redacts what they send with the secrets of the process reading it."""
+    from workbench.export.page import stored_snapshot
+    from workbench.server.reader import StoreReader
+    from workbench.store.sqlite import RunStore
+
+    key = "sk-later-" + secrets.token_hex(16)
+    store = RunStore(tmp_path / "runs.sqlite")
+    s = Session(
+        task=f"use {key} carefully",
+        env=Counter(goal=10),
+        model=ScriptedModel([f"Thought: the key is {key}\nAction: inc"] * 2),
+        store=store,
+    )
+    s.run(max_steps=2)
+    store.close()
+    monkeypatch.setenv("LATER_API_KEY", key)
+    reader = StoreReader(tmp_path / "runs.sqlite")
+    snapshots = [stored_snapshot(RunStore(tmp_path / "runs.sqlite"), s.run_id), reader.snapshot(s.run_id)]
+    for data in [*snapshots, reader.card(s.run_id, "1")]:
+        text = json.dumps(data)
+        assert key not in text and "[REDACTED:LATER_API_KEY]" in text
+    assert snapshots[0]["header"]["task"] == "use [REDACTED:LATER_API_KEY] carefully"

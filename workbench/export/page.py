@@ -20,8 +20,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..safety.redact import redact_obj
-
 MODULES = {  # as the widgets' `_esm` concatenates them (widgets/base.py)
     "panel": ("dom.js", "approval_card.js", "workbench.js"),
     "tree": ("dom.js", "tree_layout.js", "tree_parts.js", "tree_view.js"),
@@ -73,15 +71,13 @@ def stored_snapshot(store: Any, run_id: str) -> dict[str, Any]:
 
     run = store.load_run(run_id)
     state = store.load_state(run.id)
-    return redact_obj(
-        run_snapshot(
-            run,
-            header=stored_header(run, store.run_status(run.id)),
-            plan=state["plan"] if isinstance(state["plan"], list) else [],
-            last=EXPORT_LAST,
-            max_records=EXPORT_RECORDS,
-            calls_budget=EXPORT_CALLS,
-        )
+    return run_snapshot(
+        run,
+        header=stored_header(run, store.run_status(run.id)),
+        plan=state["plan"] if isinstance(state["plan"], list) else [],
+        last=EXPORT_LAST,
+        max_records=EXPORT_RECORDS,
+        calls_budget=EXPORT_CALLS,
     )
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.tree import Run
+from ..safety.redact import redact_obj
 from ..store.rows import NODE_FIELDS, build_run, call_messages, known, run_summary
 from ..store.sqlite import connect_read_only
 
@@ -250,7 +251,7 @@ class StoreReader:
         run, _state = self._load(run_id, prompts=False)
         if nid not in run.nodes:
             raise NotFound(f"run {run.id} has no node {nid}")
-        return tree_card(run, nid)
+        return redact_obj(tree_card(run, nid))
 
     def export(self, run_id: str, fmt: str) -> tuple[str, str]:
         """(content type, body) of the run as `json`, `sft` or `dpo` (JSONL)."""

@@ -47,36 +47,35 @@ def _name(value: Any) -> str:
 
 
 def stored_header(run: Run, status: str) -> dict[str, Any]:
-    """The panel's header for a run read from a store or a file (no session: no controls)."""
+    """The panel's header for a run read from a store or a file (no session: no controls; not
+    redacted: `run_snapshot` redacts the snapshot it goes into)."""
     cfg = run.config or {}
     memory = cfg.get("memory")
     window = memory.get("window") if isinstance(memory, Mapping) else None
-    return safe(
-        {
-            "task": run.task,
-            "env": _name(cfg.get("env")),
-            "model": str(cfg.get("model_label") or _name(cfg.get("model"))),
-            "simulated": bool(cfg.get("simulated", False)),
-            "strategy": _name(cfg.get("strategy")),
-            "memory": _name(memory),
-            "window": window if isinstance(window, int) else None,
-            "status": status,
-            "outcome": run.outcome or "",
-            "steps": run.steps,
-            "depth": run.current.depth if run.nodes else 0,
-            "cursor": run.cursor,
-            "max_steps": None,
-            "tokens": run.tokens,
-            "cost": run.cost,
-            "pending": -1,
-            "breakpoints": 0,
-            "break_enabled": False,
-            "break_pattern": "",
-            "done": bool(run.nodes and run.current.terminal),
-            "run_id": run.id,
-            "sandbox": str(cfg.get("sandbox") or ""),
-        }
-    )
+    return {
+        "task": run.task,
+        "env": _name(cfg.get("env")),
+        "model": str(cfg.get("model_label") or _name(cfg.get("model"))),
+        "simulated": bool(cfg.get("simulated", False)),
+        "strategy": _name(cfg.get("strategy")),
+        "memory": _name(memory),
+        "window": window if isinstance(window, int) else None,
+        "status": status,
+        "outcome": run.outcome or "",
+        "steps": run.steps,
+        "depth": run.current.depth if run.nodes else 0,
+        "cursor": run.cursor,
+        "max_steps": None,
+        "tokens": run.tokens,
+        "cost": run.cost,
+        "pending": -1,
+        "breakpoints": 0,
+        "break_enabled": False,
+        "break_pattern": "",
+        "done": bool(run.nodes and run.current.terminal),
+        "run_id": run.id,
+        "sandbox": str(cfg.get("sandbox") or ""),
+    }
 
 
 def best_path(run: Run) -> list[int]:
@@ -118,11 +117,12 @@ def run_snapshot(
 ) -> dict[str, Any]:
     """The snapshot of `run` (see the module docstring); `last=None` keeps every card of the path.
 
-    `cards` are step cards already built (the live panel's cache), reused as they are."""
+    `cards` are step cards already built (the live panel's cache), reused as they are. The parts are
+    built as they are and the whole snapshot is redacted once, at the end (every reader gets it so)."""
     path = [n.id for n in run.path(run.cursor, copy=False)] if run.nodes else []
     full = path if last is None else path[max(0, len(path) - last) :]
     cards = cards or {}
-    step_cards = {i: cards.get(i) or safe(cards_mod.card(run.nodes[i], run)) for i in full}
+    step_cards = {i: cards.get(i) or cards_mod.card(run.nodes[i], run) for i in full}
     # tree cards for the same nodes and for the newest ones (a search grows at its newest nodes);
     # where a step card is kept too, only what the tree card adds (the front end merges the two)
     newest = sorted(run.nodes) if last is None else sorted(run.nodes)[-last:]
@@ -136,14 +136,14 @@ def run_snapshot(
         node = run.nodes[node_id]
         if not node.llm_calls:
             continue
-        details = safe([cards_mod.call_details(c) for c in node.llm_calls])
+        details = [cards_mod.call_details(c) for c in node.llm_calls]
         size = len(json.dumps(details))
         if used + size > calls_budget:
             break
         calls[node_id], used = details, used + size
     kept, left_out = _kept_records(run, path, max_records)
-    records = [safe(node_record(run.nodes[i])) for i in kept]
-    usage = safe(usage_series(run))
+    records = [node_record(run.nodes[i]) for i in kept]
+    usage = usage_series(run)
     usage_left = max(0, len(usage["step"]) - MAX_USAGE)
     if usage_left:
         usage = {k: v[usage_left:] for k, v in usage.items()}
@@ -156,25 +156,27 @@ def run_snapshot(
         model=str(header.get("model", "")),
         simulated=bool(header.get("simulated", False)),
     )
-    return {
-        "format": "agent-workbench.run-snapshot",
-        "format_version": FORMAT_VERSION,
-        "workbench_version": __version__,
-        "taken_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "run_id": run.id,
-        "view": view,
-        "header": {**header, "page_size": PAGE},
-        "path": path,
-        "cards": {str(i): c for i, c in step_cards.items()},
-        "tree_cards": {str(i): c for i, c in tree_cards.items()},
-        "calls": {str(i): c for i, c in calls.items()},
-        "usage": usage,
-        "plan": safe(list(plan)),
-        "tree": {"meta": meta, "palette": STYLE, "records": records, "max_nodes": 1500},
-        "omitted": {
-            "cards": len(path) - len(full),
-            "records": left_out,
-            "usage_steps": usage_left,
-            "calls": sum(1 for i in full if run.nodes[i].llm_calls and i not in calls),
-        },
-    }
+    return safe(
+        {
+            "format": "agent-workbench.run-snapshot",
+            "format_version": FORMAT_VERSION,
+            "workbench_version": __version__,
+            "taken_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "run_id": run.id,
+            "view": view,
+            "header": {**header, "page_size": PAGE},
+            "path": path,
+            "cards": {str(i): c for i, c in step_cards.items()},
+            "tree_cards": {str(i): c for i, c in tree_cards.items()},
+            "calls": {str(i): c for i, c in calls.items()},
+            "usage": usage,
+            "plan": list(plan),
+            "tree": {"meta": meta, "palette": STYLE, "records": records, "max_nodes": 1500},
+            "omitted": {
+                "cards": len(path) - len(full),
+                "records": left_out,
+                "usage_steps": usage_left,
+                "calls": sum(1 for i in full if run.nodes[i].llm_calls and i not in calls),
+            },
+        }
+    )

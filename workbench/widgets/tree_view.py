@@ -71,7 +71,8 @@ def node_record(node: Any) -> list[Any]:
 def tree_meta(
     run: Any, *, best: list[int], status: str, strategy: str, model: str, simulated: bool
 ) -> dict[str, Any]:
-    """What the tree's summary line and colours need: counts, cursor, best path, value range."""
+    """What the tree's summary line and colours need: counts, cursor, best path, value range
+    (not redacted: the widget and `run_snapshot` redact what they send, once)."""
     lo, hi = value_range(n.value for n in run.nodes.values())
     counts = dict.fromkeys(STATUSES, 0)
     scored = 0
@@ -80,28 +81,27 @@ def tree_meta(
         scored += safety_score(node) is not None
     counts = {k: v for k, v in counts.items() if v}
     search = run.root.info.get("search") if run.nodes else None
-    return safe(
-        {
-            "run_id": run.id,
-            "nodes": len(run.nodes),
-            "cursor": run.cursor,
-            "best": best,
-            "lo": lo,
-            "hi": hi,
-            "counts": counts,
-            "scored": scored,
-            "status": status,
-            "strategy": strategy,
-            "model": model,
-            "simulated": simulated,
-            "outcome": run.outcome or "",
-            "search": search if isinstance(search, dict) else {},
-        }
-    )
+    return {
+        "run_id": run.id,
+        "nodes": len(run.nodes),
+        "cursor": run.cursor,
+        "best": best,
+        "lo": lo,
+        "hi": hi,
+        "counts": counts,
+        "scored": scored,
+        "status": status,
+        "strategy": strategy,
+        "model": model,
+        "simulated": simulated,
+        "outcome": run.outcome or "",
+        "search": search if isinstance(search, dict) else {},
+    }
 
 
 def tree_card(run: Any, node_id: int) -> dict[str, Any]:
-    """The card of a selected node: a step card plus visits, pin, value source and what it allows."""
+    """The card of a selected node: a step card plus visits, pin, value source and what it allows
+    (not redacted, like `tree_meta`)."""
     node = run.nodes[node_id]
     data = cards_mod.card(node, run)
     if not node.executed and not node.observation:
@@ -120,7 +120,7 @@ def tree_card(run: Any, node_id: int) -> dict[str, Any]:
         can_pin=node.status in ("frontier", "expanded"),
         can_resume=node.status != "frontier" and node.info.get("kind") != "provider",
     )
-    return safe(data)
+    return data
 
 
 class TreeView(SessionWidget):
@@ -188,7 +188,7 @@ class TreeView(SessionWidget):
 
     def _meta(self) -> dict[str, Any]:
         s = self.session
-        return tree_meta(
+        meta = tree_meta(
             s.tree,
             best=self.best_path(),
             status="running" if self.runner.running else s.status,
@@ -196,9 +196,10 @@ class TreeView(SessionWidget):
             model=str(s.config.get("model_label", "")),
             simulated=bool(s.config.get("simulated", False)),
         )
+        return safe(meta)
 
     def _card(self, node_id: int) -> dict[str, Any]:
-        return tree_card(self.session.tree, node_id)
+        return safe(tree_card(self.session.tree, node_id))
 
     # --- events ----------------------------------------------------------------------------------
     def parts_for(self, event: ev.Event) -> set[str]:
@@ -329,9 +330,7 @@ class TreeView(SessionWidget):
 
         running = self.runner.running
         header = cards_mod.header(self.session, running=running, pending=None, breakpoint={})
-        return run_snapshot(
-            self.session.tree, header=safe(header), plan=(), best=self.best_path(), view="Tree"
-        )
+        return run_snapshot(self.session.tree, header=header, plan=(), best=self.best_path(), view="Tree")
 
     def summary(self) -> str:
         m = self._meta()
