@@ -94,11 +94,8 @@ def _grid_state(conv: Conversation) -> gridworld.GridState | None:
 
 
 def _numbers(conv: Conversation) -> list[Fraction] | None:
-    for obs in reversed(conv.observations):
-        parsed = game24.parse_observation(obs)
-        if parsed is not None:
-            return parsed[0]
-    return None
+    """The numbers left in the newest game24 observation."""
+    return next((parsed[0] for kind, parsed in reversed(conv.views()) if kind == "game24"), None)
 
 
 def _fix_thought(error: re.Match[str]) -> str:
@@ -173,7 +170,7 @@ def _game24_answer(
     rng: random.Random,
     sample: int,
 ) -> str:
-    shown = " ".join(game24.fmt(n) for n in numbers)
+    shown = game24.fmt_all(numbers)
     if error is not None and last_code is not None:
         if "def search" in last_code:
             code = _brute_code(numbers)

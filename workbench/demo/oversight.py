@@ -6,22 +6,20 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
-from .reading import Conversation, message_text
+from .reading import Conversation
 
 _AGENT = re.compile(r"\(emulated toolkit: (\w+)\)")
 
 
-def oversight_answer(conv: Conversation, messages: list[dict[str, Any]]) -> str | None:
-    """The demo's answer when `messages` are an emulator, an evaluator or a toolkit agent's prompt."""
+def oversight_answer(conv: Conversation) -> str | None:
+    """The demo's answer when `conv` is an emulator, an evaluator or a toolkit agent's prompt."""
     system = conv.system or conv.instructions
     if "[tool emulator]" in system or "[safety evaluator]" in system:
         from ..oversight.toolkits import TOOLKITS, judge, simulate
 
-        last = message_text(messages[-1]) if messages else ""
         try:
-            payload = json.loads(last)
+            payload = json.loads(conv.last_user)
         except json.JSONDecodeError:
             return "Error: the request is not the JSON the emulator expects"
         toolkit = TOOLKITS.get(payload.get("toolkit", ""))

@@ -43,7 +43,17 @@ from ..memory.hierarchical import SUMMARY_LABEL, SUMMARY_TASK
 from ..strategies.labels import CANDIDATES_LABEL, EXECUTOR_ROLE
 from .codeact import codeact_answer
 from .oversight import oversight_answer
-from .reading import Conversation, own_subgoal, parse_plan, read_conversation, render_plan
+from .reading import (
+    PHASE_GOALS,
+    Conversation,
+    moves_text,
+    outlook24,
+    parse_plan,
+    phases_left,
+    read_conversation,
+    render_plan,
+    subgoal_line,
+)
 from .roles import lesson_move, roles_answer
 from .search import search_answer
 from .summaries import summary_answer
@@ -78,8 +88,8 @@ def respond(
 
     When the system prompt asks for the text tool format (`Action Input:`), an action that one of
     the listed built-in action tools performs is written as that tool's call (`workbench.demo.tools`)."""
-    text = _respond(messages, seed=seed, error_rate=error_rate, sample=sample)
-    return text_tool_answer(text, messages)
+    conv = read_conversation(messages)
+    return text_tool_answer(_respond(conv, seed=seed, error_rate=error_rate, sample=sample), conv)
 
 
 def respond_tools(
@@ -91,18 +101,17 @@ def respond_tools(
     sample: int = 0,
 ) -> tuple[str, list[dict[str, Any]] | None]:
     """(text, native tool calls) when the request offers `tools` (see `workbench.demo.tools`)."""
-    text = _respond(messages, seed=seed, error_rate=error_rate, sample=sample)
-    return native_answer(text, tools, read_conversation(messages))
-
-
-def _respond(messages: list[dict[str, Any]], *, seed: int, error_rate: float, sample: int) -> str:
     conv = read_conversation(messages)
+    return native_answer(_respond(conv, seed=seed, error_rate=error_rate, sample=sample), tools, conv)
+
+
+def _respond(conv: Conversation, *, seed: int, error_rate: float, sample: int) -> str:
     rng = _rng("demo", seed, sample, conv.fingerprint)
-    if (answer := oversight_answer(conv, messages)) is not None:  # emulated toolkits (oversight)
+    if (answer := oversight_answer(conv)) is not None:  # emulated toolkits (oversight)
         return answer
-    if (answer := search_answer(messages, conv, rng, error_rate)) is not None:
+    if (answer := search_answer(conv, rng, error_rate)) is not None:
         return answer
-    if (answer := summary_answer(messages, conv, rng, error_rate)) is not None:  # Chain of Summarization
+    if (answer := summary_answer(conv, rng, error_rate)) is not None:  # Chain of Summarization
         return answer
     if (answer := codeact_answer(conv, rng, error_rate, sample)) is not None:
         return answer
@@ -116,7 +125,7 @@ def _respond(messages: list[dict[str, Any]], *, seed: int, error_rate: float, sa
     if CANDIDATES_LABEL.lower() in text.lower():
         return _candidates(conv, rng, error_rate, seed)
     if text.startswith(SUMMARY_TASK) and SUMMARY_LABEL in text:
-        return _summarise(messages, conv, rng, error_rate)
+        return _summarise(conv, rng, error_rate)
     decision = _decide(conv)
     good = list(decision.good)
     _rng("order", seed, conv.fingerprint).shuffle(good)  # the same order for every sample
@@ -139,18 +148,10 @@ def _respond(messages: list[dict[str, Any]], *, seed: int, error_rate: float, sa
     return "\n".join(lines)
 
 
-_SUBGOAL_LINE = re.compile(r"(?im)^subgoal:[ \t]*(.+?)[ \t]*$")
-
-
-def _summarise(
-    messages: list[dict[str, Any]], conv: Conversation, rng: random.Random, error_rate: float
-) -> str:
+def _summarise(conv: Conversation, rng: random.Random, error_rate: float) -> str:
     """One line on a finished subgoal: met or not, judged on the last observation shown."""
-    users = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
-    found = _SUBGOAL_LINE.search(str(users[-1].get("content") or "")) if users else None
-    subgoal = found.group(1) if found else "the subgoal"
-    views = _views(conv)
-    kind, parsed = views[-1] if views else ("", None)
+    subgoal = subgoal_line(conv.last_user) or "the subgoal"
+    kind, parsed = conv.latest_view()
     met: bool | None = None
     if kind == "gridworld":
         state = parsed[0]
@@ -164,13 +165,10 @@ def _summarise(
         where = f"the key is {'held' if state.has_key else 'not held'}, the door is " + (
             "open" if state.door_open else "locked"
         )
-        where += "" if left is None else f", {_moves(len(left))} to the goal"
+        where += "" if left is None else f", {moves_text(len(left))} to the goal"
     elif kind == "game24":
-        numbers = parsed[0]
-        shown = " ".join(game24.fmt(n) for n in numbers)
-        made = len(numbers) == 1 and numbers[0] == game24.TARGET
-        met = made or (len(numbers) > 1 and game24.solve24(numbers) is not None)
-        where = f"numbers left {shown}" + ("" if made or met else ", 24 is out of reach")
+        made, met = outlook24(parsed[0])
+        where = f"numbers left {game24.fmt_all(parsed[0])}" + ("" if made or met else ", 24 is out of reach")
     else:
         where = "I could not read the last observation"
     if met is not None and rng.random() < error_rate:
@@ -212,47 +210,14 @@ def _malformed(choice: Choice, rng: random.Random) -> str:
 def _wants_subgoal(conv: Conversation, subgoal: str) -> bool:
     if not subgoal or "subgoal:" not in conv.instructions.lower():
         return False
-    if conv.answers and own_subgoal(conv.answers[-1]):
+    if conv.answers and subgoal_line(conv.answers[-1]):
         return False
     last = conv.last_subgoal()
     return last is None or last.strip().lower() != subgoal.lower()
 
 
-def _views(conv: Conversation) -> list[tuple[str, Any]]:
-    """(env name, parsed observation) for every observation that reads as a built-in env.
-
-    The newest readable one is the state: an engine message in between (a parse error, a forgotten
-    observation) does not make the model lose track."""
-    out: list[tuple[str, Any]] = []
-    for obs in conv.observations:
-        view = _read_view(obs)
-        if view is not None:
-            kind, parsed = view
-            out.append((kind, parsed if kind == "gridworld" else (list(parsed[0]), list(parsed[1]))))
-    return out
-
-
-_VIEWS: dict[str, tuple[str, Any] | None] = {}  # observation text -> its view; a prompt repeats them
-_VIEWS_MAX = 20_000
-
-
-def _read_view(obs: str) -> tuple[str, Any] | None:
-    """(env name, parsed observation) or None, read once per text (game24's lists kept as tuples)."""
-    if obs in _VIEWS:
-        return _VIEWS[obs]
-    view: tuple[str, Any] | None = None
-    if (grid := gridworld.parse_observation(obs)) is not None:
-        view = ("gridworld", grid)  # (frozen GridState, message)
-    elif (numbers := game24.parse_observation(obs)) is not None:
-        view = ("game24", (tuple(numbers[0]), tuple(numbers[1])))
-    if len(_VIEWS) >= _VIEWS_MAX:
-        _VIEWS.clear()
-    _VIEWS[obs] = view
-    return view
-
-
 def _decide(conv: Conversation) -> Decision:
-    views = _views(conv)
+    views = conv.views()
     kind, parsed = views[-1] if views else ("", None)
     decision = None
     if kind == "gridworld":
@@ -326,10 +291,6 @@ def _corner_cell(state: gridworld.GridState, corner: str) -> gridworld.Cell | No
     return min(reach, key=lambda c: (abs(c[0] - row) + abs(c[1] - col), reach[c], c), default=None)
 
 
-def _moves(n: int) -> str:
-    return "1 move" if n == 1 else f"{n} moves"
-
-
 def _grid_target(state: gridworld.GridState, kind: str) -> tuple[str, set[gridworld.Cell], str | None] | None:
     """(kind, cells to reach, final action) for a target: key, door, goal or corner:top-left etc."""
     locked = state.door is not None and not state.door_open
@@ -364,9 +325,7 @@ def _grid_toward(state: gridworld.GridState, wanted: str) -> tuple[list[Choice],
     if target is None:
         return [], ""
     kind, cells, final = target
-    subgoal = {"key": "pick up the key", "door": "open the door", "goal": "reach the goal"}.get(
-        kind, f"go to the {kind[7:]} corner"
-    )
+    subgoal = PHASE_GOALS.get(kind, f"go to the {kind[7:]} corner")
     dist = gridworld.distances(state, cells)
     here = dist.get(state.agent)
     if here is None or (here == 0 and final is None):
@@ -381,10 +340,10 @@ def _grid_toward(state: gridworld.GridState, wanted: str) -> tuple[list[Choice],
     for d, n in gridworld.neighbours(state.agent):
         if state.free(n) and dist.get(n) == here - 1:
             thought = {
-                "key": f"The key is {_moves(here)} from reach; I go {d} toward it.",
-                "door": f"I hold the key and the door is {_moves(here)} from reach; I go {d} toward it.",
-                "goal": f"The way is open and the goal is {_moves(here)} away; I go {d}.",
-            }.get(kind, f"The {kind[7:]} corner is {_moves(here)} away; I go {d}.")
+                "key": f"The key is {moves_text(here)} from reach; I go {d} toward it.",
+                "door": f"I hold the key and the door is {moves_text(here)} from reach; I go {d} toward it.",
+                "goal": f"The way is open and the goal is {moves_text(here)} away; I go {d}.",
+            }.get(kind, f"The {kind[7:]} corner is {moves_text(here)} away; I go {d}.")
             if kind == "goal" and here == 1:
                 thought = f"The goal is one step {d}, so I step onto it."
             choices.append(Choice(f"go {d}", thought))
@@ -437,9 +396,7 @@ def _grid_decision(
         for a in gridworld.valid_actions(state)
         if a not in good
     ]
-    steps = {"key": ["pick up the key", "open the door"], "door": ["open the door"]}
-    todo = steps.get(gridworld.phase(state), [])
-    proposal = [("doing" if i == 0 else "todo", s) for i, s in enumerate([*todo, "reach the goal"])]
+    proposal = [("doing" if i == 0 else "todo", s) for i, s in enumerate(phases_left(state))]
     return Decision(
         choices,
         bad,
@@ -471,7 +428,7 @@ def _game24_decision(conv: Conversation, numbers: list[Any], steps: list[str]) -
 
     def thought(move: str) -> str:
         after = game24.apply_move(numbers, move) or []
-        result, rest = game24.fmt(after[-1]), " ".join(game24.fmt(n) for n in after)
+        result, rest = game24.fmt(after[-1]), game24.fmt_all(after)
         if len(after) == 1:
             return f"{move} = {result}, which is 24." if result == "24" else f"{move} = {result} finishes it."
         if move in keep:
@@ -526,7 +483,7 @@ def _assess_grid(previous: gridworld.GridState | None, state: gridworld.GridStat
 
 
 def _assess_game24(numbers: list[Any]) -> Verdict:
-    shown = " ".join(game24.fmt(n) for n in numbers)
+    shown = game24.fmt_all(numbers)
     if len(numbers) == 1 and numbers[0] == 24:
         return True, True, "The last number is 24, so the puzzle is solved.", 10
     if len(numbers) == 1:
@@ -539,7 +496,7 @@ def _assess_game24(numbers: list[Any]) -> Verdict:
 
 
 def _judge(conv: Conversation, rng: random.Random, error_rate: float, *, numeric: bool) -> str:
-    views = _views(conv)
+    views = conv.views()
     kind, parsed = views[-1] if views else ("", None)
     if kind == "gridworld":
         before = views[-2][1][0] if len(views) > 1 and views[-2][0] == kind else None

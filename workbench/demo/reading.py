@@ -12,6 +12,9 @@ It sees only the chat messages, like a real model:
   `Plan:` (the last such line wins), items like `1. [x] find the key`, `2. [>] open the door`,
   `3. [ ] reach the goal`, `4. [-] skipped`; `(empty)` or no items means an empty plan, and no
   such line means no plan at all.
+- an observation that reads as a built-in env's (`read_view`: a gridworld map with its `Legend:` line,
+  or game24's `Numbers left:` line) gives the state; the newest such one is the current state, so an
+  engine message in between (a parse error, a forgotten observation) does not lose track of it.
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..envs import game24, gridworld
+
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _MARKER = re.compile(
     r"(?im)^[ \t]*(observation diff|observation|subgoal\s+\d+\s*\([^)\n]*\)|\d+\s+subgoal)[ \t]*:[ \t]*"
 )
-_OWN_SUBGOAL = re.compile(r"(?im)^[ \t]*subgoal[ \t]*:[ \t]*(.+?)[ \t]*$")
+_SUBGOAL_LINE = re.compile(r"(?im)^[ \t]*subgoal[ \t]*:[ \t]*(.+?)[ \t]*$")
 _PLAN_HEADER = re.compile(
     r"(?im)^[ \t]*(current plan|plan)[ \t]*:[ \t]*(?:\(?(?:empty|none|no plan yet)\)?\.?)?[ \t]*$"
 )
@@ -112,9 +117,9 @@ def render_plan(items: list[tuple[str, str]]) -> str:
     return "\n".join(f"{n}. [{MARKS[s]}] {t}" for n, (s, t) in enumerate(items, start=1))
 
 
-def own_subgoal(answer: str) -> str | None:
-    """The `Subgoal:` line of one of the model's answers, if any."""
-    m = _OWN_SUBGOAL.search(answer)
+def subgoal_line(text: str) -> str | None:
+    """What the first `Subgoal:` line of `text` (one of the model's answers, a prompt) says, if any."""
+    m = _SUBGOAL_LINE.search(text)
     return m.group(1) if m else None
 
 
@@ -125,6 +130,7 @@ class Conversation:
     observations: list[str] = field(default_factory=list)
     events: list[tuple[str, str]] = field(default_factory=list)  # ("answer" | "subgoal", text)
     fingerprint: str = ""
+    last_user: str = ""  # the text of the last message from the user (not system, assistant or tool)
 
     @property
     def answers(self) -> list[str]:
@@ -136,10 +142,21 @@ class Conversation:
 
     def last_subgoal(self) -> str | None:
         for kind, text in reversed(self.events):
-            found = text if kind == "subgoal" else own_subgoal(text)
+            found = text if kind == "subgoal" else subgoal_line(text)
             if found:
                 return found
         return None
+
+    def views(self) -> list[View]:
+        """The view (`read_view`) of every observation that reads as a built-in env, oldest first."""
+        return [view for obs in self.observations if (view := read_view(obs)) is not None]
+
+    def latest_view(self) -> View:
+        """The view of the newest observation that reads as a built-in env, or ("", None)."""
+        for obs in reversed(self.observations):
+            if (view := read_view(obs)) is not None:
+                return view
+        return "", None
 
 
 def read_conversation(messages: Any) -> Conversation:
@@ -181,6 +198,7 @@ def read_conversation(messages: Any) -> Conversation:
     conv.system = "\n".join(system)
     conv.instructions = conv.system or first_user
     conv.fingerprint = "[" + ", ".join(seen) + "]"  # == json.dumps([[role, text], ...])
+    conv.last_user = last_user
     return conv
 
 
@@ -235,3 +253,44 @@ def _applied(old: str, diff: str) -> str | None:
         _APPLIED.clear()
     _APPLIED[key] = new = apply_diff(old, diff)
     return new
+
+
+# --- the built-in envs' states, as the answers read and name them --------------------------------------
+View = tuple[str, Any]  # ("gridworld", (GridState, message)) or ("game24", (numbers, steps))
+PHASE_GOALS = {"key": "pick up the key", "door": "open the door", "goal": "reach the goal"}
+_VIEWS: dict[str, View | None] = {}  # observation text -> its view; a prompt repeats them
+
+
+def read_view(text: str) -> View | None:
+    """("gridworld", (GridState, message)) or ("game24", (numbers, steps)) when `text` reads as a
+    built-in env's observation, else None. Each text is parsed once; game24's lists are fresh copies."""
+    if text in _VIEWS:
+        view = _VIEWS[text]
+    else:
+        view = None
+        if (grid := gridworld.parse_observation(text)) is not None:
+            view = ("gridworld", grid)  # (frozen GridState, message)
+        elif (numbers := game24.parse_observation(text)) is not None:
+            view = ("game24", (tuple(numbers[0]), tuple(numbers[1])))
+        if len(_VIEWS) >= _CACHE_MAX:
+            _VIEWS.clear()
+        _VIEWS[text] = view
+    if view is not None and view[0] == "game24":
+        return "game24", (list(view[1][0]), list(view[1][1]))
+    return view
+
+
+def phases_left(state: gridworld.GridState) -> list[str]:
+    """The gridworld subgoals still open, in order: the key, the door (if locked), the goal."""
+    still = {"key": ("key", "door"), "door": ("door",)}.get(gridworld.phase(state), ())
+    return [PHASE_GOALS[p] for p in (*still, "goal")]
+
+
+def outlook24(numbers: list[Any]) -> tuple[bool, bool]:
+    """(24 is made, 24 is made or can still be made) for game24's numbers left."""
+    made = len(numbers) == 1 and numbers[0] == game24.TARGET
+    return made, made or (len(numbers) > 1 and game24.solve24(numbers) is not None)
+
+
+def moves_text(n: int) -> str:
+    return "1 move" if n == 1 else f"{n} moves"

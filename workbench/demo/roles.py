@@ -22,7 +22,6 @@ from __future__ import annotations
 import random
 import re
 from fractions import Fraction
-from typing import Any
 
 from ..envs import game24, gridworld
 from ..strategies.labels import (
@@ -34,7 +33,7 @@ from ..strategies.labels import (
     UMI_PLANNER_ROLE,
     UMI_SUMMARIZER_ROLE,
 )
-from .reading import Conversation
+from .reading import Conversation, phases_left
 
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
 
@@ -51,28 +50,12 @@ def roles_answer(conv: Conversation, rng: random.Random, error_rate: float) -> s
     return None
 
 
-def _state(conv: Conversation) -> tuple[str, Any]:
-    """(env name, parsed observation) of the newest observation that reads as a built-in env."""
-    for obs in reversed(conv.observations):
-        if (grid := gridworld.parse_observation(obs)) is not None:
-            return "gridworld", grid
-        if (numbers := game24.parse_observation(obs)) is not None:
-            return "game24", numbers
-    return "", None
-
-
-def _nums(numbers: list[Fraction]) -> str:
-    return " ".join(game24.fmt(n) for n in numbers)
-
-
 # --- plan-and-execute's planner -------------------------------------------------------------------
 def _plan(conv: Conversation, rng: random.Random, error_rate: float) -> str:
-    kind, parsed = _state(conv)
+    kind, parsed = conv.latest_view()
     slip = rng.random() < error_rate
     if kind == "gridworld":
-        state = parsed[0]
-        steps = {"key": ["pick up the key", "open the door"], "door": ["open the door"]}
-        items = [*steps.get(gridworld.phase(state), []), "reach the goal"]
+        items = phases_left(parsed[0])
         thought = "I take the phases in order: " + ", then ".join(items) + "."
         if slip:
             items.insert(0, f"go to the {rng.choice(CORNERS)} corner")
@@ -101,14 +84,14 @@ def _plan24(numbers: list[Fraction], rng: random.Random, slip: bool) -> tuple[li
         current = game24.apply_move(current, move) or current
         items.append(f"{move} = {game24.fmt(current[-1])}")
     if len(current) > 1:
-        items.append(f"combine {_nums(current)} into 24")
-    return items, f"From {_nums(numbers)} I plan the moves one by one."
+        items.append(f"combine {game24.fmt_all(current)} into 24")
+    return items, f"From {game24.fmt_all(numbers)} I plan the moves one by one."
 
 
 # --- alpha-UMi's planner (router) and summarizer ------------------------------------------------------
 def _verdict(conv: Conversation) -> tuple[str, str]:
     """("done" | "stuck" | "going", one sentence on the state)."""
-    kind, parsed = _state(conv)
+    kind, parsed = conv.latest_view()
     if kind == "gridworld":
         state, message = parsed
         if state.at_goal:
@@ -127,10 +110,10 @@ def _verdict(conv: Conversation) -> tuple[str, str]:
         if len(numbers) == 1:
             if numbers[0] == game24.TARGET:
                 return "done", f"The last number is 24 ({'; '.join(steps)})."
-            return "stuck", f"The last number is {_nums(numbers)}, not 24."
+            return "stuck", f"The last number is {game24.fmt_all(numbers)}, not 24."
         if game24.solve24(numbers) is None:
-            return "stuck", f"24 cannot be made from {_nums(numbers)} any more."
-        return "going", f"{_nums(numbers)} can still make 24; the caller plays the next move."
+            return "stuck", f"24 cannot be made from {game24.fmt_all(numbers)} any more."
+        return "going", f"{game24.fmt_all(numbers)} can still make 24; the caller plays the next move."
     return "going", "I cannot read the state yet; the caller should look."
 
 

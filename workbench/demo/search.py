@@ -21,11 +21,10 @@ import random
 import re
 from dataclasses import replace
 from fractions import Fraction
-from typing import Any
 
 from ..envs import game24, gridworld
 from ..strategies.labels import FINAL_OBSERVATION, IMAGINE_STATE, REFLECTION_LABEL, REMAINING_LABEL
-from .reading import Conversation, message_text
+from .reading import Conversation, read_view
 
 _ITEM = re.compile(r"^\s*\d+[.)]\s*(.+?)\s*$")
 _STEP = re.compile(r"^\s*(-?\d+(?:/\d+)?)\s*([-+*/])\s*(-?\d+(?:/\d+)?)\s*$")
@@ -33,22 +32,15 @@ _SHOWN = 8  # imagined actions listed before the rest is summarised
 _MAX_UNDO = 200  # longer trajectories are not rebuilt
 
 
-def search_answer(messages: Any, conv: Conversation, rng: random.Random, error_rate: float) -> str | None:
+def search_answer(conv: Conversation, rng: random.Random, error_rate: float) -> str | None:
     """The answer to an imagination or a reflection prompt; None for any other prompt."""
     system = conv.instructions.lower()
-    user = _last_user(messages)
+    user = conv.last_user
     if REMAINING_LABEL.lower() in system and (found := _after(user, IMAGINE_STATE)) is not None:
         return _imagine(*found, rng, error_rate)
     if REFLECTION_LABEL.lower() in system and (found := _after(user, FINAL_OBSERVATION)) is not None:
         return _reflect(*found, rng, error_rate)
     return None
-
-
-def _last_user(messages: Any) -> str:
-    for message in reversed(messages if isinstance(messages, list) else []):
-        if isinstance(message, dict) and message.get("role") not in ("system", "assistant"):
-            return message_text(message)
-    return ""
 
 
 def _after(user: str, anchor: str) -> tuple[list[str], str] | None:
@@ -62,24 +54,12 @@ def _after(user: str, anchor: str) -> tuple[list[str], str] | None:
     return actions, user[at + len(anchor) :].strip()
 
 
-def _read(state: str) -> tuple[str, Any]:
-    if (grid := gridworld.parse_observation(state)) is not None:
-        return "gridworld", grid[0]
-    if (numbers := game24.parse_observation(state)) is not None:
-        return "game24", numbers
-    return "", None
-
-
-def _nums(numbers: list[Fraction]) -> str:
-    return " ".join(game24.fmt(n) for n in numbers)
-
-
 # --- imagination ---------------------------------------------------------------------------------
 def _imagine(actions: list[str], state: str, rng: random.Random, error_rate: float) -> str:
-    kind, parsed = _read(state)
+    kind, parsed = read_view(state) or ("", None)
     last = actions[-1] if actions else ""
     if kind == "gridworld":
-        note, plan, remaining = _imagine_grid(parsed, last)
+        note, plan, remaining = _imagine_grid(parsed[0], last)
     elif kind == "game24":
         note, plan, remaining = _imagine_game24(*parsed, last, rng)
     else:
@@ -118,16 +98,20 @@ def _imagine_game24(
     if len(after) == 1:
         if after[0] == game24.TARGET:
             return f"{last} makes 24, which finishes the task.", [], 0
-        return f"{last} ends the game with {_nums(after)}, not 24: the task needs a new attempt.", [], fresh
+        return (
+            f"{last} ends the game with {game24.fmt_all(after)}, not 24: the task needs a new attempt.",
+            [],
+            fresh,
+        )
     way = game24.solve24(after)
     if way is None:
-        note = f"{what} {_nums(after)} are left and 24 cannot be made any more: the task needs a new attempt."
+        note = f"{what} {game24.fmt_all(after)} are left and 24 cannot be made any more: the task needs a new attempt."
         return note, [], fresh
     plan, current = [], after
     for move in way:
         current = game24.apply_move(current, move) or current
         plan.append(f"{move} = {game24.fmt(current[-1])}")
-    return f"{what} {_nums(after)} are left and 24 is still reachable.", plan, len(after) - 1
+    return f"{what} {game24.fmt_all(after)} are left and 24 is still reachable.", plan, len(after) - 1
 
 
 def _apply24(numbers: list[Fraction], action: str) -> list[Fraction] | None:
@@ -141,11 +125,11 @@ def _apply24(numbers: list[Fraction], action: str) -> list[Fraction] | None:
 
 # --- reflection ----------------------------------------------------------------------------------
 def _reflect(actions: list[str], state: str, rng: random.Random, error_rate: float) -> str:
-    kind, parsed = _read(state)
+    kind, parsed = read_view(state) or ("", None)
     text = None
     if rng.random() >= error_rate:
         if kind == "gridworld":
-            text = _reflect_grid(parsed, actions)
+            text = _reflect_grid(parsed[0], actions)
         elif kind == "game24":
             text = _reflect_game24(*parsed, actions)
     if text is None:
@@ -206,7 +190,9 @@ def _reflect_game24(numbers: list[Fraction], steps: list[str], actions: list[str
         return "The attempt did reach 24; the same steps solve the puzzle again."
     reachable = [game24.solve24(n) is not None for n in history]
     if not reachable[0]:
-        return f"24 cannot be made from {_nums(history[0])} at all, so no sequence of steps could win."
+        return (
+            f"24 cannot be made from {game24.fmt_all(history[0])} at all, so no sequence of steps could win."
+        )
     k = next((i for i in range(len(steps)) if reachable[i] and not reachable[i + 1]), None)
     if k is None:
         way = game24.solve24(numbers) or []
@@ -216,8 +202,8 @@ def _reflect_game24(numbers: list[Fraction], steps: list[str], actions: list[str
     fixes = game24.good_moves(before)
     fix = f" Next time play {fixes[0]} there instead (24 stays reachable after it)." if fixes else ""
     return (
-        f"Step {number}, {move}, was the mistake: it left {_nums(after)}, from which 24 cannot be made, "
-        f"while {_nums(before)} could still reach 24.{fix}"
+        f"Step {number}, {move}, was the mistake: it left {game24.fmt_all(after)}, from which 24 cannot be made, "
+        f"while {game24.fmt_all(before)} could still reach 24.{fix}"
     )
 
 

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import random
 import re
-from typing import Any
 
 from ..envs import game24, gridworld
 from ..memory.summarized import L1_LABEL, L1_TASK, L2_TASK
-from .reading import Conversation, message_text
+from .reading import PHASE_GOALS, Conversation, moves_text, outlook24, read_view
 
 _ACTION = re.compile(r"(?m)^Action:[ \t]*(.+?)[ \t]*$")
 _FAILED = re.compile(r"(?ms)^Failed actions:\n(.*?)(?:\n\n|\Z)")
@@ -25,24 +24,13 @@ _STEPS = re.compile(r"(?m)^- step \d+:")
 DECISIONS = 3
 
 
-def summary_answer(
-    messages: list[dict[str, Any]], conv: Conversation, rng: random.Random, error_rate: float
-) -> str | None:
+def summary_answer(conv: Conversation, rng: random.Random, error_rate: float) -> str | None:
     """The answer to an L1 or L2 prompt, or None for any other prompt."""
     if conv.instructions.startswith(L1_TASK):
-        return _l1(_last_user(messages), conv.observation, rng, error_rate)
+        return _l1(conv.last_user, conv.observation, rng, error_rate)
     if conv.instructions.startswith(L2_TASK):
-        return _l2(_last_user(messages), conv.observation, rng, error_rate)
+        return _l2(conv.last_user, conv.observation, rng, error_rate)
     return None
-
-
-def _last_user(messages: list[dict[str, Any]]) -> str:
-    users = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
-    return message_text(users[-1]) if users else ""
-
-
-def _moves(n: int) -> str:
-    return "1 move" if n == 1 else f"{n} moves"
 
 
 def _l1(user: str, observation: str, rng: random.Random, error_rate: float) -> str:
@@ -50,8 +38,9 @@ def _l1(user: str, observation: str, rng: random.Random, error_rate: float) -> s
     action = found.group(1) if found else "(start of the episode)"
     head = "at the start" if action.startswith("(start") else f"after `{action}`"
     wrong = rng.random() < error_rate
-    if (grid := gridworld.parse_observation(observation)) is not None:
-        state, message = grid
+    kind, parsed = read_view(observation) or ("", None)
+    if kind == "gridworld":
+        state, message = parsed
         left = gridworld.route(state)
         where = f"{message.rstrip('.')}; I am at row {state.agent[0]}, column {state.agent[1]}, "
         where += "holding the key" if state.has_key else "without the key"
@@ -59,13 +48,11 @@ def _l1(user: str, observation: str, rng: random.Random, error_rate: float) -> s
         if state.at_goal:
             where += ", and I am on the goal"
         elif left is not None:
-            where += f", {_moves(max(1, len(left) + (3 if wrong else 0)))} to the goal"
+            where += f", {moves_text(max(1, len(left) + (3 if wrong else 0)))} to the goal"
         return f"{L1_LABEL} {head}: {where}."
-    if (numbers := game24.parse_observation(observation)) is not None:
-        nums = numbers[0]
-        shown = " ".join(game24.fmt(n) for n in nums)
-        made = len(nums) == 1 and nums[0] == game24.TARGET
-        reachable = made or (len(nums) > 1 and game24.solve24(nums) is not None)
+    if kind == "game24":
+        shown = game24.fmt_all(parsed[0])
+        made, reachable = outlook24(parsed[0])
         if wrong:
             reachable = not reachable
         outlook = "24 is made" if made else ("24 can still be made" if reachable else "24 is out of reach")
@@ -83,8 +70,9 @@ def _l2(user: str, observation: str, rng: random.Random, error_rate: float) -> s
     )
     decisions: list[str] = []
     worse: list[str] = []
-    if (grid := gridworld.parse_observation(observation)) is not None:
-        state = grid[0]
+    kind, parsed = read_view(observation) or ("", None)
+    if kind == "gridworld":
+        state = parsed[0]
         left = gridworld.route(state) or []
         decisions = left[:DECISIONS]
         worse = [a for a in gridworld.valid_actions(state) if a not in decisions[:1]]
@@ -93,13 +81,12 @@ def _l2(user: str, observation: str, rng: random.Random, error_rate: float) -> s
         elif not left:
             where = "I see no way to the goal from here"
         else:
-            need = {"key": "pick up the key", "door": "open the door", "goal": "reach the goal"}
-            where = f"next I must {need[gridworld.phase(state)]}; {_moves(len(left))} remain"
-    elif (numbers := game24.parse_observation(observation)) is not None:
-        nums = numbers[0]
+            where = f"next I must {PHASE_GOALS[gridworld.phase(state)]}; {moves_text(len(left))} remain"
+    elif kind == "game24":
+        nums = parsed[0]
         decisions = game24.solve24(nums) or [] if len(nums) > 1 else []
         worse = [m for m in game24.all_moves(nums) if m not in decisions[:1]]
-        shown = " ".join(game24.fmt(n) for n in nums)
+        shown = game24.fmt_all(nums)
         if len(nums) == 1:
             where = f"the last number is {shown}" + (", which is 24" if nums[0] == game24.TARGET else "")
         elif decisions:

@@ -14,7 +14,7 @@ import json
 import re
 from typing import Any
 
-from .reading import Conversation, message_text
+from .reading import Conversation
 
 _MOVE = re.compile(r"^\s*(-?[\d/]+)\s*([-+*/])\s*(-?[\d/]+)\s*$")
 _GO = re.compile(r"^go (north|south|east|west)$")
@@ -51,9 +51,9 @@ def _split(text: str) -> tuple[list[str], str | None, list[str]]:
     return lines, None, []
 
 
-def text_tool_answer(text: str, messages: list[dict[str, Any]]) -> str:
+def text_tool_answer(text: str, conv: Conversation) -> str:
     """`text` with its action rewritten as `Action: tool` + `Action Input: {...}` when asked for."""
-    system = "\n".join(message_text(m) for m in messages if isinstance(m, dict) and m.get("role") == "system")
+    system = conv.system
     if "Action Input:" not in system:
         return text
     names = set(re.findall(r"(?m)^- ([A-Za-z_][\w-]*)\(", system))

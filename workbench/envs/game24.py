@@ -67,6 +67,11 @@ def fmt(x: Fraction) -> str:
     return str(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
 
 
+def fmt_all(numbers: Any) -> str:
+    """The numbers as the observation's `Numbers left:` line shows them: "6 8 5"."""
+    return " ".join(fmt(n) for n in numbers)
+
+
 def parse_number(token: str) -> Fraction | None:
     token = token.strip()
     if not _NUMBER.match(token) or token.endswith("/0") or re.search(r"/0+$", token):
@@ -235,7 +240,7 @@ def good_moves(numbers: Any, target: int | Fraction = 24) -> list[str]:
 
 
 def render(numbers: list[Fraction], steps: list[str], message: str) -> str:
-    lines = ["Numbers left: " + " ".join(fmt(n) for n in numbers)]
+    lines = ["Numbers left: " + fmt_all(numbers)]
     lines.append("Steps so far:" if steps else "Steps so far: none")
     lines += [f"Step {k}: {s}" for k, s in enumerate(steps, start=1)]
     lines.append(f"Message: {message}")
@@ -313,7 +318,7 @@ class Game24:
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
         if self.terminated:
             return self._invalid("the game is over; call reset().")
-        left = " ".join(fmt(n) for n in self.numbers)
+        left = fmt_all(self.numbers)
         cleaned = _clean(action)
         if cleaned.startswith("answer"):
             expr = cleaned[len("answer") :].lstrip(" :=").split("=")[0].strip()
