@@ -50,7 +50,7 @@ def grow(steps: int) -> Session:
 
 
 def specs() -> list[Spec]:
-    from workbench.oversight.monitor import make_specs
+    from workbench.core.monitor import make_specs
 
     return make_specs(
         [

@@ -31,7 +31,7 @@ from ..errors import StepInProgress
 from . import events as ev
 
 if TYPE_CHECKING:
-    from .session import Session
+    from .state import SessionState
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ _runners_lock = threading.Lock()
 _live_tasks: set[asyncio.Task[Any]] = set()  # strong references until each task is done
 
 
-def runner_for(session: Session) -> Runner:
+def runner_for(session: SessionState) -> Runner:
     """The one `Runner` of `session` (made on first use)."""
     with _runners_lock:
         runner = _runners.get(session)
@@ -60,7 +60,7 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 class Runner:
     """Starts, tracks and cancels the background task of one session."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: SessionState) -> None:
         self._session = weakref.ref(session)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.task: asyncio.Task[Any] | None = None
@@ -70,7 +70,7 @@ class Runner:
         self._listeners: list[Callable[[Runner], None]] = []
 
     @property
-    def session(self) -> Session:
+    def session(self) -> SessionState:
         session = self._session()
         if session is None:
             raise RuntimeError("the session of this runner no longer exists")

@@ -9,32 +9,30 @@ code that stepped the env record `info["env_actions"]`, which are.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..envs.base import can_snapshot
 from ..safety.redact import redact
 from ..safety.text import valid_obj, valid_text
 from . import events as ev
+from .state import SessionState
 from .tree import Node
-
-if TYPE_CHECKING:
-    from .session import Session
 
 TOOL_CALLING = ("auto", "native", "text")
 
 
-class EnvMixin:
+class EnvMixin(SessionState):
     """Mixed into `Session`; uses its env, tree, snapshots and events."""
 
     @property
-    def env_seed(self: Session) -> int | None:
+    def env_seed(self) -> int | None:
         """The seed for `env.reset`: an env object's own `seed` wins; else the session's."""
         own = getattr(self.env, "seed", None)
         if self.config.get("env_object") and own is not None:
             return None
         return self.seed
 
-    def env_state_of(self: Session, node_id: int) -> int:
+    def env_state_of(self, node_id: int) -> int:
         """The node whose env state `node_id` has: itself if its action was executed (or it is the
         root), else its nearest such ancestor (a malformed answer, a memory action, a provider error
         leaves the env as its parent had it; a frontier candidate has no state yet and is its own)."""
@@ -43,7 +41,7 @@ class EnvMixin:
             node = self.tree.nodes[node.parent_id]
         return node.id
 
-    def _sync_env(self: Session, node_id: int) -> None:
+    def _sync_env(self, node_id: int) -> None:
         """Bring the env to the state of `node_id`: restore a snapshot or replay from reset."""
         if self._env_node == node_id:
             return
@@ -71,7 +69,7 @@ class EnvMixin:
                 self._snapshots[node_id] = self.env.snapshot()
         self._env_node = node_id
 
-    def inbound(self: Session, observation: Any) -> Any:
+    def inbound(self, observation: Any) -> Any:
         """An env's text as the tree keeps it (and prompts show it): valid UTF-8, and unless the session
         was made with `redact_prompts=False`, every known secret value redacted."""
         if not isinstance(observation, str):
@@ -79,17 +77,17 @@ class EnvMixin:
         observation = valid_text(observation)
         return redact(observation) if self.redact_prompts else observation
 
-    def inbound_result(self: Session, result: tuple[Any, ...]) -> tuple[Any, ...]:
+    def inbound_result(self, result: tuple[Any, ...]) -> tuple[Any, ...]:
         """An env step's (observation, reward, terminated, truncated, info) with its text made inbound."""
         obs, reward, terminated, truncated, info = result
         return self.inbound(obs), reward, terminated, truncated, valid_obj(info)
 
-    def _check_replay(self: Session, node: Node, observation: str) -> None:
+    def _check_replay(self, node: Node, observation: str) -> None:
         """Flag a node whose observation differs when its action is replayed from `reset()`."""
         if self.inbound(observation) != node.observation:
             self.mark_diverged(node, observation, "the env answered differently than recorded")
 
-    def mark_diverged(self: Session, node: Node, replayed: str, why: str) -> None:
+    def mark_diverged(self, node: Node, replayed: str, why: str) -> None:
         """Record on `node` that replaying it gave `replayed` instead of what was recorded (once)."""
         if node.info.get("diverged"):
             return
@@ -103,7 +101,7 @@ class EnvMixin:
             )
         )
 
-    def tool_mode(self: Session) -> str | None:
+    def tool_mode(self) -> str | None:
         """How this step offers tools: "native" (function calling), "text" (Action Input), or None."""
         if not callable(getattr(self.env, "tool_specs", None)):
             return None
@@ -114,7 +112,7 @@ class EnvMixin:
             cached = self.__dict__["_native_tools"] = bool(getattr(self.model, "supports_tools", False))
         return "native" if cached else "text"
 
-    def valid_actions(self: Session, node: Node) -> list[str] | None:
+    def valid_actions(self, node: Node) -> list[str] | None:
         """The env's valid actions in `node`'s state, when the env lists them (and is, or can cheaply be
         brought, in that state: snapshots; never a replay just to list actions)."""
         if node.terminal:
@@ -130,7 +128,7 @@ class EnvMixin:
             return None
         return [str(a) for a in actions] if actions else None
 
-    async def _env_step(self: Session, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
+    async def _env_step(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
         astep = getattr(self.env, "astep", None)
         if callable(astep):
             return await astep(action)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..envs.base import can_snapshot
 from ..errors import ConfigError, ModelError
@@ -17,20 +17,18 @@ from ..safety.text import valid_obj, valid_text
 from ..strategies.parsing import Parsed
 from . import events as ev
 from .limits import check_prompt, clip_node
+from .state import SessionState
 from .steering import PROMOTED_INFO
 from .tree import LLMCall, Node
-
-if TYPE_CHECKING:
-    from .session import Session
 
 StepResult = tuple[str, float, bool, bool, dict[str, Any]]
 
 
-class ExecuteMixin:
+class ExecuteMixin(SessionState):
     """Mixed into `Session`; uses its model, tree, memory, plan, env, limits and events."""
 
     async def call_model(
-        self: Session,
+        self,
         messages: list[dict[str, str]],
         parent: Node,
         *,
@@ -60,7 +58,7 @@ class ExecuteMixin:
         self.events.publish(ev.LLMCallFinished(self.run_id, node_id=parent.id, call=call))
         return call
 
-    def model_for(self: Session, spec: Any = None) -> Any:
+    def model_for(self, spec: Any = None) -> Any:
         """The model that answers a call: the session's (None), a model object as it is, or one built
         once per session from a model string or a stored `Model.config()` dict (a strategy's roles)."""
         if spec is None:
@@ -81,7 +79,7 @@ class ExecuteMixin:
         return cache[key]
 
     async def aexecute(
-        self: Session,
+        self,
         parent: Node,
         parsed: Parsed,
         calls: list[LLMCall],
@@ -131,7 +129,7 @@ class ExecuteMixin:
         return self._settle_node(node, parent, parsed, move_cursor)
 
     async def _execute_action(
-        self: Session,
+        self,
         parent: Node,
         parsed: Parsed,
         step: Callable[[Any], Awaitable[StepResult]] | None,
@@ -168,7 +166,7 @@ class ExecuteMixin:
         }
 
     def _settle_node(
-        self: Session,
+        self,
         node: Node,
         parent: Node,
         parsed: Parsed | None,
@@ -201,21 +199,30 @@ class ExecuteMixin:
             self.events.publish(ev.RunFinished(self.run_id, outcome=self.tree.outcome, node_id=node.id))
         return node
 
-    def _record_model_error(self: Session, parent: Node, exc: ModelError) -> Node:
-        call = getattr(exc, "call", None)
+    def _error_node(
+        self, parent: Node, observation: str, error: str, info: dict[str, Any], calls: list[LLMCall]
+    ) -> Node:
+        """A child of `parent` for a step that failed before its action ran (status error, provenance
+        env), holding the model calls it made so the record and the totals count them."""
         node = self.tree.new_node(
             parent.id,
-            observation=str(exc),
+            observation=observation,
             status="error",
-            error=str(exc),
+            error=error,
             provenance="env",
-            info={"kind": "provider", "error_type": type(exc).__name__},
+            info=info,
             plan=self.plan.to_list(),
             memory=self.memory.state(),
         )
-        if call is not None:
+        for call in calls:
             self.tree.record_call(node, call)
         self.events.publish(ev.NodeAdded(self.run_id, node=node))
+        return node
+
+    def _record_model_error(self, parent: Node, exc: ModelError) -> Node:
+        call = getattr(exc, "call", None)
+        info = {"kind": "provider", "error_type": type(exc).__name__}
+        node = self._error_node(parent, str(exc), str(exc), info, [] if call is None else [call])
         self.events.publish(
             ev.Error(self.run_id, message=str(exc), node_id=node.id, error_type=type(exc).__name__)
         )

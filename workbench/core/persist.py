@@ -10,24 +10,15 @@ what is queued, then goes on (or raises again, before any model call, while the 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import StoreError
 from . import events as ev
-
-if TYPE_CHECKING:
-    from .tree import Run
+from .state import SessionState
 
 
-class PersistMixin:
+class PersistMixin(SessionState):
     """The store side of `Session` (see the module docstring)."""
-
-    store: Any
-    limits: Any
-    tree: Run
-    events: ev.EventBus
-    status: str
-    _stepping: bool
 
     def _attach_store(self, store: Any) -> None:
         self.store = store

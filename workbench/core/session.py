@@ -22,10 +22,10 @@ from .. import validate
 from ..envs.base import can_snapshot, make_env
 from ..errors import BudgetExhausted, ConfigError, ModelError, StepInProgress
 from ..memory.base import Memory, make_memory
-from ..oversight.approval import ApprovalMixin, ReplayNeedsApproval
 from ..safety.text import valid_obj
 from ..strategies.base import Strategy, make_strategy
 from . import events as ev
+from .approval import ApprovalMixin, ReplayNeedsApproval
 from .breakpoints import Breakpoint
 from .envstate import TOOL_CALLING, EnvMixin, label_of, with_tools
 from .execute import ExecuteMixin, plain

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import validate
 from ..envs.base import can_snapshot
@@ -23,23 +23,21 @@ from ..strategies.parsing import Parsed
 from ..tools.base import result_text
 from . import events as ev
 from .limits import clip_node
+from .state import SessionState
 from .tree import LLMCall, Node
 
 DESTRUCTIVE_NOTE = "(not executed: the action matches a destructive pattern)"
 PROMOTED_INFO = ("tool_calls", "env_actions", "answer", "checked", "code")  # env info kept on the node
 
-if TYPE_CHECKING:
-    from .session import Session
 
-
-class SteeringMixin:
+class SteeringMixin(SessionState):
     """Mixed into `Session`; uses its tree, env, events and model."""
 
     destructive: list[re.Pattern[str]]
     concurrency: int
 
     # --- growing ------------------------------------------------------------------------------------
-    def update_node(self: Session, node: Node, provenance: str = "agent", **fields: Any) -> Node:
+    def update_node(self, node: Node, provenance: str = "agent", **fields: Any) -> Node:
         for name, value in fields.items():
             setattr(node, name, valid_obj(value))
         self.events.publish(
@@ -48,7 +46,7 @@ class SteeringMixin:
         return node
 
     def propose(
-        self: Session,
+        self,
         parent: Node,
         parsed: Parsed,
         calls: list[LLMCall],
@@ -79,10 +77,10 @@ class SteeringMixin:
         self.keep_full_text(node, full)
         return node
 
-    def is_destructive(self: Session, action: str | None) -> bool:
+    def is_destructive(self, action: str | None) -> bool:
         return bool(action) and any(p.search(action) for p in self.destructive)
 
-    async def arealize(self: Session, node: Node) -> Node:
+    async def arealize(self, node: Node) -> Node:
         """Execute a frontier node's action from its parent's state and record what happened."""
         if node.executed or node.status != "frontier":
             return node
@@ -124,7 +122,7 @@ class SteeringMixin:
         self.keep_full_text(node, full)
         return updated
 
-    async def areplay_tools(self: Session, node_id: int | None = None) -> list[dict[str, Any]]:
+    async def areplay_tools(self, node_id: int | None = None) -> list[dict[str, Any]]:
         """Re-execute the recorded tool calls on the path to `node_id` (default: the cursor) and
         compare each result with the recorded one; a difference marks the node `diverged`.
 
@@ -152,13 +150,13 @@ class SteeringMixin:
                 report.append(entry)
         return report
 
-    def replay_tools(self: Session, node_id: int | None = None) -> list[dict[str, Any]]:
+    def replay_tools(self, node_id: int | None = None) -> list[dict[str, Any]]:
         """Blocking form of `areplay_tools`."""
         from .sync import run_sync
 
         return run_sync(self.areplay_tools(node_id))
 
-    def call_limit(self: Session) -> asyncio.Semaphore:
+    def call_limit(self) -> asyncio.Semaphore:
         """The session's cap on concurrent model calls, one semaphore per event loop."""
         loop = asyncio.get_running_loop()
         limits = self.__dict__.setdefault("_call_limits", {})
@@ -167,7 +165,7 @@ class SteeringMixin:
         return limits[id(loop)][1]
 
     async def sample(
-        self: Session,
+        self,
         messages: list[dict[str, str]],
         n: int,
         parent: Node,
@@ -193,14 +191,14 @@ class SteeringMixin:
         return calls
 
     # --- steering -----------------------------------------------------------------------------------
-    def _node(self: Session, node_id: int) -> Node:
+    def _node(self, node_id: int) -> Node:
         if node_id not in self.tree.nodes:
             raise ConfigError(
                 f"no node {node_id} in run {self.run_id}; valid ids: 0..{len(self.tree.nodes) - 1}"
             )
         return self.tree.nodes[node_id]
 
-    def prune(self: Session, node_id: int) -> list[int]:
+    def prune(self, node_id: int) -> list[int]:
         """Never expand `node_id` or anything below it again. Returns the pruned ids."""
         node = self._node(node_id)
         if node_id == 0:
@@ -212,7 +210,7 @@ class SteeringMixin:
                 pruned.append(n.id)
         return pruned
 
-    def unprune(self: Session, node_id: int) -> list[int]:
+    def unprune(self, node_id: int) -> list[int]:
         """Undo `prune`: `node_id` and the pruned nodes below it may be expanded again (executed
         nodes become `expanded`, the others `frontier`). Nodes pruned because their action matched a
         destructive pattern stay pruned. Returns the ids made live again."""
@@ -230,7 +228,7 @@ class SteeringMixin:
                 back.append(n.id)
         return back
 
-    def pin(self: Session, node_id: int) -> Node:
+    def pin(self, node_id: int) -> Node:
         """Expand `node_id` next (search strategies select pinned nodes first)."""
         node = self._node(node_id)
         if node.status in ("pruned", "terminal", "error"):
@@ -239,7 +237,7 @@ class SteeringMixin:
             )
         return self.update_node(node, provenance="user", info={**node.info, "pinned": True})
 
-    def set_value(self: Session, node_id: int, value: float) -> Node:
+    def set_value(self, node_id: int, value: float) -> Node:
         """Override a node's value estimate (recorded with provenance user)."""
         node = self._node(node_id)
         if isinstance(value, str):  # a widget's text field sends "0.875"
@@ -250,21 +248,21 @@ class SteeringMixin:
         value = float(validate.number("value", value))
         return self.update_node(node, provenance="user", value=value, info={**node.info, "value_by": "user"})
 
-    def mark_destructive(self: Session, pattern: str) -> None:
+    def mark_destructive(self, pattern: str) -> None:
         """Actions matching `pattern` (a regex) are never executed during search."""
         try:
             self.destructive.append(re.compile(pattern, re.I))
         except re.error as exc:
             raise ConfigError(f"invalid regex {pattern!r}: {exc}") from None
 
-    def descendants(self: Session, node_id: int) -> Iterable[Node]:
+    def descendants(self, node_id: int) -> Iterable[Node]:
         stack = list(self.tree.children(node_id))
         while stack:
             n = stack.pop()
             yield n
             stack.extend(self.tree.children(n.id))
 
-    def best_node(self: Session) -> Node:
+    def best_node(self) -> Node:
         """The best state so far outside pruned subtrees: a successful terminal node first, then the
         highest value, then the shallowest."""
         pruned: set[int] = set()
@@ -279,6 +277,6 @@ class SteeringMixin:
         candidates = [n for n in self.tree.nodes.values() if (n.executed or n.id == 0) and n.id not in pruned]
         return max(candidates, key=key)
 
-    def best_path(self: Session) -> list[Node]:
+    def best_path(self) -> list[Node]:
         """Root to the best node (see `best_node`)."""
         return self.tree.path(self.best_node().id)

@@ -1,6 +1,6 @@
 """Approval gates: rules that decide which proposed actions need a person before they run.
 
-    from workbench.oversight import Gate
+    from workbench.oversight.gates import Gate
     s = Session(tools=[...], gates=[Gate.destructive(), Gate.tool("delete_.*"), Gate.code("network")])
 
 A rule looks at a `Proposal` (the action the agent wants to take, not yet executed) and says why it

@@ -162,7 +162,7 @@ class Strategy:
 
 def _allowed(session: StepContext) -> list[str] | None:
     """The tool names no behaviour spec forbids as the next action (`allowed_tools`, see
-    workbench.oversight.monitor), or None for no restriction."""
+    workbench.core.monitor), or None for no restriction."""
     allowed = getattr(session, "allowed_tools", None)
     return allowed() if callable(allowed) else None
 

@@ -22,9 +22,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..core import events as ev
 from ..errors import ConfigError
-from .specs import (
+from ..oversight.specs import (
     REACT,
     MonitorState,
     Position,
@@ -37,11 +36,12 @@ from .specs import (
     start,
     trace_view,
 )
+from . import events as ev
+from .state import SessionState
 
 if TYPE_CHECKING:
-    from ..core.session import Session
-    from ..core.tree import Node
     from ..strategies.parsing import Parsed
+    from .tree import Node
 
 
 def make_specs(value: Any) -> list[Spec]:
@@ -63,20 +63,22 @@ def make_specs(value: Any) -> list[Spec]:
     return out
 
 
-class MonitorMixin:
+class MonitorMixin(SessionState):
+    """Mixed into `Session` through `ApprovalMixin` (see the module docstring)."""
+
     specs: list[Spec]
 
-    def _init_specs(self: Session, specs: Any) -> None:
+    def _init_specs(self, specs: Any) -> None:
         self.specs = make_specs(specs)
         self._monitors: dict[int, dict[int, MonitorState]] = {}  # id(spec) -> node id -> state
 
-    def spec(self: Session, formula: str | Spec, *, name: str = "", on_violation: str = "pause") -> Spec:
+    def spec(self, formula: str | Spec, *, name: str = "", on_violation: str = "pause") -> Spec:
         """Add a behaviour spec (a formula, or a `Spec`); checked from the next step on."""
         made = formula if isinstance(formula, Spec) else Spec(formula, name=name, on_violation=on_violation)
         self.specs.append(made)
         return made
 
-    def monitor_state(self: Session, spec: Spec, node: Node) -> MonitorState:
+    def monitor_state(self, spec: Spec, node: Node) -> MonitorState:
         """`spec`'s monitor after the positions of the path to `node` (kept per node)."""
         states = self._monitors.setdefault(id(spec), {})
         if not states:
@@ -93,15 +95,13 @@ class MonitorMixin:
             states[step.id] = state
         return state
 
-    def forget_monitor(self: Session, node_id: int) -> None:
+    def forget_monitor(self, node_id: int) -> None:
         """Drop the monitor states kept for `node_id` (its positions changed: a decided proposal)."""
         for states in self._monitors.values():
             states.pop(node_id, None)
 
     # --- before an action runs (reject / ask) ------------------------------------------------------
-    def spec_hit(
-        self: Session, parent: Node, parsed: Parsed
-    ) -> tuple[Spec, str, list[dict[str, Any]]] | None:
+    def spec_hit(self, parent: Node, parsed: Parsed) -> tuple[Spec, str, list[dict[str, Any]]] | None:
         """The first `reject`/`ask` spec the proposed action breaks: (spec, why, trace view)."""
         guards = [s for s in self.specs if s.on_violation in ("reject", "ask")]
         if not guards:
@@ -118,7 +118,7 @@ class MonitorMixin:
         return None
 
     # --- after a step (pause) -------------------------------------------------------------------------
-    def check_specs(self: Session, node: Node) -> list[dict[str, Any]]:
+    def check_specs(self, node: Node) -> list[dict[str, Any]]:
         """Check the `pause` specs on the path to `node`; new violations are recorded and published."""
         watch = [s for s in self.specs if s.on_violation == "pause"]
         if not watch or node.parent_id is None:
@@ -143,7 +143,7 @@ class MonitorMixin:
                 self.events.publish(ev.SpecViolated(self.run_id, node_id=node.id, violation=record))
         return found
 
-    def allowed_tools(self: Session) -> list[str] | None:
+    def allowed_tools(self) -> list[str] | None:
         """The tool names no spec forbids as the next action (None: no restriction)."""
         tools = getattr(self.env, "tools", None)
         if not self.specs or not tools:

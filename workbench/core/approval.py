@@ -1,9 +1,10 @@
 """Approvals: a gated action is proposed, not executed, until a person decides.
 
-`ApprovalMixin` is mixed into `Session`. When a step's action matches a gate that asks (see
-`gates.py`), the engine records the action as a proposed node (status `frontier`, not executed,
-`info["approval"]["state"] == "pending"`), publishes `ApprovalNeeded` and the run pauses
-(`Paused("approval")`; the session's status is `waiting`). Nothing runs and nothing times out until
+`ApprovalMixin` is mixed into `Session`. When a step's action matches a gate that asks (the rules
+are in `workbench.oversight.gates`), the engine records the action as a proposed node (status
+`frontier`, not executed, `info["approval"]["state"] == "pending"`), publishes `ApprovalNeeded`
+and the run pauses (`Paused("approval")`; the session's status is `waiting`). Nothing runs and
+nothing times out until
 
     s.approve()                       # run the action as proposed
     s.approve({"to": "me@example"})   # edited: new arguments (a tool call), code or action text
@@ -27,15 +28,16 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from ..core import events as ev
 from ..errors import ConfigError, StepInProgress, WorkbenchError
-from .gates import GateHit, GateRule, Gates, Proposal, make_gates, proposal_from
+from ..oversight.gates import GateHit, GateRule, Gates, Proposal, make_gates, proposal_from
+from . import events as ev
+from .envstate import replay_actions
 from .monitor import MonitorMixin
+from .sync import run_sync
 
 if TYPE_CHECKING:
-    from ..core.session import Session
-    from ..core.tree import LLMCall, Node
     from ..strategies.parsing import Parsed
+    from .tree import LLMCall, Node
 
 REJECTED = "Rejected by the user: "
 
@@ -90,14 +92,14 @@ class ApprovalMixin(MonitorMixin):
     gates: Gates
     pending_approval: PendingApproval | None
 
-    def _init_approvals(self: Session, gates: Any, specs: Any = None) -> None:
+    def _init_approvals(self, gates: Any, specs: Any = None) -> None:
         self._init_specs(specs)
         self.gates = make_gates(gates)
         self.pending_approval = None
         self._replay_approved: set[int] = set()  # approved nodes a person let be replayed
         self._replay_used: set[int] = set()  # of those, replayed by the step in flight
 
-    def gate(self: Session, rule: GateRule | dict[str, Any] | str, **options: Any) -> GateRule:
+    def gate(self, rule: GateRule | dict[str, Any] | str, **options: Any) -> GateRule:
         """Add a gate rule: a `GateRule`, a dict, or a kind with options (`s.gate("tool", pattern="rm")`)."""
         if isinstance(rule, str):
             rule = {"when": rule, **options}
@@ -105,7 +107,7 @@ class ApprovalMixin(MonitorMixin):
 
     # --- asking -------------------------------------------------------------------------------------
     async def aintercept(
-        self: Session,
+        self,
         parent: Node,
         parsed: Parsed,
         calls: list[LLMCall],
@@ -166,25 +168,14 @@ class ApprovalMixin(MonitorMixin):
         return node
 
     def _ask_replay(
-        self: Session, exc: ReplayNeedsApproval, calls: list[LLMCall] | None = None, start: Node | None = None
+        self, exc: ReplayNeedsApproval, calls: list[LLMCall] | None = None, start: Node | None = None
     ) -> None:
         """A step needs to replay approved actions: ask before it does. No node is made, unless the
         step had already called the model (`calls`): its answer is not run, but the calls are kept on
         a node under `start` (kind `interrupted`, status error) so the record and the totals hold them."""
         if calls and start is not None:
-            node = self.tree.new_node(
-                start.id,
-                observation=f"Not run: {exc}",
-                status="error",
-                error=f"not run: {exc}",
-                provenance="env",
-                info={"kind": "interrupted", "replay": list(exc.nodes)},
-                plan=self.plan.to_list(),
-                memory=self.memory.state(),
-            )
-            for call in calls:
-                self.tree.record_call(node, call)
-            self.events.publish(ev.NodeAdded(self.run_id, node=node))
+            info = {"kind": "interrupted", "replay": list(exc.nodes)}
+            self._error_node(start, f"Not run: {exc}", f"not run: {exc}", info, calls)
         parent = self.tree.nodes[exc.target]
         actions = "; ".join(f"#{n}: {self.tree.nodes[n].action}" for n in exc.nodes)
         proposal = Proposal("replay", f"replay {actions}", parent_id=parent.id)
@@ -195,7 +186,7 @@ class ApprovalMixin(MonitorMixin):
             ev.ApprovalNeeded(self.run_id, node_id=None, approval=self.pending_approval.to_dict())
         )
 
-    def approved_for_replay(self: Session, nodes: list[Node], target: int, *, consume: bool = False) -> None:
+    def approved_for_replay(self, nodes: list[Node], target: int, *, consume: bool = False) -> None:
         """Raise `ReplayNeedsApproval` when replaying `nodes` (to reach `target`) would re-run
         gated actions a person approved once and has not approved replaying. `consume`: the replay
         happens now, so a consent given for it is used up when the step ends (the next step's
@@ -211,20 +202,18 @@ class ApprovalMixin(MonitorMixin):
         if consume:  # used up when the step ends (its kernel and its env may both replay them)
             self._replay_used.update(n.id for n in gated)
 
-    def consume_replay_consent(self: Session) -> None:
+    def consume_replay_consent(self) -> None:
         """The end of a step: the replays a person allowed and this step made are allowed no more."""
         if self._replay_used:
             self._replay_approved.difference_update(self._replay_used)
             self._replay_used.clear()
 
-    def _env_at(self: Session, node_id: int) -> bool:
+    def _env_at(self, node_id: int) -> bool:
         """Whether the env is in `node_id`'s state or gets there without a replay (a snapshot)."""
         return self._env_node == node_id or node_id in self._snapshots
 
-    def check_replay_consent(self: Session, node_id: int) -> None:
+    def check_replay_consent(self, node_id: int) -> None:
         """Before a step from `node_id`: would bringing the env there replay approved actions?"""
-        from ..core.envstate import replay_actions
-
         at_state = self._env_at(self.env_state_of(node_id))  # after a malformed answer: its parent's
         replays = getattr(self.strategy, "replay_nodes", None)  # CodeAct: cells its kernel would re-run
         if at_state and not callable(replays):
@@ -236,7 +225,7 @@ class ApprovalMixin(MonitorMixin):
         self.approved_for_replay(nodes, node_id)
 
     # --- deciding -----------------------------------------------------------------------------------
-    def _require_pending(self: Session) -> PendingApproval:
+    def _require_pending(self) -> PendingApproval:
         pending = self.pending_approval
         if pending is None:
             raise ConfigError("no action awaits approval; gated actions pause the run with ApprovalNeeded")
@@ -244,7 +233,7 @@ class ApprovalMixin(MonitorMixin):
             raise StepInProgress("a step is running; wait for it before deciding")
         return pending
 
-    async def aapprove(self: Session, edited: Any = None, *, by: str = "user") -> Node | None:
+    async def aapprove(self, edited: Any = None, *, by: str = "user") -> Node | None:
         """Run the pending action (as proposed, or with `edited` arguments / code / action text).
 
         Returns the node it made (None for an approved replay: the next step replays). `by` says who
@@ -292,7 +281,7 @@ class ApprovalMixin(MonitorMixin):
         return node
 
     def adecide(
-        self: Session, decision: str, text: str | None = None, *, by: str = "user", go_on: bool = True
+        self, decision: str, text: str | None = None, *, by: str = "user", go_on: bool = True
     ) -> Coroutine[Any, Any, Node | None]:
         """A person's decision as a front end has it, in raw text: `"approve"` (`text`: the edited
         arguments as JSON, or the new code / action text; empty: as proposed) or `"reject"` (`text`:
@@ -328,17 +317,15 @@ class ApprovalMixin(MonitorMixin):
 
         return carry_out()
 
-    def goes_on(self: Session, pending: PendingApproval) -> bool:
+    def goes_on(self, pending: PendingApproval) -> bool:
         """Whether the run that paused for `pending` goes on now that it is decided."""
         return pending.from_run and not self.done and self.pending_approval is None
 
-    def approve(self: Session, edited: Any = None, *, by: str = "user") -> Node | None:
+    def approve(self, edited: Any = None, *, by: str = "user") -> Node | None:
         """Blocking form of `aapprove`."""
-        from ..core.sync import run_sync
-
         return run_sync(self.aapprove(edited, by=by))
 
-    def reject(self: Session, reason: str = "", *, by: str = "user") -> Node | None:
+    def reject(self, reason: str = "", *, by: str = "user") -> Node | None:
         """Do not run the pending action; `reason` becomes the agent's next observation."""
         pending = self._require_pending()
         self.pending_approval = None
@@ -352,10 +339,10 @@ class ApprovalMixin(MonitorMixin):
         self.status = "done" if self.done else "idle"
         return pending.node
 
-    async def areject(self: Session, reason: str = "", *, by: str = "user") -> Node | None:
+    async def areject(self, reason: str = "", *, by: str = "user") -> Node | None:
         return self.reject(reason, by=by)
 
-    def _reject(self: Session, pending: PendingApproval, reason: str, *, by: str) -> None:
+    def _reject(self, pending: PendingApproval, reason: str, *, by: str) -> None:
         node, parent = pending.node, pending.parent
         assert node is not None
         self.forget_monitor(node.id)
@@ -396,7 +383,7 @@ class ApprovalMixin(MonitorMixin):
         )  # fmt: skip
         self._settle_node(node, parent, pending.parsed, pending.move_cursor, added=False)
 
-    def _edited(self: Session, pending: PendingApproval, edited: Any) -> Parsed:
+    def _edited(self, pending: PendingApproval, edited: Any) -> Parsed:
         parsed = pending.parsed
         assert parsed is not None
         if edited is None:
@@ -431,7 +418,7 @@ class ApprovalMixin(MonitorMixin):
             )
         return replace(parsed, action=edited)
 
-    def drop_pending(self: Session, why: str) -> None:
+    def drop_pending(self, why: str) -> None:
         """Forget the pending proposal (a rewind); recorded as `dropped` on its node."""
         pending, self.pending_approval = self.pending_approval, None
         if pending is None:
@@ -446,7 +433,7 @@ class ApprovalMixin(MonitorMixin):
             )
         )
 
-    def drop_stale_proposals(self: Session) -> list[int]:
+    def drop_stale_proposals(self) -> list[int]:
         """Proposals a resumed run left waiting (the process ended before a decision) are dropped:
         recorded as such on their nodes; the next step asks the model again. Returns their ids."""
         stale = [
@@ -457,7 +444,7 @@ class ApprovalMixin(MonitorMixin):
             self.update_node(node, status="pruned", info=node.info)
         return [n.id for n in stale]
 
-    async def asearch_gate(self: Session, node: Node) -> str | None:
+    async def asearch_gate(self, node: Node) -> str | None:
         """Why a search must not execute `node`'s action by itself (a gate that does not approve), or None."""
         if not self.gates.rules or not node.action:
             return None
