@@ -73,7 +73,7 @@ def python_side(sizes: list[int], repeat: int) -> None:
     print(
         f"{'nodes':>6} {'layout all':>11} {'layout 1500':>12} {'figure':>8} {'svg 300':>8} {'records':>8} {'delta':>7}"
     )
-    from workbench.widgets.tree_view import node_record
+    from workbench.widgets.tree_records import node_record
 
     for n in sizes:
         run = synthetic_run(n, seed=3)

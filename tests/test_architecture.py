@@ -111,6 +111,10 @@ def test_the_guard_reads_every_kind_of_import() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
+def test_modules_import_one_way() -> None:
+    assert cycles(module_imports()) == []
+
+
 def test_subpackages_import_one_way() -> None:
     graph = module_imports()
     layers: dict[str, set[str]] = {}

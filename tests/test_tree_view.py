@@ -15,7 +15,8 @@ from widget_toys import RecordingComm, front_event
 from workbench.core import events as ev
 from workbench.core.session import Session
 from workbench.llm.scripted import ScriptedModel
-from workbench.widgets.tree_view import PAGE, STATUSES, TreeView, node_record
+from workbench.widgets.tree_records import STATUSES, node_record
+from workbench.widgets.tree_view import PAGE, TreeView
 
 SECRET = "sk-test-TREE-0123456789abcdef"
 

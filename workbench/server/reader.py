@@ -245,7 +245,7 @@ class StoreReader:
 
     def card(self, run_id: str, node_id: str) -> dict[str, Any]:
         """The tree card of one node (what the tree view shows for a selected node)."""
-        from ..widgets.tree_view import tree_card
+        from ..widgets.tree_records import tree_card
 
         nid = _node_id(node_id)
         run, _state = self._load(run_id, prompts=False)

@@ -22,7 +22,8 @@ import traitlets
 
 from ..core import events as ev
 from ..errors import ConfigError
-from .base import SessionWidget, safe, static_module
+from .base import SessionWidget, static_module
+from .cards import safe
 
 RISK_LABELS = {
     3: "certain no risk",

@@ -14,7 +14,7 @@
 - A user mistake (`WorkbenchError`) in a handler becomes the widget's `notice`; any other exception
   also fills `detail` with its traceback, so nothing fails silently.
 - `_repr_mimebundle_` adds a static `text/html` rendering (`static_html`) so a saved notebook reads
-  without a kernel. All state goes through `safe` (secret values from the environment redacted).
+  without a kernel (`fallback.StaticFallback`, shared with `SweepView`). All state goes through `safe` (secret values from the environment redacted).
   Displayed in a notebook, that rendering is its own output instead, refreshed as the session
   changes (`fallback.py` says why).
 - anywidget loads a widget's `_esm` as one self-contained module, so the front-end code shared by
@@ -42,8 +42,8 @@ from ..core import events as ev
 from ..core.background import Runner, runner_for
 from ..core.tree import Node
 from ..errors import WorkbenchError
-from ..safety.redact import redact_obj
 from . import fallback
+from .cards import call_details, safe
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +66,6 @@ async def _queued_so_far(loop: asyncio.AbstractEventLoop) -> None:
     await marker
 
 
-def safe(obj: Any) -> Any:
-    """`obj` with the value of every secret-looking environment variable redacted."""
-    return redact_obj(obj)
-
-
 @functools.cache
 def module_source(names: tuple[str, ...]) -> str:
     """The files `names` of `static/`, concatenated in order into one ES module (read once, on first use)."""
@@ -82,7 +77,7 @@ def static_module(*names: str) -> property:
     return property(lambda _self: module_source(names))
 
 
-class SessionWidget(anywidget.AnyWidget):
+class SessionWidget(fallback.StaticFallback, anywidget.AnyWidget):
     """Base class: one widget over one `Session`."""
 
     notice = traitlets.Unicode("").tag(sync=True)  # one line for the user: a mistake, an error, a state
@@ -107,10 +102,7 @@ class SessionWidget(anywidget.AnyWidget):
         self._scheduled_due = math.inf
         self._last_flush = -math.inf
         self.messages_sent = 0  # refreshes that sent something (for tests and benchmarks)
-        # [display id, parent header, cell number, follows a run] per display whose fallback still
-        # follows the session (fallback.py)
-        self._fallbacks: list[list[Any]] = []
-        self._fallback_version = self._fallback_cell_version = 0  # changes seen / re-sent after a cell
+        self._init_fallbacks()
         super().__init__(**{**self.initial_state(), **kwargs})
         self.on_msg(self._on_custom_msg)
         self._unsubscribe: Callable[[], None] | None = session.subscribe(self._on_event)
@@ -126,10 +118,6 @@ class SessionWidget(anywidget.AnyWidget):
 
     def refresh(self, part: str) -> None:
         """Recompute the traits of `part` from the session (called inside `hold_sync`)."""
-
-    def static_html(self) -> str:
-        """A self-contained HTML rendering of the current state, for readers without a kernel."""
-        return ""
 
     def run_snapshot(self) -> dict[str, Any] | None:
         """A bounded snapshot of the run (`snapshot.py`) for the fallback output, or None."""
@@ -266,8 +254,6 @@ class SessionWidget(anywidget.AnyWidget):
     # --- display ---------------------------------------------------------------------------------
     def send_calls(self, node: Node) -> dict[str, Any]:
         """Send the LLM calls behind `node` to the browser (on demand: prompts can be long)."""
-        from .cards import call_details
-
         payload = safe(
             {"type": "calls", "node_id": node.id, "calls": [call_details(c) for c in node.llm_calls]}
         )
@@ -287,20 +273,6 @@ class SessionWidget(anywidget.AnyWidget):
         self.flush(force=True)
         if self.comm is not None:
             self.send_state()
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        self.sync()
-        bundle = super()._repr_mimebundle_(**kwargs)
-        if bundle is None:
-            return None
-        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
-        data = dict(data)
-        data["text/plain"] = safe(self.summary())
-        data["text/html"] = safe(self.static_html())
-        return data, metadata
-
-    def _ipython_display_(self) -> None:
-        fallback.display_with_fallback(self)
 
     def close(self) -> None:
         if self._unsubscribe is not None:

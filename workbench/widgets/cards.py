@@ -10,8 +10,14 @@ from typing import Any
 
 from ..core.tree import LLMCall, Node, Run
 from ..memory.diff import observation_diff
+from ..safety.redact import redact_obj
 
 TEXT_LIMIT = 20_000  # characters of one observation or thought kept in a card
+
+
+def safe(obj: Any) -> Any:
+    """`obj` with the value of every secret-looking environment variable redacted."""
+    return redact_obj(obj)
 
 
 def clip(text: str | None, limit: int = TEXT_LIMIT) -> str:

@@ -23,8 +23,8 @@ import traitlets
 from ..core import events as ev
 from ..errors import ConfigError
 from ..memory.diff import DiffMemory, observation_diff
-from .base import SessionWidget, safe, static_module
-from .cards import clip
+from .base import SessionWidget, static_module
+from .cards import clip, safe
 
 STEPS_SHOWN = 40  # steps in the per-step saving strip (the newest ones)
 STATIC_FONT = "font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:13px;line-height:1.35"

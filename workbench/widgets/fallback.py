@@ -156,6 +156,45 @@ def display_with_fallback(widget: Any) -> None:
         _hooked.add(shell)
 
 
+class StaticFallback:
+    """The display side every workbench widget shares (mixed in before `anywidget.AnyWidget`).
+
+    Its mimebundle carries `summary()` as `text/plain` and `static_html()` as `text/html` (secrets
+    redacted) after `sync()` sent the current state; displayed in a notebook, the widget gets its
+    fallback output (`display_with_fallback`), which `refresh` keeps current."""
+
+    def _init_fallbacks(self) -> None:
+        # [display id, parent header, cell number, follows a run] per fallback output still following
+        # the widget (see `changed`)
+        self._fallbacks: list[list[Any]] = []
+        self._fallback_version = self._fallback_cell_version = 0  # changes seen / re-sent after a cell
+
+    def sync(self) -> None:
+        """Send the widget's whole current state now (displaying it does this first)."""
+
+    def summary(self) -> str:
+        """One line of plain text (the `text/plain` of the mimebundle)."""
+        return f"<{type(self).__name__}>"
+
+    def static_html(self) -> str:
+        """A self-contained HTML rendering of the current state, for readers without a kernel."""
+        return ""
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        self.sync()
+        bundle = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]
+        if bundle is None:
+            return None
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+        data = dict(data)
+        data["text/plain"] = redact_obj(self.summary())
+        data["text/html"] = redact_obj(self.static_html())
+        return data, metadata
+
+    def _ipython_display_(self) -> None:
+        display_with_fallback(self)
+
+
 def refresh(widget: Any) -> None:
     """Re-send every fallback output of `widget` with its current state."""
     if not widget._fallbacks:

@@ -37,8 +37,8 @@ import traitlets
 
 from ..core import events as ev
 from ..errors import ConfigError
-from .base import SessionWidget, safe, static_module
-from .cards import clip
+from .base import SessionWidget, static_module
+from .cards import clip, safe
 
 STATIC_FONT = "font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:13px;line-height:1.35"
 ENTRY_LIMIT = 4_000  # characters of an entry's text sent to the browser

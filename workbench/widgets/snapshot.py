@@ -28,8 +28,8 @@ from ..core.tree import Run
 from ..viz.tree_figure import STYLE
 from ..viz.usage import usage_series
 from . import cards as cards_mod
-from .base import safe
-from .tree_view import node_record, tree_card, tree_meta
+from .cards import safe
+from .tree_records import node_record, tree_card, tree_meta
 
 MIME = "application/vnd.agent-workbench.run+json"
 FORMAT_VERSION = 1

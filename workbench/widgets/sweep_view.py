@@ -75,7 +75,7 @@ def grid(sweep: Any) -> dict[str, Any]:
     }
 
 
-class SweepView(anywidget.AnyWidget):
+class SweepView(fallback.StaticFallback, anywidget.AnyWidget):
     """A sweep's progress, outcome grid, errors, totals and Pause / Resume / Cancel (see above)."""
 
     _esm = static_module("dom.js", "sweep_view.js")
@@ -96,8 +96,7 @@ class SweepView(anywidget.AnyWidget):
         self._due: float | None = None
         self._last = -math.inf
         self.messages_sent = 0
-        self._fallbacks: list[tuple[str, dict[str, Any], int]] = []
-        self._fallback_version = self._fallback_cell_version = 0
+        self._init_fallbacks()
         self.runner = _Running(sweep)  # what fallback.py asks: is it running (its fallbacks follow it)
         self._fallback_last = -math.inf
         super().__init__(**self._state(), **kwargs)
@@ -123,7 +122,7 @@ class SweepView(anywidget.AnyWidget):
         )
 
     def refresh(self) -> None:
-        """Send the current state now (one message)."""
+        """Send the current state now (one message; displaying the view does this first)."""
         with self.hold_sync():
             for name, value in self._state().items():
                 setattr(self, name, value)
@@ -134,6 +133,8 @@ class SweepView(anywidget.AnyWidget):
             if ended or self._last - self._fallback_last >= fallback.INTERVAL:
                 self._fallback_last = self._last
                 fallback.refresh(self)
+
+    sync = refresh
 
     def _on_change(self, kind: str, data: dict[str, Any]) -> None:
         if kind == "status" or running_loop() is None:
@@ -202,20 +203,6 @@ class SweepView(anywidget.AnyWidget):
         )
         errors = "".join(f"<li>{e(x['key'])}: {e(x['error'] or '')}</li>" for x in state["errors"])
         return f'<div class="wb-sweep-static">{head}{table}{f"<ul>{errors}</ul>" if errors else ""}</div>'
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        self.refresh()
-        bundle = super()._repr_mimebundle_(**kwargs)
-        if bundle is None:
-            return None
-        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
-        data = dict(data)
-        data["text/plain"] = redact_obj(self.summary())
-        data["text/html"] = redact_obj(self.static_html())
-        return data, metadata
-
-    def _ipython_display_(self) -> None:
-        fallback.display_with_fallback(self)
 
     def close(self) -> None:
         self._unsubscribe()

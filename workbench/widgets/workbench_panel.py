@@ -29,7 +29,8 @@ from ..errors import ConfigError
 from ..viz.usage import usage_series
 from . import cards as cards_mod
 from .approval import Decisions, approval_state, violation_state
-from .base import SessionWidget, safe, static_module
+from .base import SessionWidget, static_module
+from .cards import safe
 from .memory_editor import MemoryEditor
 from .plan_editor import PlanEditor, plan_items
 from .static_html import workbench_html
