@@ -140,3 +140,16 @@ def test_rules_strategies_and_core_data_do_not_import_the_engine() -> None:
         assert edges(graph, below, "workbench.core.engine") == []
     for part in ENGINE - {"session"}:  # the parts are put together by session.py; none imports it
         assert "workbench.core.session" not in graph[f"workbench.core.{part}"]
+
+
+def test_outside_core_the_engine_is_used_through_the_session_and_its_runner() -> None:
+    graph = module_imports()
+    reached = {
+        f"{a} -> {b}"
+        for a, bs in graph.items()
+        for b in bs
+        if layer(b) == "workbench.core.engine"
+        and not a.startswith("workbench.core.")
+        and b not in ("workbench.core.session", "workbench.core.background")
+    }
+    assert reached == set()  # e.g. what a stored run needs from the engine belongs to core's data

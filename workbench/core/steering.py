@@ -263,19 +263,8 @@ class SteeringMixin(SessionState):
             stack.extend(self.tree.children(n.id))
 
     def best_node(self) -> Node:
-        """The best state so far outside pruned subtrees: a successful terminal node first, then the
-        highest value, then the shallowest."""
-        pruned: set[int] = set()
-        for n in self.tree.nodes.values():  # ids grow with depth order: parents come first
-            if n.status == "pruned" or (n.parent_id is not None and n.parent_id in pruned):
-                pruned.add(n.id)
-
-        def key(n: Node) -> tuple:
-            success = n.terminal and n.reward > 0
-            return (success, n.value if n.value is not None else float("-inf"), n.reward, -n.depth)
-
-        candidates = [n for n in self.tree.nodes.values() if (n.executed or n.id == 0) and n.id not in pruned]
-        return max(candidates, key=key)
+        """The best state so far outside pruned subtrees (`Run.best_node`)."""
+        return self.tree.best_node()
 
     def best_path(self) -> list[Node]:
         """Root to the best node (see `best_node`)."""

@@ -212,6 +212,21 @@ class Run:
             self._path_cache = cached
         return list(cached) if copy else cached
 
+    def best_node(self) -> Node:
+        """The best state so far outside pruned subtrees: a successful terminal node first, then the
+        highest value, then the shallowest (`Session.best_node`; a stored run's snapshot)."""
+        pruned: set[int] = set()
+        for n in self.nodes.values():  # ids grow with depth order: parents come first
+            if n.status == "pruned" or (n.parent_id is not None and n.parent_id in pruned):
+                pruned.add(n.id)
+
+        def key(n: Node) -> tuple[Any, ...]:
+            success = n.terminal and n.reward > 0
+            return (success, n.value if n.value is not None else float("-inf"), n.reward, -n.depth)
+
+        candidates = [n for n in self.nodes.values() if (n.executed or n.id == 0) and n.id not in pruned]
+        return max(candidates, key=key)
+
     def children(self, node_id: int) -> list[Node]:
         """The children of `node_id` in creation order (from an index kept as nodes are added)."""
         return [self.nodes[i] for i in self._kids.get(node_id, ())]

@@ -80,14 +80,9 @@ def stored_header(run: Run, status: str) -> dict[str, Any]:
 
 def best_path(run: Run) -> list[int]:
     """Root to the best node, as `Session.best_path` picks it (for runs without a session)."""
-    from types import SimpleNamespace
-
-    from ..core.steering import SteeringMixin
-
     if not run.nodes:
         return []
-    best = SteeringMixin.best_node(SimpleNamespace(tree=run))  # type: ignore[arg-type]
-    return [n.id for n in run.path(best.id, copy=False)]
+    return [n.id for n in run.path(run.best_node().id, copy=False)]
 
 
 def _kept_records(run: Run, path: list[int], max_records: int) -> tuple[list[int], int]:
