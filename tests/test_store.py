@@ -583,3 +583,23 @@ def test_a_broken_delta_chain_is_an_error_that_names_the_missing_call():
     calls[(1, 0)] = {"messages_ref": {"node": 2, "seq": 0, "ops": [[0, 1]]}}
     with pytest.raises(ValueError, match="refers to itself"):
         call_messages((2, 0), calls.get)
+
+
+def test_a_stored_node_keeps_the_fields_it_knows_and_names_a_field_of_the_wrong_type():
+    from workbench.store.rows import check_node
+
+    data = {
+        "id": 3,
+        "parent_id": 1,
+        "depth": 2,
+        "visits": 4,
+        "value": 0.5,
+        "terminal": False,
+        "from_later": 1,
+    }
+    kept = check_node(data)
+    assert "from_later" not in kept and kept["visits"] == 4 and kept is not data  # a newer file's field
+    assert check_node({"id": 0, "parent_id": None, "value": None})["parent_id"] is None
+    for field, wrong in (("visits", True), ("visits", "4"), ("terminal", 1), ("value", "0.5")):
+        with pytest.raises(ValueError, match=f"^{field} is "):
+            check_node({**data, field: wrong})
