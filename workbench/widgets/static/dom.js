@@ -33,4 +33,6 @@ function diffElement(text, prefix) {
   return pre;
 }
 
-const num = (n) => Number(n || 0).toLocaleString("en-US");
+// one formatter for every number drawn (toLocaleString makes one per call: slow over thousands)
+const NUM_FORMAT = new Intl.NumberFormat("en-US");
+const num = (n) => NUM_FORMAT.format(Number(n || 0));

@@ -164,6 +164,7 @@ function render({ model, el, host, signal }) {
     }
     if (fromUser && model.get("tab") !== name) { model.set("tab", name); model.save_changes(); }
     if (name === "Trajectory" && view.stick) panels.Trajectory.scrollTop = panels.Trajectory.scrollHeight;
+    if (name === "Usage") drawUsage();
   }
 
   const list = h("ol", { class: "wb-cards", "aria-label": "Steps" });
@@ -367,7 +368,14 @@ function render({ model, el, host, signal }) {
     approvalSlot.replaceChildren(...cards);
   }
 
-  function drawUsage() { panels.Usage.replaceChildren(usageChart(model.get("usage") || {})); }
+  // drawn while its tab is shown (selectTab draws it then): a chart of 2,000 steps is 4,000 SVG bars
+  let usageDrawn = null;
+  function drawUsage() {
+    const u = model.get("usage") || {};
+    if (panels.Usage.hidden || u === usageDrawn) return;
+    usageDrawn = u;
+    panels.Usage.replaceChildren(usageChart(u));
+  }
 
   function schedule() {
     if (view.frame) return;
