@@ -142,6 +142,37 @@ def test_a_run_snapshot_for_the_run_view_and_the_card_of_one_node(served):
     assert call(server, "/workbench/api/runs/zz/snapshot")[0] == 400
 
 
+def test_the_head_of_a_snapshot_is_what_the_first_paint_draws(served):
+    """A run view draws a big run's head first (header, path, last step cards) without the server
+    reading the whole run; it must say what the whole snapshot says about those."""
+    server, sessions = served
+    for name in ("c", "counter"):  # a search tree and a line
+        s = sessions[name]
+        _, full = call(server, f"/workbench/api/runs/{s.run_id}/snapshot")
+        status, head = call(server, f"/workbench/api/runs/{s.run_id}/snapshot?part=head")
+        assert status == 200 and head["partial"] is True and "partial" not in full
+        assert head["header"] == full["header"] and head["path"] == full["path"]
+        assert head["cards"] == full["cards"] and head["plan"] == full["plan"]
+        assert head["tree"]["records"] == [] and head["usage"] == {}  # they come with the whole
+        assert head["tree"]["meta"]["nodes"] == len(s.tree.nodes)
+    assert call(server, f"/workbench/api/runs/{s.run_id}/snapshot?part=tail")[0] == 400
+    assert call(server, "/workbench/api/runs/abc123/snapshot?part=head")[0] == 404
+
+
+def test_the_head_reads_the_last_cards_with_their_parents(served):
+    from workbench.server.reader import StoreReader
+
+    server, sessions = served
+    s = sessions["counter"]
+    reader = StoreReader(server.root / ".workbench" / "runs.sqlite")
+    full, head = reader.snapshot(s.run_id), reader.head(s.run_id, last=2)
+    tail = [str(i) for i in full["path"][-2:]]
+    assert list(head["cards"]) == tail and head["omitted"]["cards"] == len(full["path"]) - 2
+    assert all(head["cards"][i] == full["cards"][i] for i in tail)
+    assert head["cards"][tail[0]]["diff"]  # its parent was read too: the observation's diff is there
+    assert head["header"]["tokens"] == s.tree.tokens and head["header"]["steps"] == s.tree.steps
+
+
 def test_the_server_reads_while_a_session_writes(served):
     server, sessions = served
     s = sessions["a"]

@@ -156,8 +156,9 @@ export class RunsPanel extends Widget {
 }
 
 /** One run in the main area, read from the store with no kernel: the Workbench panel's own views
- * (header, trajectory cards, tree, usage; see snapshot.ts) over the server's snapshot of the run, read
- * again while it runs. Model calls and off-path nodes are read per node when opened. */
+ * (header, trajectory cards, tree, usage; see snapshot.ts) over the server's snapshot of the run (its
+ * head first, so a 10,000-node run's cards show before its tree is read), read again while it runs.
+ * Model calls and off-path nodes are read per node when opened. */
 export class RunView extends Widget {
   private readonly toolbar = el('div', 'wb-run-toolbar');
   private readonly info = el('span', 'wb-run-info');
@@ -180,36 +181,55 @@ export class RunView extends Widget {
     this.poller.start();
   }
 
-  /** Reads the run's snapshot again and draws it (the first time) or updates what is drawn. */
+  /** Draws the run: the first time its snapshot's head (what the first paint shows, read without
+   * the rest of the run), then the whole snapshot; read again while the run is running. */
   async load(): Promise<void> {
-    let snapshot: RunSnapshot;
-    try {
-      snapshot = await api<RunSnapshot>(`runs/${this.runId}/snapshot`);
-    } catch (err) {
-      this.info.textContent = `Cannot read run ${this.runId}: ${(err as Error).message}`;
+    if (!this.drawing) {
+      const head = await this.read('?part=head');
+      if (!head) {
+        return;
+      }
+      this.draw(head);
+    }
+    const snapshot = await this.read('');
+    if (!snapshot) {
       return;
     }
-    this.info.textContent = '';
+    this.draw(snapshot);
+    if (snapshot.header.status !== 'running') {
+      this.poller.stop();
+    }
+  }
+
+  private async read(query: string): Promise<RunSnapshot | null> {
+    try {
+      const snapshot = await api<RunSnapshot>(`runs/${this.runId}/snapshot${query}`);
+      this.info.textContent = '';
+      return snapshot;
+    } catch (err) {
+      this.info.textContent = `Cannot read run ${this.runId}: ${(err as Error).message}`;
+      return null;
+    }
+  }
+
+  private draw(snapshot: RunSnapshot): void {
     const header = snapshot.header as { task?: string };
     this.title.caption = header.task || this.runId;
     if (this.drawing) {
       this.drawing.update(snapshot);
-    } else {
-      this.drawing = drawRun(this.body, snapshot, {
-        calls: async (nodeId: number) => {
-          const node = await api<{ llm_calls: RawCall[] }>(`runs/${this.runId}/nodes/${nodeId}`);
-          return node.llm_calls.map(callDetails);
-        },
-        card: (nodeId: number) => api(`runs/${this.runId}/cards/${nodeId}`)
-      });
-      requestAnimationFrame(() => {
-        this.firstPaint = performance.now() - this.created;
-        this.node.dataset.firstPaint = String(Math.round(this.firstPaint));
-      });
+      return;
     }
-    if (snapshot.header.status !== 'running') {
-      this.poller.stop();
-    }
+    this.drawing = drawRun(this.body, snapshot, {
+      calls: async (nodeId: number) => {
+        const node = await api<{ llm_calls: RawCall[] }>(`runs/${this.runId}/nodes/${nodeId}`);
+        return node.llm_calls.map(callDetails);
+      },
+      card: (nodeId: number) => api(`runs/${this.runId}/cards/${nodeId}`)
+    });
+    requestAnimationFrame(() => {
+      this.firstPaint = performance.now() - this.created;
+      this.node.dataset.firstPaint = String(Math.round(this.firstPaint));
+    });
   }
 
   protected onAfterAttach(): void {

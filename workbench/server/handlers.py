@@ -80,7 +80,10 @@ class SnapshotHandler(_Base):
     @web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
-        await self.answer(self.reader().snapshot, run_id)
+        part = self.get_argument("part", "all")
+        if part not in ("all", "head"):
+            raise web.HTTPError(400, f"part must be all or head, got {part[:20]!r}")
+        await self.answer(self.reader().head if part == "head" else self.reader().snapshot, run_id)
 
 
 class CardHandler(_Base):

@@ -25,6 +25,7 @@ from ..store.sqlite import connect_read_only
 RUN_ID = re.compile(r"[0-9a-f]{1,32}")
 MAX_PAGE = 500
 SNAPSHOT_LAST = 500  # full step cards in a run view's snapshot (earlier steps as summaries)
+HEAD_LAST = 150  # full step cards in the head of a snapshot (what a run view's first paint draws)
 MAX_RECORDS = 20_000  # tree records in a run view's snapshot
 FILTERS = ("env", "model", "strategy", "memory", "status", "sweep")
 _SUMMARY_COLUMNS = "id, task, config, steps, prompt_tokens, completion_tokens, cost, status, outcome, created_at, updated_at, cursor"
@@ -242,6 +243,63 @@ class StoreReader:
             max_records=MAX_RECORDS,
             calls_budget=0,
         )
+
+    def head(self, run_id: str, last: int = HEAD_LAST) -> dict[str, Any]:
+        """The head of the run's snapshot (`workbench.widgets.snapshot.head_snapshot`): the header,
+        the path and the last `last` step cards, read without the rest of the run. The path comes
+        from the nodes' `parent_id` column and the totals from SQL, so only those nodes' rows (and
+        their calls) are parsed: for a 10,000-node run a few hundred rows instead of 20,000."""
+        from ..widgets.snapshot import head_snapshot, stored_header
+
+        with self._conn() as conn:
+            rid = self._resolve(conn, run_id)
+            assert conn is not None
+            row = conn.execute(
+                "SELECT task, config, created_at, cursor, outcome, status, plan FROM runs WHERE id = ?",
+                (rid,),
+            ).fetchone()
+            parents = dict(
+                conn.execute("SELECT id, parent_id FROM nodes WHERE run_id = ?", (rid,)).fetchall()
+            )
+            if not parents:
+                raise NotFound(f"run {rid} has no nodes yet")
+            path = [row[3] if row[3] in parents else max(parents)]
+            while parents[path[-1]] is not None:
+                if parents[path[-1]] not in parents or len(path) > len(parents):
+                    raise _damaged(rid, ValueError(f"node {path[-1]}'s path does not reach the root"))
+                path.append(parents[path[-1]])
+            path.reverse()
+            tail = path[max(0, len(path) - last) :]
+            wanted = json.dumps([*path[max(0, len(path) - last - 1) : len(path) - len(tail)], *tail])
+            node_rows = conn.execute(
+                "SELECT data FROM nodes WHERE run_id = ? AND id IN (SELECT value FROM json_each(?)) ORDER BY id",
+                (rid, wanted),
+            ).fetchall()
+            call_rows = conn.execute(
+                "SELECT node_id, seq, data FROM llm_calls WHERE run_id = ?"
+                " AND node_id IN (SELECT value FROM json_each(?)) ORDER BY node_id, seq",
+                (rid, wanted),
+            ).fetchall()
+            prompt, completion, cost = conn.execute(
+                "SELECT COALESCE(SUM(json_extract(data, '$.prompt_tokens')), 0),"
+                " COALESCE(SUM(json_extract(data, '$.completion_tokens')), 0),"
+                " COALESCE(SUM(json_extract(data, '$.cost')), 0) FROM llm_calls WHERE run_id = ?",
+                (rid,),
+            ).fetchone()
+        try:
+            run, _ = build_run(rid, row[:5], node_rows, call_rows, prompts=False, part=True)
+        except ValueError as exc:
+            raise _damaged(rid, exc) from None
+        run.cursor = path[-1]
+        plan = json.loads(row[6]) if row[6] else []
+        header = {
+            **stored_header(run, str(row[5])),
+            "steps": len(parents) - 1,  # the run's, not the part's
+            "tokens": prompt + completion,
+            "cost": cost,
+        }
+        plan = plan if isinstance(plan, list) else []
+        return head_snapshot(run, path, header=header, nodes=len(parents), plan=plan, last=last)
 
     def card(self, run_id: str, node_id: str) -> dict[str, Any]:
         """The tree card of one node (what the tree view shows for a selected node)."""

@@ -320,6 +320,7 @@ def build_run(
     *,
     strict: bool = True,
     prompts: bool = True,
+    part: bool = False,
 ) -> tuple[Run, list[str]]:
     """A `Run` from its stored rows: `row` = (task, config, created_at, cursor, outcome), `node_rows`
     = [(data,)], `call_rows` = [(node_id, seq, data)].
@@ -327,7 +328,9 @@ def build_run(
     `strict` raises `ValueError` naming the first bad row; otherwise bad rows are left out (a node
     whose parent is missing goes with its subtree, a prompt whose base is missing loses its messages)
     and the problems are returned with the run. `prompts=False` leaves every call's messages empty
-    (for views that need a run's shape, tokens and costs, not its prompts: much less to rebuild)."""
+    (for views that need a run's shape, tokens and costs, not its prompts: much less to rebuild).
+    `part=True`: the rows are a part of the run (the tail of a path, say), and a node whose parent is
+    not among them is kept (its parent left out, as is the root): read it by `run.nodes`, not paths."""
     problems: list[str] = []
 
     def bad(text: str) -> None:
@@ -351,7 +354,7 @@ def build_run(
             bad(f"a node row is unreadable ({type(exc).__name__}: {exc})")
             continue
         nodes[fields_["id"]] = {**fields_, "llm_calls": []}
-    orphans = True
+    orphans = not part
     while orphans:  # a node without its parent would break every path through it
         orphans = [
             i for i, n in nodes.items() if n.get("parent_id") is not None and n["parent_id"] not in nodes
@@ -359,7 +362,7 @@ def build_run(
         for i in sorted(orphans):
             bad(f"node {i} has no parent node {nodes[i]['parent_id']}")
             del nodes[i]
-    if not any(n.get("parent_id") is None for n in nodes.values()):
+    if not part and not any(n.get("parent_id") is None for n in nodes.values()):
         nodes = {}
     calls: dict[tuple[int, int], dict[str, Any]] = {}
     for node_id, seq, data in call_rows:

@@ -153,13 +153,7 @@ def run_snapshot(
     )
     return safe(
         {
-            "format": "agent-workbench.run-snapshot",
-            "format_version": FORMAT_VERSION,
-            "workbench_version": __version__,
-            "taken_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "run_id": run.id,
-            "view": view,
-            "header": {**header, "page_size": PAGE},
+            **_envelope(run.id, view, header),
             "path": path,
             "cards": {str(i): c for i, c in step_cards.items()},
             "tree_cards": {str(i): c for i, c in tree_cards.items()},
@@ -173,5 +167,66 @@ def run_snapshot(
                 "usage_steps": usage_left,
                 "calls": sum(1 for i in full if run.nodes[i].llm_calls and i not in calls),
             },
+        }
+    )
+
+
+def _envelope(run_id: str, view: str, header: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "format": "agent-workbench.run-snapshot",
+        "format_version": FORMAT_VERSION,
+        "workbench_version": __version__,
+        "taken_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "run_id": run_id,
+        "view": view,
+        "header": {**header, "page_size": PAGE},
+    }
+
+
+def head_snapshot(
+    run: Run,
+    path: list[int],
+    *,
+    header: dict[str, Any],
+    nodes: int,
+    plan: Iterable[dict[str, Any]] = (),
+    last: int,
+    view: str = "Trajectory",
+) -> dict[str, Any]:
+    """The head of a run's snapshot: what a run view's first paint draws (header, path and the full
+    step cards of the path's last `last` nodes), for a run too big to read whole before drawing.
+
+    `run` needs only those nodes and the parent of the first (`build_run(..., part=True)`); `path`
+    is the whole path, `nodes` how many the run has. It has no tree records, usage or tree cards:
+    `partial` says so, and the whole snapshot (`run_snapshot`) follows."""
+    tail = path[max(0, len(path) - last) :]
+    meta = {  # what the tree's summary line says until its records come
+        "run_id": run.id,
+        "nodes": nodes,
+        "cursor": path[-1] if path else 0,
+        "best": [],
+        "lo": 0.0,
+        "hi": 1.0,
+        "counts": {},
+        "scored": 0,
+        "status": str(header.get("status", "")),
+        "strategy": str(header.get("strategy", "")),
+        "model": str(header.get("model", "")),
+        "simulated": bool(header.get("simulated", False)),
+        "outcome": run.outcome or "",
+        "search": {},
+    }
+    return safe(
+        {
+            **_envelope(run.id, view, header),
+            "partial": True,
+            "path": path,
+            "cards": {str(i): cards_mod.card(run.nodes[i], run) for i in tail},
+            "tree_cards": {},
+            "calls": {},
+            "usage": {},
+            "plan": list(plan),
+            "tree": {"meta": meta, "palette": STYLE, "records": [], "max_nodes": 1500},
+            "omitted": {"cards": len(path) - len(tail), "records": 0, "usage_steps": 0, "calls": 0},
         }
     )

@@ -7,6 +7,10 @@
 //   const view = renderRun({ el, snapshot, panel: panelModule.render, tree: treeModule.render, source });
 //   view.update(newerSnapshot);  view.dispose();
 //
+// A snapshot with `partial: true` (a big run's head: header, path, the last step cards) is drawn
+// first and the whole snapshot follows through `update`; until then the note and the Usage tab say
+// the rest is being read.
+//
 // `source` (optional) fetches what a snapshot leaves out: `calls(nodeId)` -> [call details] and
 // `card(nodeId)` -> a tree card. Steering a saved run is not possible: those intents answer with a
 // notice saying how to steer it (load it in a notebook).
@@ -69,7 +73,7 @@ function panelState(snap) {
     header: { ...snap.header, readonly: true },
     path,
     card_pages: Object.keys(pages).length,
-    usage: snap.usage || {},
+    usage: snap.partial ? { pending: true } : snap.usage || {},
     approval: {},
     violation: {},
     notice: "",
@@ -163,6 +167,7 @@ function renderRun({ el, snapshot, panel, tree, source }) {
     if (snap.taken_at && !isNaN(taken)) parts.push(`as of ${taken.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })}`);
     if (left.cards) parts.push(`${num(left.cards)} earlier steps as summaries`);
     if (left.records) parts.push(`${num(left.records)} tree nodes left out`);
+    if (snap.partial) parts.push("reading the tree and usage…");
     note.textContent = `Saved run (read-only) · ${parts.join(" · ")}`;
   };
   drawNote();

@@ -325,7 +325,7 @@ function render({ model, el }) {
     summary.replaceChildren(
       h("span", { class: `wb-tv-status wb-tv-status-${m.status}` }, "● ", m.status || ""),
       h("span", {}, ` ${m.strategy || ""} · ${m.model || ""}${m.simulated && !(m.model || "").includes("simulated") ? " (simulated)" : ""}`),
-      h("span", { class: "wb-tv-count" }, ` · ${num(m.nodes)} nodes (${counts})` + (folded ? ` · ${num(folded)} folded` : "")),
+      h("span", { class: "wb-tv-count" }, ` · ${num(m.nodes)} nodes` + (counts ? ` (${counts})` : "") + (folded ? ` · ${num(folded)} folded` : "")),
       h("span", {}, ` · cursor ${m.cursor}` + (best !== undefined && (m.best || []).length > 1 ? ` · best ${best}` : "") + (m.outcome ? ` · ${m.outcome}` : "")));
     const safetyKeys = legend.querySelector(".wb-tv-safety-keys");
     if (safetyKeys) safetyKeys.hidden = !m.scored;

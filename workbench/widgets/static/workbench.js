@@ -32,6 +32,7 @@ function callsElement(calls) {
 }
 
 function usageChart(u) {
+  if (u.pending) return h("p", { class: "wb-muted" }, "Reading the usage of every step…");
   const steps = u.step || [];
   if (!steps.length) return h("p", { class: "wb-muted" }, "No model calls yet: usage appears after the first step.");
   const NS = "http://www.w3.org/2000/svg";
