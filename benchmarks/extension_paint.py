@@ -13,7 +13,8 @@ from `--keep DIR` when it is there), starts JupyterLab on it and, `--repeat` tim
   read and drawn (the note stops saying "reading the tree and usage"), and from a click on its Tree
   tab, right after the first paint, to the tree drawn on the canvas (its nodes laid out);
 - the two snapshot requests the run view makes (`/workbench/api/runs/ID/snapshot?part=head`, then
-  `/workbench/api/runs/ID/snapshot`), each timed alone.
+  `/workbench/api/runs/ID/snapshot`), each timed alone, and the tree card of a node the snapshot
+  leaves out (`/workbench/api/runs/ID/cards/N`, N = half the nodes: a click on it in the tree).
 
 Prints each run's numbers and their range. The machine's load average is printed with them.
 """
@@ -115,7 +116,7 @@ def main() -> None:
         )
         with lab_server(base) as server, sync_playwright() as p:
             browser = launch_chromium(p)
-            lists, apis, opens, wholes, trees, heads, snaps = [], [], [], [], [], [], []
+            lists, apis, opens, wholes, trees, heads, snaps, cards = [], [], [], [], [], [], [], []
             for _ in range(args.repeat):
                 page = browser.new_page(viewport={"width": 1400, "height": 900})
                 page.goto(f"{server.url}/lab?reset&token={server.token}")
@@ -134,6 +135,7 @@ def main() -> None:
                 )
                 heads.append(page.evaluate(few, f"/workbench/api/runs/{big}/snapshot?part=head"))
                 snaps.append(page.evaluate(few, f"/workbench/api/runs/{big}/snapshot"))
+                cards.append(page.evaluate(few, f"/workbench/api/runs/{big}/cards/{args.nodes // 2}"))
                 run = page.evaluate(OPEN_RUN, big)
                 opens.append(run["opened"])
                 wholes.append(run["whole"])
@@ -143,7 +145,8 @@ def main() -> None:
                     f"{args.nodes}-node run: opened {run['opened']:.0f} ms ({run['cards']} cards in the DOM), "
                     f"whole snapshot drawn {run['whole']:.0f} ms, "
                     f"tree drawn {run['tree']:.0f} ms ({run['drawn']} of {run['nodes']} nodes shown), "
-                    f"snapshot API p50: head {heads[-1]:.0f} ms, whole {snaps[-1]:.0f} ms"
+                    f"snapshot API p50: head {heads[-1]:.0f} ms, whole {snaps[-1]:.0f} ms; "
+                    f"a tree card p50 {cards[-1]:.0f} ms"
                 )
                 page.close()
             browser.close()
@@ -153,7 +156,7 @@ def main() -> None:
         f"{args.nodes}-node run opened in the main area (cards drawn) {span(opens)}; whole snapshot drawn "
         f"{span(wholes)}; tree drawn (clicked at the first paint) {span(trees)}"
     )
-    print(f"its snapshot requests: head {span(heads)}, whole {span(snaps)}")
+    print(f"its snapshot requests: head {span(heads)}, whole {span(snaps)}; a tree card {span(cards)}")
 
 
 if __name__ == "__main__":

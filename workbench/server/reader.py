@@ -270,26 +270,15 @@ class StoreReader:
                 path.append(parents[path[-1]])
             path.reverse()
             tail = path[max(0, len(path) - last) :]
-            wanted = json.dumps([*path[max(0, len(path) - last - 1) : len(path) - len(tail)], *tail])
-            node_rows = conn.execute(
-                "SELECT data FROM nodes WHERE run_id = ? AND id IN (SELECT value FROM json_each(?)) ORDER BY id",
-                (rid, wanted),
-            ).fetchall()
-            call_rows = conn.execute(
-                "SELECT node_id, seq, data FROM llm_calls WHERE run_id = ?"
-                " AND node_id IN (SELECT value FROM json_each(?)) ORDER BY node_id, seq",
-                (rid, wanted),
-            ).fetchall()
+            run = self._part(
+                conn, rid, row[:5], [*path[max(0, len(path) - last - 1) : len(path) - len(tail)], *tail]
+            )
             prompt, completion, cost = conn.execute(
                 "SELECT COALESCE(SUM(json_extract(data, '$.prompt_tokens')), 0),"
                 " COALESCE(SUM(json_extract(data, '$.completion_tokens')), 0),"
                 " COALESCE(SUM(json_extract(data, '$.cost')), 0) FROM llm_calls WHERE run_id = ?",
                 (rid,),
             ).fetchone()
-        try:
-            run, _ = build_run(rid, row[:5], node_rows, call_rows, prompts=False, part=True)
-        except ValueError as exc:
-            raise _damaged(rid, exc) from None
         run.cursor = path[-1]
         plan = json.loads(row[6]) if row[6] else []
         header = {
@@ -301,14 +290,59 @@ class StoreReader:
         plan = plan if isinstance(plan, list) else []
         return head_snapshot(run, path, header=header, nodes=len(parents), plan=plan, last=last)
 
+    @staticmethod
+    def _part(
+        conn: sqlite3.Connection,
+        rid: str,
+        row: tuple[Any, ...],
+        ids: list[int],
+        children_of: int | None = None,
+    ) -> Run:
+        """A part of run `rid` (`build_run(..., part=True)`): the nodes `ids` with their model calls
+        (prompts left out), and the children of node `children_of` without theirs."""
+        wanted = json.dumps(ids)
+        node_rows = conn.execute(
+            "SELECT data FROM nodes WHERE run_id = ? AND (id IN (SELECT value FROM json_each(?)) OR parent_id = ?)"
+            " ORDER BY id",
+            (rid, wanted, children_of),
+        ).fetchall()
+        call_rows = conn.execute(
+            "SELECT node_id, seq, data FROM llm_calls WHERE run_id = ?"
+            " AND node_id IN (SELECT value FROM json_each(?)) ORDER BY node_id, seq",
+            (rid, wanted),
+        ).fetchall()
+        try:
+            run, _ = build_run(rid, row, node_rows, call_rows, prompts=False, part=True)
+        except ValueError as exc:
+            raise _damaged(rid, exc) from None
+        missing = set(ids) - set(run.nodes)
+        if missing:
+            raise _damaged(rid, ValueError(f"node {min(missing)} is not stored"))
+        return run
+
     def card(self, run_id: str, node_id: str) -> dict[str, Any]:
-        """The tree card of one node (what the tree view shows for a selected node)."""
+        """The tree card of one node (what the tree view shows for a selected node), read from its
+        row, its parent's and its children's, not from the whole run."""
         from ..widgets.tree_records import tree_card
 
         nid = _node_id(node_id)
-        run, _state = self._load(run_id, prompts=False)
-        if nid not in run.nodes:
-            raise NotFound(f"run {run.id} has no node {nid}")
+        with self._conn() as conn:
+            rid = self._resolve(conn, run_id)
+            assert conn is not None
+            row = conn.execute(
+                "SELECT task, config, created_at, cursor, outcome FROM runs WHERE id = ?", (rid,)
+            ).fetchone()
+            found = conn.execute(
+                "SELECT parent_id FROM nodes WHERE run_id = ? AND id = ?", (rid, nid)
+            ).fetchone()
+            if found is None:
+                raise NotFound(f"run {rid} has no node {nid}")
+            run = self._part(conn, rid, row, [nid] if found[0] is None else [found[0], nid], children_of=nid)
+            # the run's cursor as `build_run` picks it from every node (the row's, else the newest)
+            (run.cursor,) = conn.execute(
+                "SELECT COALESCE(MAX(CASE WHEN id = ? THEN id END), MAX(id)) FROM nodes WHERE run_id = ?",
+                (row[3], rid),
+            ).fetchone()
         return redact_obj(tree_card(run, nid))
 
     def export(self, run_id: str, fmt: str) -> tuple[str, str]:
