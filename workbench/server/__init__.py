@@ -9,7 +9,8 @@ authentication and authorization: no token, 403):
     /workbench/api/runs/RUN_ID?offset=&limit=     a run with a page of its nodes
     /workbench/api/runs/RUN_ID/nodes/NODE_ID      one node with its model calls
     /workbench/api/runs/RUN_ID/export?format=json|sft|dpo
-    /workbench/api/runs/RUN_ID/snapshot           the run as the run view draws it (widgets/snapshot.py)
+    /workbench/api/runs/RUN_ID/snapshot?part=all|head   the run as the run view draws it (widgets/snapshot.py);
+                                                  head: header, path, last cards (what it draws first)
     /workbench/api/runs/RUN_ID/cards/NODE_ID      the tree card of one node
 
 The store is the one `workbench.store.location` picks from the server's root directory (the same
