@@ -144,6 +144,15 @@ WRONG = [
     (["run", "--model", "workbench/nope"], "unknown workbench model 'workbench/nope'; valid: workbench/demo"),
     (["run", "--model", "openai/x", "--error-rate", "0.2"], "--error-rate applies to the demo model only"),
     (["run", "--bogus"], "unrecognized arguments: --bogus"),
+    (
+        ["run", "--strategy", "plan-execute", "--strategy-option", "replanz=1"],
+        "--strategy-option: strategy 'plan-execute' has no option 'replanz'; valid: item_steps, replans",
+    ),
+    (["run", "--strategy-option", "rounds"], "--strategy-option takes KEY=VALUE"),
+    (
+        ["run", "--memory", "summarized", "--memory-option", "every=often"],
+        "--memory-option every: expected a whole number, not 'often'",
+    ),
     (["show", "abc"], "agent-workbench/runs.sqlite; `workbench run` creates one"),
     (["resume", "abc"], "no run store at"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
@@ -402,3 +411,27 @@ def test_run_takes_the_role_strategies(strategy: str, tmp_path: Path, monkeypatc
     assert cli.main(["run", "--strategy", "plan-and-execute"]) == 2
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and "'plan-execute', 'umi', 'reflexion'" in err
+
+
+def test_run_options_reach_the_strategy_and_memory(tmp_path: Path, server, monkeypatch, capsys):
+    """`--strategy-option replans=1`: plan-execute replans once only, over real HTTP (loopback)."""
+    from workbench.store.sqlite import RunStore
+    from workbench.strategies.labels import REPLANNER_ROLE
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", LOOPBACK_KEY)
+    plan = "Thought: key first.\nPlan:\n1. [ ] pick up the key\n2. [ ] reach the goal"
+    wrong = "Thought: x\nAction: fly away"
+    server.script(*[{"text": t} for t in (plan, wrong, plan, wrong, wrong, wrong)])
+    args = ["run", "--model", "openai/loopback", "--api-base", server.url, "--strategy", "plan-execute"]
+    args += ["--strategy-option", "replans=1", "--memory", "layered", "--memory-option", "top_k=2"]
+    args += ["--memory-option", "feedback=2.5"]
+    assert cli.main([*args, "--max-steps", "4", "--store", "s.sqlite", "--quiet"]) == 0
+    capsys.readouterr()
+    systems = [request["messages"][0]["content"] for request in server.requests]
+    assert len(systems) == 6 and sum(REPLANNER_ROLE in text for text in systems) == 1
+    with RunStore("s.sqlite") as store:
+        (row,) = store.list_runs()
+        config = store.load_run(row["id"]).config
+    assert config["strategy_options"] == {"item_steps": 10, "replans": 1}
+    assert config["memory_options"] == {"top_k": 2, "feedback": 2.5}

@@ -158,17 +158,18 @@ def test_a_local_sweep_runs_2x2x5_to_completion_and_reports_calls_and_steps(tmp_
 
 
 def test_a_cell_that_errors_does_not_stop_the_others(tmp_path: Path) -> None:
-    # an unknown strategy option fails only the cells that use it
+    # a strategy option its strategy refuses (an unknown one fails the whole sweep up front, see
+    # test_eval_spec.py) fails only the cells that use it
     sweep = Sweep(
         tasks=[0, 1],
-        strategies=["react", {"name": "best-first", "no_such_option": 1}],
+        strategies=["react", {"name": "best-first", "branching": 0}],
         budgets={"max_calls": 30},
         store=tmp_path / "runs.sqlite",
     )
     results = sweep.run()
     bad = [r for r in results if r["strategy"].startswith("best-first")]
     good = [r for r in results if r["strategy"] == "react"]
-    assert len(bad) == 2 and all(r["outcome"] == "error" and "no_such_option" in r["error"] for r in bad)
+    assert len(bad) == 2 and all(r["outcome"] == "error" and "branching must be" in r["error"] for r in bad)
     assert all(r["outcome"] == "success" for r in good)
     cells = {c["key"]: c["status"] for c in sweep.store.sweep_cells(sweep.id)}
     assert sorted(cells.values()) == ["done", "done", "error", "error"]

@@ -26,6 +26,7 @@ from workbench.magics import agents
 from workbench.magics.agents import BackgroundRun
 from workbench.magics.args import COMMANDS, TOP
 from workbench.memory.window import WindowMemory
+from workbench.strategies.labels import REPLANNER_ROLE
 from workbench.strategies.react import ReAct
 
 DEMO = "--env gridworld --model workbench/demo"
@@ -459,7 +460,11 @@ WRONG = [
     (None, "new --model workbench/nope", "valid: workbench/demo"),
     (None, "new --strategy tree-of-thought", "valid: react"),
     (None, "new --memory huge", "valid: full, window, diff, hierarchical"),
-    (None, "new --memory full --window 3", "works with memory window or diff"),
+    (
+        None,
+        "new --memory full --window 3",
+        "--window does not apply to --memory full; use it with --memory window or diff",
+    ),
     (None, "new --max-steps ten", "expected a whole number >= 0"),
     (None, "new --max-cost -1", "expected a number >= 0"),
     (None, "new --seed 1.5", "expected a whole number >= 0"),
@@ -784,3 +789,81 @@ def test_new_takes_the_role_strategies(shell, strategy: str):
     assert s.done and all(c.role for n in s.tree.nodes.values() for c in n.llm_calls)
     with pytest.raises(UsageError, match="valid: react, .*plan-execute, umi, reflexion"):
         agent(shell, "new --strategy alpha-umi")
+
+
+# --- strategy and memory options: --strategy-option / --memory-option KEY=VALUE ----------------------
+PLAN = "Thought: key first.\nPlan:\n1. [ ] pick up the key\n2. [ ] reach the goal"
+REPLAN = "Thought: again.\nPlan:\n1. [ ] open the door\n2. [ ] reach the goal"
+BAD_ACTION = "Thought: x\nAction: fly away"
+
+
+def say(sh: InteractiveShell, line: str) -> str:
+    return text(agent(sh, line)[1])
+
+
+def test_options_reach_the_strategy_and_the_memory(shell):
+    agent(
+        shell,
+        f"new {DEMO} --strategy plan-execute --strategy-option replans=1 --strategy-option item_steps=4"
+        " --memory summarized --memory-option every=3 --window 2",
+    )
+    s = agents(shell).get().session
+    assert s.strategy.config == {"item_steps": 4, "replans": 1}
+    assert s.memory.every == 3 and s.memory.window == 2
+    assert s.config["memory_options"] == {"every": 3, "window": 2}
+    s.step()  # the demo model plans and acts under these options
+    assert [c.role for c in s.cursor.llm_calls] == ["planner", "executor"]
+    say(shell, "memory use layered --memory-option top_k=2")
+    assert s.memory.name == "layered" and s.memory.top_k == 2
+
+
+def test_replans_1_makes_plan_execute_replan_at_most_once(shell, server, monkeypatch):
+    """The real path: litellm over HTTP to the loopback server (its address and key from the env)."""
+    monkeypatch.setenv("OPENAI_API_BASE", server.url)
+    monkeypatch.setenv("OPENAI_API_KEY", server.api_key)
+    server.script(*[{"text": t} for t in (PLAN, BAD_ACTION, REPLAN, BAD_ACTION, BAD_ACTION, BAD_ACTION)])
+    say(shell, "new --model openai/loopback --strategy plan-execute --strategy-option replans=1 --seed 3")
+    s = agents(shell).get().session
+    say(shell, "step 4")
+    systems = [request["messages"][0]["content"] for request in server.requests]
+    assert len(systems) == 6  # plan+act, replan+act, act, act: later failures are not replanned
+    assert sum(REPLANNER_ROLE in system for system in systems) == 1
+    assert [n.info.get("planned") for n in s.path()[1:]] == ["plan", "replan", None, None]
+    assert all("Invalid action" in n.observation for n in s.path()[1:])
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        (
+            "--strategy plan-execute --strategy-option replanz=1",
+            "has no option 'replanz'; valid: item_steps, replans",
+        ),
+        (
+            "--strategy plan-execute --strategy-option replans=once",
+            "replans: expected a whole number, not 'once'",
+        ),
+        ("--strategy plan-execute --strategy-option replans", "takes KEY=VALUE"),
+        ("--memory summarized --memory-option evry=2", "has no option 'evry'; valid: every, l1, window"),
+        ("--memory diff --memory-option window=2 --window 3", "give the window once"),
+        ("--strategy bfs --max-depth 3 --strategy-option max_depth=4", "--max-depth given twice"),
+        ("--strategy $mine --strategy-option x=1", "given by name"),
+        ("--strategy umi --strategy-option models=[1]", "umi: models must be a dict of role -> model"),
+        ("--strategy plan-execute --strategy-option replans=-1", "replans"),
+    ],
+)
+def test_a_wrong_option_is_a_one_line_usage_error(shell, line, said):
+    shell.user_ns["mine"] = ReAct()
+    with pytest.raises(UsageError) as info:
+        shell.run_line_magic("agent", f"new {DEMO} {line}")
+    assert said in str(info.value) and "\n" not in str(info.value)
+    assert agents(shell).current_name is None  # nothing was made
+
+
+def test_help_lists_the_flags_and_every_strategys_options(shell):
+    usage = say(shell, "help")
+    assert "[--strategy-option KEY=VALUE ...] [--memory-option KEY=VALUE ...]" in usage
+    new = say(shell, "help new")
+    assert "--strategy-option KEY=VALUE" in new and "--memory-option KEY=VALUE" in new
+    assert "item_steps=10, replans=3" in new and "attempts=4" in new and "every=10" in new
+    assert "--memory-option" in say(shell, "help memory use")

@@ -82,6 +82,18 @@ def _search(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _component_options(p: argparse.ArgumentParser) -> None:
+    """`--strategy-option` and `--memory-option`: repeatable KEY=VALUE (see workbench.options)."""
+    for kind, example in (("strategy", "replans=1"), ("memory", "every=5")):
+        p.add_argument(
+            f"--{kind}-option",
+            action="append",
+            default=None,
+            metavar="KEY=VALUE",
+            help=f"an option of the {kind}, e.g. {example} (repeat for more; a wrong key lists the valid ones)",
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="workbench", description="Run LLM agents step by step and inspect stored runs.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -123,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--error-rate", type=fraction, default=None, help="demo model only: how often it errs")
     run.add_argument("--window", type=positive_int, default=None, help="steps shown by window/diff memory")
+    _component_options(run)
     run.add_argument("--api-base", default=None, help="URL of an OpenAI-compatible server (key from the env)")
     _budgets(run)
     _search(run)
@@ -327,25 +340,24 @@ def _components(args: argparse.Namespace) -> None:
 
 
 def _memory_options(args: argparse.Namespace) -> dict[str, Any]:
-    if args.window is None:
-        return {}
-    import inspect
+    from .options import memory_options
 
-    from . import registry
-    from .memory.base import MEMORY_POLICIES
+    return memory_options(args.memory, args.window, getattr(args, "memory_option", None))
 
-    def takes_window(name: str) -> bool:
-        try:
-            return "window" in inspect.signature(registry.factory("memory", MEMORY_POLICIES, name)).parameters
-        except (TypeError, ValueError):
-            return False
 
-    if not takes_window(args.memory):
-        takes = [m for m in MEMORY_POLICIES if takes_window(m)]
-        raise ConfigError(
-            f"--window does not apply to --memory {args.memory}; use it with --memory {' or '.join(takes)}"
-        )
-    return {"window": args.window}
+def _strategy_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The strategy's options: `--strategy-option`s and the flags for them (`--sandbox`, search's)."""
+    from .options import parse
+
+    flags = {
+        key: getattr(args, key) for key in ("sandbox", *SEARCH_OPTIONS) if getattr(args, key) is not None
+    }
+    given = parse("strategy", args.strategy, args.strategy_option or [], "--strategy-option")
+    twice = sorted(set(flags) & set(given))
+    if twice:
+        shown = ", ".join(f"--{key.replace('_', '-')}" for key in twice)
+        raise ConfigError(f"{shown} given twice (also as --strategy-option); give each option once")
+    return {**flags, **given}
 
 
 def _drive(session: Any, store: Any, quiet: bool, approve: str = "ask") -> int:
@@ -379,6 +391,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     _components(args)
     model, memory_options = _model(args), _memory_options(args)
+    strategy_options = _strategy_options(args)
     # the Session opens the store after it has made the env, strategy and memory, so a factory
     # that fails leaves no file behind
     session = Session(
@@ -394,8 +407,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         max_cost=args.max_cost,
         memory_options=memory_options,
         gates=gates_for(args.approve),
-        **({"sandbox": args.sandbox} if args.sandbox else {}),
-        **{key: getattr(args, key) for key in SEARCH_OPTIONS if getattr(args, key) is not None},
+        **strategy_options,
     )
     with session.store as store:
         if not args.quiet:

@@ -208,8 +208,9 @@ def normalise(
 
 def _check_names(config: dict[str, Any]) -> None:
     """Every env, strategy and memory name is a built-in, a plugin or an importable module:attr,
-    so a typo fails here, before any cell runs."""
-    from .. import registry
+    and every option is one it takes, of the type of its default, so a typo fails here, before any
+    cell runs."""
+    from .. import options, registry
     from ..envs.base import BUILTIN_ENVS
     from ..memory.base import MEMORY_POLICIES
     from ..strategies.base import STRATEGIES
@@ -219,6 +220,9 @@ def _check_names(config: dict[str, Any]) -> None:
     wanted += [("memory", MEMORY_POLICIES, m["name"]) for m in config["memories"]]
     for kind, table, name in wanted:
         registry.require(kind, table, name)
+    for axis, kind in (("strategies", "strategy"), ("memories", "memory")):
+        for item in config[axis]:
+            options.check(kind, item["name"], item["options"], axis)
 
 
 def _axis_label(axis: str, value: Any) -> str:

@@ -60,13 +60,19 @@ def make_session(args: argparse.Namespace, task: str | None) -> Session:
     env = None if args.env is None else objects.env(args.env, sources.get("env"))
     strategy = objects.strategy(args.strategy, sources.get("strategy"))
     memory = objects.memory(args.memory, sources.get("memory"))
-    memory_options = edits.memory_options(memory, args.window)
+    memory_options = edits.memory_options(memory, args.window, args.memory_option)
     check_model(args.model)
     extra: dict[str, Any] = {
         key: getattr(args, key)
         for key in ("max_expansions", "rounds", "max_depth", "branching", "value", "sandbox")
         if getattr(args, key, None) is not None
     }
+    options = objects.options("strategy", strategy, args.strategy_option, "--strategy-option")
+    twice = sorted(set(options) & set(extra))
+    if twice:
+        flags = ", ".join(f"--{key.replace('_', '-')}" for key in twice)
+        raise UsageError(f"{flags} given twice (also as --strategy-option); give each option once")
+    extra.update(options)
     recall = objects.recall(getattr(args, "recall", None), sources.get("recall"))
     if recall is not None:
         extra["recall"] = recall
@@ -89,6 +95,21 @@ def make_session(args: argparse.Namespace, task: str | None) -> Session:
             concurrency=args.concurrency or 4,
             **extra,
         )
+
+
+def _option_rows(kinds: list[str]) -> list[tuple[str, str]]:
+    """(`  strategy plan-execute`, `item_steps=10, replans=3`): the built-ins' options, with defaults."""
+    from .. import options
+    from ..memory.base import memory_names
+    from ..strategies.base import strategy_names
+
+    rows = []
+    for kind in kinds:
+        for name in strategy_names() if kind == "strategy" else memory_names():
+            listed = options.describe(kind, name)
+            if listed:
+                rows.append((f"  --{kind}-option for {name}", listed))
+    return rows
 
 
 @magics_class
@@ -122,8 +143,9 @@ class AgentMagics(Magics):
         """Step, run, pause, edit and inspect LLM agents. `%agent help` lists every command.
 
         %agent new [--name NAME] [--env ENV] [--model MODEL] [--strategy S] [--memory M] [--window N]
-                   [--tools TOOLS] [--recall R] [--seed N] [--task TEXT] [--max-steps N] [--max-tokens N]
-                   [--max-cost X] [--store PATH]
+                   [--strategy-option KEY=VALUE ...] [--memory-option KEY=VALUE ...] [--tools TOOLS]
+                   [--recall R] [--seed N] [--task TEXT] [--max-steps N] [--max-tokens N] [--max-cost X]
+                   [--store PATH]   (%agent help new lists each strategy's and memory's options)
         %agent adopt SESSION [--name NAME]   a Session object (s, $s or {expr}) becomes an agent
         %agent use NAME | agents | session [NAME]
         %agent step [N]                      take N steps now and show them
@@ -131,7 +153,7 @@ class AgentMagics(Magics):
         %agent wait | pause | stop | status  (h = %agent wait; await h  waits for the run)
         %agent plan [add TEXT [--at N] | done N | rm N | move N M | edit N TEXT | clear]
         %agent memory [edit ID TEXT | pin ID | unpin ID | forget ID | restore ID | note TEXT
-                       | importance ID VALUE | use POLICY [--window N]]
+                       | importance ID VALUE | use POLICY [--window N] [--memory-option KEY=VALUE]]
         %agent history [--diff | --full] | tree | rewind NODE
         %agent prune NODE | unprune NODE | pin NODE | value NODE V   steer a search
         %agent break [action REGEX | tool NAME | cost X | tokens N | list | clear]
@@ -458,4 +480,6 @@ class AgentMagics(Magics):
         for flags, kw in command.args:
             if flags[0].startswith("--") and kw.get("help"):
                 rows.append((f"  {flags[0]} {kw.get('metavar', '')}".rstrip(), kw["help"].replace("%%", "%")))
+        if topic in ("new", "memory use"):
+            rows += _option_rows(["memory"] if topic == "memory use" else ["strategy", "memory"])
         return render.table(["usage", "what it does"], rows, f"%agent {topic}")

@@ -99,6 +99,18 @@ NEW_OPTIONS = [
         metavar="M",
         help="full (default), window, diff, hierarchical, layered, summarized, $var",
     ),
+    _opt(
+        "--strategy-option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="an option of the strategy, e.g. replans=1 (repeat for more; listed below)",
+    ),
+    _opt(
+        "--memory-option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="an option of the memory policy, e.g. every=5 (repeat for more; listed below)",
+    ),
     _opt("--tools", default=None, metavar="TOOLS", help="a list as $var or {expr}, or plugin names a,b"),
     _opt("--window", type=whole(0), metavar="N", help="steps the window/diff memory shows"),
     _opt(
@@ -199,7 +211,7 @@ COMMANDS: dict[str, Command] = {
     c.key: c
     for c in [
         _c("new", "new [--name NAME] [--env ENV] [--model MODEL] [--strategy S] [--memory M] [--window N]"
-           " [--tools TOOLS] [--recall R] [--seed N] [--task TEXT] [--max-steps N] [--max-tokens N] [--max-cost X]"
+           " [--strategy-option KEY=VALUE ...] [--memory-option KEY=VALUE ...] [--tools TOOLS] [--recall R] [--seed N] [--task TEXT] [--max-steps N] [--max-tokens N] [--max-cost X]"
            " [--store PATH] [--max-expansions N] [--rounds N|terminal] [--max-depth N] [--branching N] [--value judge|score|reward]"
            " [--concurrency N] [--sandbox auto|bwrap|process]",
            "make a new agent, make it current and show its panel; ENV, S, M: a name, module:attr, $var or"
@@ -240,9 +252,11 @@ COMMANDS: dict[str, Command] = {
         _c("memory importance", "memory importance ID VALUE",
            "layered memory: an item's importance from now on (60 promotes short-term, 80 mid-term)",
            _ENTRY, _opt("value", type=number, metavar="VALUE")),
-        _c("memory use", "memory use POLICY [--window N]",
+        _c("memory use", "memory use POLICY [--window N] [--memory-option KEY=VALUE ...]",
            "switch the memory policy (a name or a Memory as $var) from the next step on",
-           _opt("policy", metavar="POLICY"), _opt("--window", type=whole(0), metavar="N")),
+           _opt("policy", metavar="POLICY"), _opt("--window", type=whole(0), metavar="N"),
+           _opt("--memory-option", action="append", metavar="KEY=VALUE",
+                help="an option of the memory policy, e.g. every=5 (repeat for more)")),
         _c("history", "history [--diff | --full]", "the steps on the current path",
            _opt("--diff", action="store_true", help="observations as diffs against the previous one"),
            _opt("--full", action="store_true", help="whole observations")),

@@ -7,16 +7,15 @@ API (so every change is an event with provenance `user`), and returns a small ri
 from __future__ import annotations
 
 import argparse
-import inspect
 import re
 from collections.abc import Callable
 from typing import Any
 
 from IPython.core.error import UsageError
 
-from .. import registry
+from .. import options
 from ..core.background import runner_for
-from ..memory.base import MEMORY_POLICIES
+from ..errors import ConfigError
 from ..memory.diff import DiffMemory, observation_diff
 from ..memory.window import FullMemory
 from . import objects, render
@@ -152,42 +151,36 @@ def memory_importance(agent: Agent, args: argparse.Namespace) -> render.Rich:
     )
 
 
-def _takes_window(policy: str) -> bool:
-    cls = registry.factory("memory", MEMORY_POLICIES, policy)
-    try:
-        return "window" in inspect.signature(cls).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def memory_options(policy: Any, window: int | None) -> dict[str, Any]:
-    """Options for `make_memory`; a window for a policy without one is a usage error. `policy` is
-    a name (checked by `objects.memory` first) or a Memory object, which keeps its own window."""
-    if window is None:
-        return {}
+def memory_options(policy: Any, window: int | None, pairs: list[str] | None = None) -> dict[str, Any]:
+    """Options for `make_memory` from `--memory-option KEY=VALUE`s and `--window`. `policy` is a
+    name (checked by `objects.memory` first) or a Memory object, which keeps its own options."""
     if not isinstance(policy, str):
-        raise UsageError(
-            f"--window works with a memory policy given by name, not with {type(policy).__name__} "
-            "object; give the object its window when you make it"
-        )
-    if not _takes_window(policy):
-        takes = [name for name in MEMORY_POLICIES if _takes_window(name)]
-        raise UsageError(f"--window works with memory {' or '.join(takes)}, not {policy!r}")
-    return {"window": window}
+        if window is not None:
+            raise UsageError(
+                f"--window works with a memory policy given by name, not with {type(policy).__name__} "
+                "object; give the object its window when you make it"
+            )
+        return objects.options("memory", policy, pairs, "--memory-option")  # {} without options
+    try:
+        return options.memory_options(policy, window, pairs)
+    except ConfigError as exc:
+        raise UsageError(" ".join(str(exc).split())) from None
 
 
-def switch_memory(agent: Agent, policy: Any, window: int | None, source: str | None = None) -> None:
+def switch_memory(
+    agent: Agent, policy: Any, window: int | None, source: str | None = None, pairs: list[str] | None = None
+) -> None:
     """Give the session a new memory policy (a name or a Memory object) from the next step on; user
     edits carry over."""
     s = agent.session
     policy = objects.memory(policy, source)
-    options = memory_options(policy, window)
-    s.set_memory(policy, **options)
+    s.set_memory(policy, **memory_options(policy, window, pairs))
 
 
 def memory_use(agent: Agent, args: argparse.Namespace) -> render.Rich:
     agent.require_idle("switching memory")
-    switch_memory(agent, args.policy, args.window, getattr(args, "sources", {}).get("policy"))
+    source = getattr(args, "sources", {}).get("policy")
+    switch_memory(agent, args.policy, args.window, source, args.memory_option)
     return memory_table(agent, "switched; the next step's prompt uses it")
 
 

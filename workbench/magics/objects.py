@@ -1,4 +1,5 @@
-"""Checks for the values of `--env`, `--strategy`, `--memory`, `--tools` and `adopt SESSION`.
+"""Checks for the values of `--env`, `--strategy`, `--memory`, `--tools`, their `--*-option`s and
+`adopt SESSION`.
 
 Each value is either text (a built-in name, a plugin name from the `workbench.*` entry points, or a
 `module:attr` spec) or an object taken from the user's namespace with `$var` / `{expr}`. A value
@@ -13,6 +14,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
+from .. import options as component_options
 from .. import registry
 from ..envs.base import BUILTIN_ENVS, env_names
 from ..errors import ConfigError
@@ -87,6 +89,22 @@ def memory(value: Any, source: str | None = None) -> Any:
     if isinstance(value, str):
         return _name("memory", MEMORY_POLICIES, memory_names(), value, "a Memory")
     return _memory_object(value, source)
+
+
+def options(kind: str, component: Any, pairs: list[str] | None, flag: str) -> dict[str, Any]:
+    """The options `flag` (repeated `KEY=VALUE`) gives the strategy or memory `component`, each
+    value read by the type of its default (see `workbench.options`)."""
+    if not pairs:
+        return {}
+    if not isinstance(component, str):
+        raise UsageError(
+            f"{flag} works with a {kind} given by name, not with {described(component)} object; "
+            "give the object its options when you make it"
+        )
+    try:
+        return component_options.parse(kind, component, pairs, flag)
+    except ConfigError as exc:
+        raise UsageError(" ".join(str(exc).split())) from None
 
 
 def recall(value: Any, source: str | None = None) -> Any:

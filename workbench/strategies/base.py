@@ -32,6 +32,9 @@ class Strategy:
 
     name = "base"
     options: dict[str, Any] = {}
+    # values an option takes besides those of its default's type (`rounds`: "terminal"), for the
+    # typed `--strategy-option KEY=VALUE` (workbench.options)
+    also_takes: dict[str, tuple[Any, ...]] = {}
 
     def __init__(self, **options: Any) -> None:
         unknown = sorted(set(options) - set(self.options))
