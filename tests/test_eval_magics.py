@@ -69,6 +69,12 @@ def test_agent_sweep_runs_in_the_background_and_its_cells_open_as_runs(
         ("sweep --max-calls 0", "expected a whole number >= 1"),
         ("sweep --strategies react --budget 3", "unrecognized arguments: --budget"),
         ("sweep --strategies no_such_strategy", "no_such_strategy"),
+        (
+            "sweep --strategies react,plan-execute(replanz=1)",
+            "has no option 'replanz'; valid: item_steps, replans",
+        ),
+        ("sweep --memories window(window=x)", "window: expected a whole number or null, not 'x'"),
+        ("sweep --strategies plan-execute(replans=1", "expected name(key=value, ...)"),
         ("sweep --replay x --tasks 1", "takes no file or axes"),
         ("sweep --replay x --backend ray", "takes no file or axes"),
         ("sweep --replay x", "no run store at"),
@@ -85,3 +91,20 @@ def test_bad_sweep_arguments_are_one_line_usage_errors(
         asyncio.run(go())
     message = str(info.value)
     assert words in message and "\n" not in message
+
+
+def test_sweep_axes_take_options_in_parentheses_as_the_labels_show_them() -> None:
+    from workbench.eval.spec import label
+    from workbench.magics.args import parse
+
+    _, args = parse(
+        "sweep --strategies react,plan-execute(replans=1,item_steps=3) --memories 'window(window=4),full'"
+    )
+    assert args.strategies == ["react", {"name": "plan-execute", "replans": 1, "item_steps": 3}]
+    assert args.memories == [{"name": "window", "window": 4}, "full"]
+    assert label({"name": "window", "options": {"window": 4}}) == "window(window=4)"  # the same spelling
+    _, args = parse("""sweep --strategies 'umi(models={"caller": "workbench/demo"}),bfs(rounds=terminal)'""")
+    assert args.strategies == [
+        {"name": "umi", "models": {"caller": "workbench/demo"}},
+        {"name": "bfs", "rounds": "terminal"},
+    ]

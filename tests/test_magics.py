@@ -815,6 +815,8 @@ def test_options_reach_the_strategy_and_the_memory(shell):
     assert [c.role for c in s.cursor.llm_calls] == ["planner", "executor"]
     say(shell, "memory use layered --memory-option top_k=2")
     assert s.memory.name == "layered" and s.memory.top_k == 2
+    say(shell, f"""new {DEMO} --strategy umi --strategy-option 'models={{"caller": "workbench/demo"}}'""")
+    assert agents(shell).get().session.strategy.config == {"models": {"caller": "workbench/demo"}}
 
 
 def test_replans_1_makes_plan_execute_replan_at_most_once(shell, server, monkeypatch):

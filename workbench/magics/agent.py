@@ -162,7 +162,7 @@ class AgentMagics(Magics):
         %agent gate [destructive | tool REGEX | action REGEX | code [PATTERN] | cost X | clear]
         %agent save [--store PATH] | load RUN_ID [--store PATH] [--name NAME]
         %agent models | envs | help [COMMAND]
-        %agent sweep [FILE.toml] [--tasks 0-4] [--strategies a,b] [--memories a,b] [--max-calls N] ...
+        %agent sweep [FILE.toml] [--tasks 0-4] [--strategies a,b(k=v)] [--memories a,b] [--max-calls N] ...
                                              a sweep in the background with a live view (h = ...; await h)
 
         %%agent [NAME] [new options]

@@ -162,13 +162,71 @@ def names(text: str) -> list[str]:
     return out
 
 
+def _top_level(text: str) -> list[str]:
+    """The parts of `text` between commas outside brackets and quotes (`a(x=1,y=2),b` -> 2 parts)."""
+    parts, depth, quote, start = [], 0, "", 0
+    for i, ch in enumerate(text):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [part.strip() for part in parts if part.strip()]
+
+
+def with_options(kind: str) -> Callable[[str], list[Any]]:
+    """An argparse type: comma-separated strategy or memory names, each with its options in
+    parentheses as a sweep's labels show them (`react,plan-execute(replans=1)` -> `["react",
+    {"name": "plan-execute", "replans": 1}]`), values read as `--strategy-option` reads them."""
+    from .. import options
+    from ..errors import ConfigError
+
+    def convert(text: str) -> list[Any]:
+        out: list[Any] = []
+        for part in _top_level(text):
+            name, paren, rest = part.partition("(")
+            name = name.strip()
+            if not paren:
+                out.append(name)
+                continue
+            if not name or not rest.endswith(")"):
+                raise argparse.ArgumentTypeError(
+                    f"expected name(key=value, ...) such as plan-execute(replans=1), not {part!r}"
+                )
+            try:
+                out.append({"name": name, **options.parse(kind, name, _top_level(rest[:-1]), f"{name}(...)")})
+            except ConfigError as exc:
+                raise argparse.ArgumentTypeError(str(exc)) from None
+        return out or names(text)  # nothing: the names() error
+
+    convert.__name__ = f"{kind} names"
+    return convert
+
+
 SWEEP_OPTIONS = [
     _opt("file", nargs="?", metavar="FILE.toml", help="a sweep file (the axes; see workbench sweep)"),
     _opt("--replay", metavar="SWEEP_ID", help="rerun a stored sweep offline from its recorded calls"),
     _opt("--env", metavar="ENV", help="gridworld (default), game24, a plugin, module:factory"),
     _opt("--tasks", type=ints, metavar="0-4", help="task seeds: 0-4 or 0,2,5 (default 0)"),
-    _opt("--strategies", type=names, metavar="a,b", help="react (default), best-first, mcts, ..."),
-    _opt("--memories", type=names, metavar="a,b", help="full (default), window, diff, ..."),
+    _opt(
+        "--strategies",
+        type=with_options("strategy"),
+        metavar="a,b",
+        help="react (default), best-first, mcts, ...; options in parentheses: plan-execute(replans=1)",
+    ),
+    _opt(
+        "--memories",
+        type=with_options("memory"),
+        metavar="a,b",
+        help="full (default), window, diff, ...; options in parentheses: window(window=4)",
+    ),
     _opt("--models", type=names, metavar="a,b", help="workbench/demo (default) or litellm model strings"),
     _opt("--seeds", type=ints, metavar="0,1", help="agent seeds (default 0)"),
     _opt("--max-calls", type=whole(1), metavar="N", help="model-call budget of each cell (default 50)"),
@@ -299,7 +357,7 @@ COMMANDS: dict[str, Command] = {
            _opt("--store", metavar="PATH")),
         _c("load", "load RUN_ID [--store PATH] [--name NAME]", "resume a stored run as a new agent",
            _opt("run_id", metavar="RUN_ID"), _opt("--store", metavar="PATH"), _opt("--name", metavar="NAME")),
-        _c("sweep", "sweep [FILE.toml] [--env ENV] [--tasks 0-4] [--strategies a,b] [--memories a,b] [--models a,b]"
+        _c("sweep", "sweep [FILE.toml] [--env ENV] [--tasks 0-4] [--strategies a,b(k=v)] [--memories a,b(k=v)] [--models a,b]"
            " [--seeds 0,1] [--max-calls N] [--max-tokens N] [--concurrency N] [--name NAME] [--store PATH]"
            " [--backend local|ray] | sweep --replay SWEEP_ID",
            "run a sweep (the cross product, each cell a stored run) in the background with a live view;"
