@@ -23,17 +23,24 @@ class _Base(APIHandler):
     def reader(self) -> StoreReader:
         return StoreReader(describe_default(self.settings["workbench_root"])[0])
 
-    async def answer(self, fn: Any, *args: Any) -> None:
-        """Run a query off the event loop and write its JSON; map reader errors to 400, 404 and 500."""
+    async def query(self, fn: Any, *args: Any) -> Any:
+        """Run a reader query off the event loop; map reader errors to 400, 404 and 500."""
         try:
-            result = await asyncio.to_thread(fn, *args)
+            return await asyncio.to_thread(fn, *args)
         except BadRequest as exc:
             raise web.HTTPError(400, str(exc)) from None
         except NotFound as exc:
             raise web.HTTPError(404, str(exc)) from None
         except Damaged as exc:
             raise web.HTTPError(500, str(exc)) from None
-        self.finish(json.dumps(result))
+
+    def page(self, **default: int) -> tuple[int, int]:
+        """(offset, limit) of the request's `offset=` and `limit=` (`default=`: the limit without
+        one, see `page_args`); a bad value is a 400."""
+        try:
+            return page_args(self.get_argument("offset", None), self.get_argument("limit", None), **default)
+        except BadRequest as exc:
+            raise web.HTTPError(400, str(exc)) from None
 
 
 class StoreHandler(_Base):
@@ -49,31 +56,29 @@ class RunsHandler(_Base):
     @authorized
     async def get(self) -> None:
         filters = {k: self.get_argument(k, "") for k in (*FILTERS, "q", "since", "until")}
-        try:
-            offset, limit = page_args(self.get_argument("offset", None), self.get_argument("limit", None))
-        except BadRequest as exc:
-            raise web.HTTPError(400, str(exc)) from None
-        await self.answer(self.reader().runs, filters, offset, limit)
+        self.finish(json.dumps(await self.query(self.reader().runs, filters, *self.page())))
 
 
 class RunHandler(_Base):
     @web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
-        try:
-            offset, limit = page_args(
-                self.get_argument("offset", None), self.get_argument("limit", None), 200
-            )
-        except BadRequest as exc:
-            raise web.HTTPError(400, str(exc)) from None
-        await self.answer(self.reader().run, run_id, offset, limit)
+        self.finish(json.dumps(await self.query(self.reader().run, run_id, *self.page(default=200))))
 
 
-class NodeHandler(_Base):
+class _PathQuery(_Base):
+    """GET answers with the JSON of `StoreReader.<name>(*the URL's groups)`."""
+
+    name = ""
+
     @web.authenticated
     @authorized
-    async def get(self, run_id: str, node_id: str) -> None:
-        await self.answer(self.reader().node, run_id, node_id)
+    async def get(self, *path: str) -> None:
+        self.finish(json.dumps(await self.query(getattr(self.reader(), self.name), *path)))
+
+
+class NodeHandler(_PathQuery):
+    name = "node"
 
 
 class SnapshotHandler(_Base):
@@ -83,14 +88,12 @@ class SnapshotHandler(_Base):
         part = self.get_argument("part", "all")
         if part not in ("all", "head"):
             raise web.HTTPError(400, f"part must be all or head, got {part[:20]!r}")
-        await self.answer(self.reader().head if part == "head" else self.reader().snapshot, run_id)
+        reader = self.reader()
+        self.finish(json.dumps(await self.query(reader.head if part == "head" else reader.snapshot, run_id)))
 
 
-class CardHandler(_Base):
-    @web.authenticated
-    @authorized
-    async def get(self, run_id: str, node_id: str) -> None:
-        await self.answer(self.reader().card, run_id, node_id)
+class CardHandler(_PathQuery):
+    name = "card"
 
 
 class ExportHandler(_Base):
@@ -98,14 +101,7 @@ class ExportHandler(_Base):
     @authorized
     async def get(self, run_id: str) -> None:
         fmt = self.get_argument("format", "json")
-        try:
-            content_type, body = await asyncio.to_thread(self.reader().export, run_id, fmt)
-        except BadRequest as exc:
-            raise web.HTTPError(400, str(exc)) from None
-        except NotFound as exc:
-            raise web.HTTPError(404, str(exc)) from None
-        except Damaged as exc:
-            raise web.HTTPError(500, str(exc)) from None
+        content_type, body = await self.query(self.reader().export, run_id, fmt)
         ext = "json" if fmt == "json" else "jsonl"
         self.set_header("Content-Disposition", f'attachment; filename="run-{run_id}-{fmt}.{ext}"')
         self.finish(body, set_content_type=content_type)
