@@ -219,9 +219,7 @@ def run_summary(row: tuple[Any, ...]) -> dict[str, Any]:
     rid, task, config, steps, prompt, completion, cost, status, outcome, created, updated, cursor = row
     damaged = None
     try:
-        cfg = json.loads(config)
-        if not isinstance(cfg, dict):
-            raise ValueError("not an object")
+        cfg = json_object(config)
     except (TypeError, ValueError) as exc:
         cfg, damaged, status = {}, f"config is not valid JSON ({exc})", "damaged"
     return {
@@ -272,6 +270,14 @@ NODE_TYPES: dict[str, tuple[type, ...]] = {
     "created_at": _NUM,
     "info": (dict,),
 }
+
+
+def json_object(text: Any) -> dict[str, Any]:
+    """The JSON object stored as `text`; ValueError (or TypeError) if it is not one."""
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("not an object")
+    return data
 
 
 def check_node(data: Any) -> dict[str, Any]:
@@ -340,9 +346,7 @@ def build_run(
 
     task, config, created_at, cursor, outcome = row
     try:
-        cfg = json.loads(config)
-        if not isinstance(cfg, dict):
-            raise ValueError("not an object")
+        cfg = json_object(config)
     except (TypeError, ValueError) as exc:
         bad(f"its config is not valid JSON: {exc}")
         cfg = {}
@@ -367,9 +371,7 @@ def build_run(
     calls: dict[tuple[int, int], dict[str, Any]] = {}
     for node_id, seq, data in call_rows:
         try:
-            call = json.loads(data)
-            if not isinstance(call, dict):
-                raise ValueError("not an object")
+            call = json_object(data)
         except (TypeError, ValueError) as exc:
             bad(f"model call {seq} of node {node_id} is unreadable: {exc}")
             continue

@@ -38,7 +38,7 @@ import sqlite3
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -265,16 +265,8 @@ class RunStore(SweepsMixin, ReadingMixin):
         """Take the writer's lease of `run_id` (see lease.py); raises `StoreError` naming a live holder."""
         with self._lock:
             self._require_writable()
-            try:
-                self._begin()
+            with self._transaction(f"cannot open run {run_id} for writing"):
                 token = lease.take(self.conn, run_id, where=str(self.path))
-                self._commit()
-            except StoreError:
-                self._rollback()
-                raise
-            except sqlite3.Error as exc:
-                self._rollback()
-                raise self._error_for(exc, f"cannot open run {run_id} for writing") from None
             self._leases[run_id] = token
             self._fenced.pop(run_id, None)
             return token
@@ -347,6 +339,24 @@ class RunStore(SweepsMixin, ReadingMixin):
             self.conn.execute("COMMIT")
             self._in_tx = False
 
+    @contextlib.contextmanager
+    def _transaction(self, failing: str, *, record: bool = False) -> Iterator[None]:
+        """One write transaction, committed at the end; on any error rolled back and re-raised, an
+        SQLite error as a `StoreError` saying `failing` and what to do (kept as `failure` if `record`)."""
+        try:
+            self._begin()
+            yield
+            self._commit()
+        except sqlite3.Error as exc:
+            self._rollback()
+            error = self._error_for(exc, failing)
+            if record:
+                self.failure = error
+            raise error from None
+        except BaseException:
+            self._rollback()
+            raise
+
     def _error_for(self, exc: sqlite3.Error, what: str) -> StoreError:
         """A StoreError for a failed write: what happened and what to do."""
         text = str(exc)
@@ -415,20 +425,11 @@ class RunStore(SweepsMixin, ReadingMixin):
             raise
         batch = self._pending
         secrets = current_secrets()
-        try:
-            self._begin()
+        with self._transaction(f"could not write {len(batch)} change(s)", record=True):
             self._fence({e.run_id for e in batch}, time.time())
             for event in batch:
                 if event.run_id not in self._fenced:
                     _HANDLERS[type(event)](self, event, secrets)
-            self._commit()
-        except sqlite3.Error as exc:
-            self._rollback()
-            self.failure = self._error_for(exc, f"could not write {len(batch)} change(s)")
-            raise self.failure from None
-        except BaseException:
-            self._rollback()
-            raise
         self._pending = []
         self.failure = None
 
@@ -592,8 +593,7 @@ class RunStore(SweepsMixin, ReadingMixin):
                 self._flush()
             s = current_secrets()
             now = time.time()
-            try:
-                self._begin()
+            with self._transaction(f"could not save run {run.id}"):
                 self._fence({run.id}, now)
                 if run.id in self._fenced:
                     raise self._fenced.pop(run.id)
@@ -623,13 +623,6 @@ class RunStore(SweepsMixin, ReadingMixin):
                 for node in run.nodes.values():
                     self._write_node(run.id, node, now, s)
                 self._touch(run.id, now, ", status = ?", ("done" if run.current.terminal else status,))
-                self._commit()
-            except sqlite3.Error as exc:
-                self._rollback()
-                raise self._error_for(exc, f"could not save run {run.id}") from None
-            except BaseException:
-                self._rollback()
-                raise
 
     def delete_run(self, run_id: str) -> str:
         """Delete a run and everything it holds; returns its full id."""
@@ -638,8 +631,7 @@ class RunStore(SweepsMixin, ReadingMixin):
             self._require_writable()
             if self._pending:
                 self._flush()
-            try:
-                self._begin()
+            with self._transaction(f"could not delete run {rid}"):
                 self._fence({rid}, time.time())
                 if rid in self._fenced:
                     raise self._fenced.pop(rid)
@@ -652,13 +644,6 @@ class RunStore(SweepsMixin, ReadingMixin):
                     ("runs", "id"),
                 ):
                     self.conn.execute(f"DELETE FROM {table} WHERE {key} = ?", (rid,))
-                self._commit()
-            except sqlite3.Error as exc:
-                self._rollback()
-                raise self._error_for(exc, f"could not delete run {rid}") from None
-            except BaseException:
-                self._rollback()
-                raise
             self._forget(rid)
             self._leases.pop(rid, None)
         return rid

@@ -14,9 +14,7 @@ leaves every finished cell recorded and a rerun skips them.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sqlite3
 import time
 from typing import Any
 
@@ -30,18 +28,9 @@ class SweepsMixin:
     def _sweep_write(self, what: str, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
         with self._lock:  # type: ignore[attr-defined]
             self._require_writable()  # type: ignore[attr-defined]
-            try:
-                self._begin()  # type: ignore[attr-defined]
+            with self._transaction(what):  # type: ignore[attr-defined]
                 for sql, params in statements:
                     self.conn.execute(sql, params)  # type: ignore[attr-defined]
-                self._commit()  # type: ignore[attr-defined]
-            except sqlite3.Error as exc:
-                self._rollback()  # type: ignore[attr-defined]
-                raise self._error_for(exc, what) from None  # type: ignore[attr-defined]
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    self._rollback()  # type: ignore[attr-defined]
-                raise
 
     def save_sweep(self, sweep_id: str, name: str, config: dict[str, Any], versions: dict[str, Any]) -> None:
         """Record a sweep (config and the versions it ran with); a rerun keeps the first record's
