@@ -762,6 +762,25 @@ def test_hiagent_llm_summary_is_one_recorded_call_through_the_sessions_model(ser
     assert resumed.tree.nodes[2].info["summaries"] == {"1": "reach two: met, n is 2 now."}
 
 
+def test_a_failed_hiagent_summary_is_recorded_with_its_call_and_not_retried(server):
+    s = hiagent_http_session(server)
+    for _ in range(3):
+        s.step()
+    server.script({"status": 500})  # the summary call of subgoal 1, made before step 4's prompt
+    s.step()
+    end = s.tree.nodes[2]
+    failed = end.llm_calls[-1]
+    assert failed.purpose == "summarize" and "500" in (failed.error or "")
+    assert "500" in end.info["summary_errors"]["1"] and "summaries" not in end.info
+    assert s.tree.nodes[4].executed  # the step went on with the last observation standing in
+    assert any(
+        m["content"] == "Subgoal 1 (done): reach two\nObservation: n=2"
+        for m in server.requests[-1]["messages"]
+    )
+    s.step()
+    assert len([b for b in server.requests if b["messages"][0]["content"].startswith("You summarise")]) == 1
+
+
 def test_hiagent_summaries_default_to_the_last_observation_and_respect_budgets(server):
     s = hiagent_http_session(server)
     s.memory.set_summarize("last_observation")

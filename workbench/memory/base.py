@@ -25,7 +25,7 @@ from typing import Any
 
 from .. import validate
 from ..core.tree import Node, Run
-from ..errors import ConfigError
+from ..errors import ConfigError, ModelError
 from ..registry import build
 
 
@@ -218,6 +218,20 @@ class Memory:
         self.forgotten = set(state.get("forgotten", ()))
         self.notes = list(state.get("notes", ()))
         self.lessons = [dict(lesson) for lesson in state.get("lessons", ())]
+
+
+def record_outcome(run: Run, node: Node, result: Any) -> str | None:
+    """Record a memory's own model call on `node`: the `LLMCall`, or the call a `ModelError` carries.
+    Returns the error's text when the call failed (anything but a ModelError is raised again)."""
+    if not isinstance(result, BaseException):
+        run.record_call(node, result)
+        return None
+    if not isinstance(result, ModelError):
+        raise result
+    call = getattr(result, "call", None)
+    if call is not None:
+        run.record_call(node, call)
+    return str(result)
 
 
 MEMORY_POLICIES: dict[str, str] = {

@@ -53,8 +53,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.tree import MODEL_BUDGETS, Node, Run
-from ..errors import ConfigError, ModelError
-from .base import ChangeHook, MemoryEntry
+from ..errors import ConfigError
+from .base import ChangeHook, MemoryEntry, record_outcome
 from .steps import FORGOTTEN_TEXT, OBS_PREFIX, Out, StepMemory, TokenCounter
 
 HINT = (
@@ -197,15 +197,10 @@ class HierarchicalMemory(StepMemory):
         for chunk, result in zip(todo, calls, strict=True):
             end, first = path[chunk.end], str(path[chunk.start].id)
             info = dict(end.info)
-            if isinstance(result, BaseException):
-                if not isinstance(result, ModelError):
-                    raise result
-                failed = getattr(result, "call", None)
-                if failed is not None:
-                    run.record_call(end, failed)
-                info["summary_errors"] = {**(info.get("summary_errors") or {}), first: str(result)}
+            error = record_outcome(run, end, result)
+            if error is not None:
+                info["summary_errors"] = {**(info.get("summary_errors") or {}), first: error}
             else:
-                run.record_call(end, result)
                 info["summaries"] = {**(info.get("summaries") or {}), first: parse_summary(result.response)}
             ctx.update_node(end, info=info, llm_calls=end.llm_calls)
 

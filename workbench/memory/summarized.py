@@ -46,7 +46,7 @@ from .. import validate
 from ..core.prompt import Prompt
 from ..core.tree import MODEL_BUDGETS, Node, Run
 from ..errors import ConfigError, ModelError
-from .base import ChangeHook, MemoryEntry
+from .base import ChangeHook, MemoryEntry, record_outcome
 from .steps import StepMemory, TokenCounter
 
 L1_LABEL = "L1:"
@@ -251,15 +251,10 @@ class SummarizedMemory(StepMemory):
 
     def _keep(self, ctx: Any, node: Node, result: Any, key: str, parse: Any) -> None:
         info = dict(node.info)
-        if isinstance(result, BaseException):
-            if not isinstance(result, ModelError):
-                raise result
-            call = getattr(result, "call", None)
-            if call is not None:
-                ctx.tree.record_call(node, call)
-            info[f"{key}_error"] = str(result)
+        error = record_outcome(ctx.tree, node, result)
+        if error is not None:
+            info[f"{key}_error"] = error
         else:
-            ctx.tree.record_call(node, result)
             info[key] = parse(result.response)
         ctx.update_node(node, info=info, llm_calls=node.llm_calls)
 
