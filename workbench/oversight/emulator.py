@@ -271,13 +271,15 @@ def evaluate_safety(
     return run_sync(aevaluate_safety(session, evaluator, node=node))
 
 
-def _proposed_calls(proposal: Any) -> list[dict[str, Any]]:
+def _proposed_calls(proposal: Any, *, keep_unparsed: bool = True) -> list[dict[str, Any]]:
+    """The proposal's tool calls as {"tool", "arguments"}; arguments that are not JSON are kept as
+    {"(unparsed)": text} for a model to read, or dropped ({})."""
     out = []
     for c in proposal.calls:
         try:
             args = json.loads(c.get("arguments") or "{}")
         except json.JSONDecodeError:
-            args = {"(unparsed)": c.get("arguments")}
+            args = {"(unparsed)": c.get("arguments")} if keep_unparsed else {}
         out.append({"tool": c["name"], "arguments": args})
     return out
 
@@ -324,13 +326,7 @@ def risk_scorer(env: EmulatedToolEnv) -> Any:
         if proposal.kind != "tool":
             return None
         done = [{"tool": h["tool"], "arguments": h["arguments"]} for h in env.history]
-        new = []
-        for c in proposal.calls:
-            try:
-                args = json.loads(c.get("arguments") or "{}")
-            except json.JSONDecodeError:
-                args = {}
-            new.append({"tool": c["name"], "arguments": args})
+        new = _proposed_calls(proposal, keep_unparsed=False)
         value, why = judge(env.toolkit, done + new, env.adversarial)
         return float(value), why
 
