@@ -309,7 +309,7 @@ class HierarchicalMemory(StepMemory):
                 unit()
                 if chunk.entry_id not in self.forgotten:
                     out.add("user", f"Subgoal {chunk.k} (current): {chunk.text}")
-                    self._mark(chunk, out)
+                    out.mark(chunk.entry_id, self._user_touched(chunk))
                 for i in range(chunk.start, chunk.end + 1):
                     unit()
                     self._emit_step(path, i, touched, out)
@@ -317,12 +317,6 @@ class HierarchicalMemory(StepMemory):
             self._truncate(out, units)
         self._insert_notes(out)
         return out
-
-    def _mark(self, chunk: Chunk, out: Out) -> None:
-        if self._user_touched(chunk):
-            out.used.append(chunk.entry_id)
-        if out.shown is not None:
-            out.shown.append(chunk.entry_id)
 
     def _emit_step(self, path: list[Node], i: int, touched: set[int], out: Out) -> None:
         if i > 0:
@@ -334,7 +328,7 @@ class HierarchicalMemory(StepMemory):
             return
         if chunk.entry_id in self.pinned:  # force-expanded
             out.add("user", f"Subgoal {chunk.k} (done, shown in full): {chunk.text}")
-            self._mark(chunk, out)
+            out.mark(chunk.entry_id, self._user_touched(chunk))
             for i in range(chunk.start, chunk.end + 1):
                 self._emit_step(path, i, touched, out)
             return

@@ -93,6 +93,13 @@ class Out:
         self.settle()
         self.messages.append({"role": role, "content": content})
 
+    def mark(self, entry_id: str, used: bool = False) -> None:
+        """Entry `entry_id` is in the prompt; `used`: as the user edited or pinned it."""
+        if used:
+            self.used.append(entry_id)
+        if self.shown is not None:
+            self.shown.append(entry_id)
+
     def add_tool_calls(self, node: Node, text: str) -> None:
         """An assistant message with `node`'s native tool calls; `add_results` must follow it."""
         self.settle()
@@ -349,16 +356,12 @@ class StepMemory(Memory):
         if node.info.get("tool_format") == "native" and f"act:{node.id}" not in self.forgotten:
             out.add_tool_calls(node, self.edits.get(f"act:{node.id}", node.raw))
             entry_id = f"act:{node.id}"
-            if entry_id in self.edits or entry_id in self.pinned:
-                out.used.append(entry_id)
-            if out.shown is not None:
-                out.shown.append(entry_id)
+            out.mark(entry_id, entry_id in self.edits or entry_id in self.pinned)
             return
         if node.id not in touched:
             if node.raw:
                 out.add("assistant", node.raw)
-                if out.shown is not None:
-                    out.shown.append(f"act:{node.id}")
+                out.mark(f"act:{node.id}")
             return
         entry_id = f"act:{node.id}"
         if entry_id in self.forgotten:
@@ -367,27 +370,20 @@ class StepMemory(Memory):
         if not text:
             return
         out.add("assistant", text)
-        if entry_id in self.edits or entry_id in self.pinned:
-            out.used.append(entry_id)
-        if out.shown is not None:
-            out.shown.append(entry_id)
+        out.mark(entry_id, entry_id in self.edits or entry_id in self.pinned)
 
     def _emit_obs(self, path: list[Node], i: int, full: bool, touched: set[int], out: Out) -> None:
         node = path[i]
         if out.pending is node and f"obs:{node.id}" not in self.forgotten:
             edited = self.edits.get(f"obs:{node.id}")
             out.add_results(node, edited)
-            if edited is not None or f"obs:{node.id}" in self.pinned:
-                out.used.append(f"obs:{node.id}")
-            if out.shown is not None:
-                out.shown.append(f"obs:{node.id}")
+            out.mark(f"obs:{node.id}", edited is not None or f"obs:{node.id}" in self.pinned)
             return
         if node.id not in touched:
             out.add(
                 "user", self._full_obs(node) if full or not out.diff else self._diff_obs(path, i, touched)
             )
-            if out.shown is not None:
-                out.shown.append(f"obs:{node.id}")
+            out.mark(f"obs:{node.id}")
             return
         entry_id = f"obs:{node.id}"
         if entry_id in self.forgotten:
@@ -400,10 +396,7 @@ class StepMemory(Memory):
             out.add("user", self._full_obs(node))
         else:
             out.add("user", self._diff_obs(path, i, touched))
-        if edited is not None or entry_id in self.pinned:
-            out.used.append(entry_id)
-        if out.shown is not None:
-            out.shown.append(entry_id)
+        out.mark(entry_id, edited is not None or entry_id in self.pinned)
 
     def _full_obs(self, node: Node) -> str:
         hit = self._obs_cache.get(node.id)
