@@ -254,3 +254,13 @@ def test_exporting_a_damaged_run_says_so_and_what_to_do(tmp_path: Path):
         )
     with pytest.raises(Damaged, match=r"is damaged: .*workbench doctor"):
         StoreReader(store).export(s.run_id, "json")
+    # the head of its snapshot and the card of that node, read from a part of the run, say so too
+    with pytest.raises(Damaged, match=r"node 2 has no parent node 999.*workbench doctor"):
+        StoreReader(store).head(s.run_id)
+    with pytest.raises(Damaged, match=r"node 2 has no parent node 999"):
+        StoreReader(store).card(s.run_id, "2")
+    assert StoreReader(store).card(s.run_id, "0")["id"] == 0  # the rows it reads are whole
+    with sqlite3.connect(store) as conn:  # a node row gone: the path through it is broken
+        conn.execute("DELETE FROM nodes WHERE run_id = ? AND id = 2", (s.run_id,))
+    with pytest.raises(Damaged, match=r"path does not reach the root"):
+        StoreReader(store).head(s.run_id)

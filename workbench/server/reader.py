@@ -301,9 +301,9 @@ class StoreReader:
         """A part of run `rid` (`build_run(..., part=True)`): the nodes `ids` with their model calls
         (prompts left out), and the children of node `children_of` without theirs."""
         wanted = json.dumps(ids)
-        node_rows = conn.execute(
-            "SELECT data FROM nodes WHERE run_id = ? AND (id IN (SELECT value FROM json_each(?)) OR parent_id = ?)"
-            " ORDER BY id",
+        rows = conn.execute(
+            "SELECT id, parent_id, data FROM nodes WHERE run_id = ?"
+            " AND (id IN (SELECT value FROM json_each(?)) OR parent_id = ?) ORDER BY id",
             (rid, wanted, children_of),
         ).fetchall()
         call_rows = conn.execute(
@@ -312,12 +312,18 @@ class StoreReader:
             (rid, wanted),
         ).fetchall()
         try:
-            run, _ = build_run(rid, row, node_rows, call_rows, prompts=False, part=True)
+            run, _ = build_run(rid, row, [(data,) for *_, data in rows], call_rows, prompts=False, part=True)
         except ValueError as exc:
             raise _damaged(rid, exc) from None
         missing = set(ids) - set(run.nodes)
         if missing:
             raise _damaged(rid, ValueError(f"node {min(missing)} is not stored"))
+        # the path was found from the parent_id column: a row whose data says otherwise is damaged
+        for node_id, parent_id, _ in rows:
+            if run.nodes[node_id].parent_id != parent_id:
+                raise _damaged(
+                    rid, ValueError(f"node {node_id} has no parent node {run.nodes[node_id].parent_id}")
+                )
         return run
 
     def card(self, run_id: str, node_id: str) -> dict[str, Any]:
