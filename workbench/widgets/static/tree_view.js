@@ -587,6 +587,7 @@ function render({ model, el }) {
     },
     fitAll() { S.autoFit = S.fitAll = true; fitView(false); },
     pixel(id, dx, dy) { // the colour drawn at (dx, dy) px from a node's centre, [r, g, b, a]
+      draw(); // at the stage's size now: a resize since the last frame would misplace the sample
       const p = S.screen.get(id);
       if (!p) return null;
       const dpr = canvas.width / Math.max(1, stage.clientWidth);
