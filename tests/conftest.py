@@ -382,3 +382,16 @@ def demo_policy_stub(monkeypatch: pytest.MonkeyPatch) -> Any:
     stub.respond = respond  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "workbench.demo.policy", stub)
     return stub
+
+
+@pytest.fixture
+def shell() -> Iterator[Any]:
+    """A fresh IPython shell with `%load_ext workbench`; its agents are cleared after the test."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    InteractiveShell.clear_instance()
+    sh = InteractiveShell.instance()
+    sh.run_line_magic("load_ext", "workbench")
+    yield sh
+    sh.magics_manager.registry["AgentMagics"].agents.clear()
+    InteractiveShell.clear_instance()

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,16 +20,6 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 def agents(sh: InteractiveShell):
     # not `workbench.magics.agents`: once the submodule of that name is imported it shadows the function
     return sh.magics_manager.registry["AgentMagics"].agents
-
-
-@pytest.fixture
-def shell() -> Iterator[InteractiveShell]:
-    InteractiveShell.clear_instance()
-    sh = InteractiveShell.instance()
-    sh.run_line_magic("load_ext", "workbench")
-    yield sh
-    agents(sh).clear()
-    InteractiveShell.clear_instance()
 
 
 def test_agent_sweep_runs_in_the_background_and_its_cells_open_as_runs(

@@ -376,18 +376,6 @@ def test_wrong_cli_arguments_exit_2_with_one_line(what, argv, word, tmp_path):
 
 
 # --- item 11: notebook friction ----------------------------------------------------------------------
-@pytest.fixture
-def shell():
-    from IPython.core.interactiveshell import InteractiveShell
-
-    InteractiveShell.clear_instance()
-    sh = InteractiveShell.instance()
-    sh.run_line_magic("load_ext", "workbench")
-    yield sh
-    _agents(sh).clear()
-    InteractiveShell.clear_instance()
-
-
 def _agents(sh):
     return sh.magics_manager.registry["AgentMagics"].agents
 

@@ -33,16 +33,6 @@ DEMO = "--env gridworld --model workbench/demo"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
-@pytest.fixture
-def shell() -> Iterator[InteractiveShell]:
-    InteractiveShell.clear_instance()
-    sh = InteractiveShell.instance()
-    sh.run_line_magic("load_ext", "workbench")
-    yield sh
-    agents(sh).clear()
-    InteractiveShell.clear_instance()
-
-
 def agent(sh: InteractiveShell, line: str) -> tuple[Any, list[dict[str, Any]]]:
     """Run `%agent line`; returns its value and the data of everything it displayed."""
     with capture_output() as cap:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,15 +13,9 @@ from workbench import cli
 from workbench.store.sqlite import RunStore
 
 
-@pytest.fixture
-def shell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
-    monkeypatch.setenv("WORKBENCH_STORE", str(tmp_path / "runs.sqlite"))
-    InteractiveShell.clear_instance()
-    sh = InteractiveShell.instance()
-    sh.run_line_magic("load_ext", "workbench")
-    yield sh
-    agents(sh).clear()
-    InteractiveShell.clear_instance()
+@pytest.fixture(autouse=True)
+def _own_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORKBENCH_STORE", str(tmp_path / "runs.sqlite"))  # before `shell` loads the extension
 
 
 def agents(sh: InteractiveShell):
