@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -30,9 +29,9 @@ def agents(sh: InteractiveShell) -> Any:
     return sh.magics_manager.registry["AgentMagics"].agents
 
 
-@pytest.fixture
-def shell() -> Iterator[InteractiveShell]:
-    InteractiveShell.clear_instance()
+@pytest.fixture(autouse=True)
+def _nothing_removed() -> None:
+    removed.clear()
     sh = InteractiveShell.instance()
     sh.run_line_magic("load_ext", "workbench")
     removed.clear()

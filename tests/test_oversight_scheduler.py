@@ -94,24 +94,16 @@ def test_sessions_that_share_a_scheduler_take_turns_for_their_model_calls():
     asyncio.run(main())
 
 
-def test_percent_agent_agents_shows_each_agents_share():
-    from IPython.core.interactiveshell import InteractiveShell
+def test_percent_agent_agents_shows_each_agents_share(shell):
     from IPython.utils.capture import capture_output
 
-    InteractiveShell.clear_instance()
-    sh = InteractiveShell.instance()
-    try:
-        sh.run_line_magic("load_ext", "workbench")
-        with capture_output():
-            sh.run_line_magic("agent", "new --name one --env gridworld")
-            sh.run_line_magic("agent", "step")
-            sh.run_line_magic("agent", "new --name two --env gridworld")
-        with capture_output() as cap:
-            sh.run_line_magic("agent", "agents")
-        text = cap.outputs[0].data["text/plain"]
-        assert "at most 4 at once" in text and "0 running, 0 waiting, 1 done" in text
-        magics = sh.magics_manager.registry["AgentMagics"]
-        assert magics.agents.get("two").session.scheduler is magics.agents.scheduler
-    finally:
-        sh.magics_manager.registry["AgentMagics"].agents.clear()
-        InteractiveShell.clear_instance()
+    with capture_output():
+        shell.run_line_magic("agent", "new --name one --env gridworld")
+        shell.run_line_magic("agent", "step")
+        shell.run_line_magic("agent", "new --name two --env gridworld")
+    with capture_output() as cap:
+        shell.run_line_magic("agent", "agents")
+    text = cap.outputs[0].data["text/plain"]
+    assert "at most 4 at once" in text and "0 running, 0 waiting, 1 done" in text
+    magics = shell.magics_manager.registry["AgentMagics"]
+    assert magics.agents.get("two").session.scheduler is magics.agents.scheduler
