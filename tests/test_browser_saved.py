@@ -1,6 +1,8 @@
 """Saved runs in a real JupyterLab and Chromium with no kernel: a notebook executed headlessly and
 reopened shows its Workbench panel through the lab extension's run renderer (the widgets' own views
-over the snapshot in the fallback output), and a `.wbrun.json` export opens as a document."""
+over the snapshot in the fallback output), also when it was saved with widget state (the widget
+views restored from it hide: their state is older than the run and nothing answers their buttons),
+and a `.wbrun.json` export opens as a document."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from workbench.widgets.snapshot import MIME
 
 pytestmark = pytest.mark.browser
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 BUILT = ARTIFACTS.parent / "workbench" / "labextension" / "package.json"
 
 CELLS = [
@@ -44,6 +47,20 @@ def theme(page: Any, name: str) -> None:
     expect(page.locator("#jupyterlab-splash")).to_have_count(0)
 
 
+def open_without_kernel(lab: Any, chromium: Any, name: str) -> tuple[Any, Any, list[str]]:
+    """Opens notebook `name` in a new browser context: (context, page, page errors so far)."""
+    context = chromium.new_context(viewport={"width": 1300, "height": 950})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(lab.lab_url(name))
+    page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=60_000)
+    dialog = page.locator(".jp-Dialog")  # the kernel it names does not exist: if asked, choose none
+    if dialog.count():
+        dialog.locator(".jp-mod-reject").first.click()
+    return context, page, errors
+
+
 def test_a_saved_notebook_reopened_without_a_kernel_shows_the_run(lab: Any, chromium: Any) -> None:
     from nbclient import NotebookClient
 
@@ -59,15 +76,7 @@ def test_a_saved_notebook_reopened_without_a_kernel_shows_the_run(lab: Any, chro
     nb.metadata["kernelspec"] = {"name": "no-such-kernel", "display_name": "none", "language": "python"}
     nbformat.write(nb, lab.root / "saved-run.ipynb")
 
-    context = chromium.new_context(viewport={"width": 1300, "height": 950})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(lab.lab_url("saved-run.ipynb"))
-    page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=60_000)
-    dialog = page.locator(".jp-Dialog")  # the kernel it names does not exist: if asked, choose none
-    if dialog.count():
-        dialog.locator(".jp-mod-reject").first.click()
+    context, page, errors = open_without_kernel(lab, chromium, "saved-run.ipynb")
     lab.delete_sessions()  # JupyterLab may start a default kernel for it: none may help the drawing
     assert lab.api("GET", "/api/sessions") == []
     run = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .wb-run-renderer")
@@ -92,6 +101,77 @@ def test_a_saved_notebook_reopened_without_a_kernel_shows_the_run(lab: Any, chro
     theme(page, "JupyterLab Light")
     lab.delete_sessions()
     expect(run.locator(".wb-card")).to_have_count(steps + 1)  # still there with no kernel at all
+    assert not errors, errors
+    page.evaluate("() => window.jupyterapp.commands.execute('application:close-all')")
+    context.close()
+    lab.delete_sessions()
+
+
+AGENT_CELLS = [
+    "%load_ext workbench",
+    "%agent new --name explorer --env gridworld --memory diff --seed 3 --store runs.sqlite",
+    "%agent run --max-steps 9\nh = %agent wait",
+    "await h",
+    "%agent tree",
+]
+
+
+def test_a_notebook_saved_with_widget_state_shows_the_run_not_the_stale_widgets(
+    lab: Any, chromium: Any, tmp_path, monkeypatch
+) -> None:
+    """nbclient (like papermill and `nbconvert --execute`) stores the widget state in the notebook;
+    trusted (as a user's own notebook saved by JupyterLab is), JupyterLab restores the widget views
+    from it with no kernel behind them. They showed the panel as nbclient last saw it ("idle · step
+    0": the background run's updates came between cells) with buttons that did nothing, and hid
+    the saved run after them."""
+    from nbclient import NotebookClient
+    from nbformat.sign import NotebookNotary
+
+    built()
+    lab.delete_sessions()
+    monkeypatch.delenv("WORKBENCH_MODEL", raising=False)  # the demo model: offline
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in AGENT_CELLS])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    here = {"metadata": {"path": str(tmp_path)}}  # the kernel's folder: its run store goes there
+    NotebookClient(nb, timeout=120, store_widget_state=True, resources=here).execute()
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    views = [o for c in nb.cells for o in c.outputs if WIDGET_VIEW in o.get("data", {})]
+    assert len(views) == 3 and all(v["data"][WIDGET_VIEW]["model_id"] in state for v in views)
+    [panel] = [m["state"] for m in state.values() if m["state"].get("header", {}).get("task")][:1]
+    assert panel["_self_id"] in state  # each view can ask the widget manager about its own model
+    steps = next(o for o in nb.cells[2].outputs if MIME in o.get("data", {}))["data"][MIME]["header"]["steps"]
+    assert steps == 9
+    nb.metadata["kernelspec"] = {"name": "no-such-kernel", "display_name": "none", "language": "none"}
+    NotebookNotary(data_dir=str(lab.root.parent / "data")).sign(nb)  # trusted, as the server sees it
+    nbformat.write(nb, lab.root / "saved-with-state.ipynb")
+
+    context, page, errors = open_without_kernel(lab, chromium, "saved-with-state.ipynb")
+    notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    # the widget views (not the run renderers, which draw with the same views)
+    views = notebook.locator(".jp-OutputArea-child:not(:has(.wb-run-renderer)):has(.wb-live, .wb-restored)")
+    expect(views).to_have_count(3, timeout=60_000)  # the widget manager restored all three
+    lab.delete_sessions()
+    assert lab.api("GET", "/api/sessions") == []
+    for i in range(3):
+        expect(views.nth(i)).to_be_hidden()  # they showed "idle · step 0" and dead buttons
+        expect(views.nth(i).locator(".wb-live")).to_have_count(0)  # nor the views nested in it
+    runs = notebook.locator(".wb-run-renderer")
+    expect(runs).to_have_count(3)
+    first, run, tree = runs.nth(0), runs.nth(1), runs.nth(2)
+    expect(first.locator(".wb-count").first).to_have_text("step 0")  # the panel when `%agent new` ran
+    expect(run.locator(".wb-snapshot-note")).to_contain_text("Saved run")
+    expect(run.locator(".wb-count").first).to_have_text("step 9")  # not the restored "step 0"
+    expect(run.locator(".wb-card")).to_have_count(steps + 1)
+    expect(run.locator(".wb-controls")).to_be_hidden()
+    run.scroll_into_view_if_needed()
+    screenshot(run, "saved-with-state-light.png")
+    tree.scroll_into_view_if_needed()  # drawn when scrolled near (mime.ts)
+    expect(tree.locator(".wb-tv-summary")).to_contain_text(f"{steps + 1} nodes")
+    screenshot(tree, "saved-with-state-tree-light.png")
+    theme(page, "JupyterLab Dark")
+    run.scroll_into_view_if_needed()
+    screenshot(run, "saved-with-state-dark.png")
+    theme(page, "JupyterLab Light")
     assert not errors, errors
     page.evaluate("() => window.jupyterapp.commands.execute('application:close-all')")
     context.close()

@@ -20,6 +20,12 @@
 - anywidget loads a widget's `_esm` as one self-contained module, so the front-end code shared by
   the widgets (`static/dom.js`) is concatenated in front of each widget's own file, not imported:
   `_esm = static_module("dom.js", "x.js")`.
+- A notebook saved with widget state (JupyterLab's "Save Widget State Automatically"; nbclient,
+  papermill and `nbconvert --execute` by default) brings the widgets back without a kernel behind
+  them: their state as last seen, often older than the run, with controls that do nothing. Each
+  widget (`KnowsItsModel`) syncs its own model id, so its view asks the widget manager whether its
+  model has a kernel connection and, if not, hides itself in favour of the fallback output after it
+  (`markLive` in `static/dom.js`).
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import math
 import threading
 import time
 import traceback
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -77,7 +84,18 @@ def static_module(*names: str) -> property:
     return property(lambda _self: module_source(names))
 
 
-class SessionWidget(fallback.StaticFallback, anywidget.AnyWidget):
+class KnowsItsModel(anywidget.AnyWidget):
+    """An anywidget whose front end knows its model id (`_self_id`), to tell a view restored from
+    saved widget state (no kernel behind it) from a live one."""
+
+    _self_id = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        model_id = kwargs.pop("model_id", None) or uuid.uuid4().hex  # the comm id, as ipywidgets makes it
+        super().__init__(model_id=model_id, _self_id=model_id, **kwargs)
+
+
+class SessionWidget(fallback.StaticFallback, KnowsItsModel):
     """Base class: one widget over one `Session`."""
 
     notice = traitlets.Unicode("").tag(sync=True)  # one line for the user: a mistake, an error, a state

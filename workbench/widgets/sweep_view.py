@@ -21,12 +21,11 @@ import threading
 import time
 from typing import Any, ClassVar
 
-import anywidget
 import traitlets
 
 from ..safety.redact import redact_obj
 from . import fallback
-from .base import running_loop, static_module
+from .base import KnowsItsModel, running_loop, static_module
 
 GRID_ROWS = ("strategy", "memory", "model", "budget")
 GRID_COLUMNS = ("task", "seed")
@@ -75,7 +74,7 @@ def grid(sweep: Any) -> dict[str, Any]:
     }
 
 
-class SweepView(fallback.StaticFallback, anywidget.AnyWidget):
+class SweepView(fallback.StaticFallback, KnowsItsModel):
     """A sweep's progress, outcome grid, errors, totals and Pause / Resume / Cancel (see above)."""
 
     _esm = static_module("dom.js", "sweep_view.js")

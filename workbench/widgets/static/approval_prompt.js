@@ -1,7 +1,7 @@
 // ApprovalPrompt: the approval card on its own (approval_card.js is concatenated before this file).
 
 function render({ model, el }) {
-  el.classList.add("wb-live"); // hides the static fallback output after it (fallback.css)
+  markLive(model, el); // hides the static fallback output after it, or itself if restored (dom.js)
   const root = h("div", { class: "wb-approval-prompt" });
   const notice = h("div", { class: "wb-notice", role: "status", "aria-live": "polite" });
   const slot = h("div", {});

@@ -40,7 +40,7 @@ function stepChips(model, r) {
 }
 
 function render({ model, el }) {
-  el.classList.add("wb-live"); // hides the static fallback output after it (fallback.css)
+  markLive(model, el); // hides the static fallback output after it, or itself if restored (dom.js)
   const title = h("span", { class: "wb-dv-title" });
   const prev = h("button", { type: "button", class: "wb-dv-btn wb-dv-prev", "aria-label": "Previous step" }, "‹");
   const next = h("button", { type: "button", class: "wb-dv-btn wb-dv-next", "aria-label": "Next step" }, "›");

@@ -33,7 +33,7 @@ function describe(e) {
 }
 
 function render({ model, el }) {
-  el.classList.add("wb-live"); // hides the static fallback output after it (fallback.css)
+  markLive(model, el); // hides the static fallback output after it, or itself if restored (dom.js)
   const send = (event, args) => model.send({ event, ...(args || {}) });
   const recs = new Map();
   const titleText = h("span", {});

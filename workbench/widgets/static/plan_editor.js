@@ -5,7 +5,7 @@
 const WHO = { user: "you", agent: "agent", env: "env", import: "import" };
 
 function render({ model, el }) {
-  el.classList.add("wb-live"); // hides the static fallback output after it (fallback.css)
+  markLive(model, el); // hides the static fallback output after it, or itself if restored (dom.js)
   const send = (event, args) => model.send({ event, ...(args || {}) });
   const rows = [];
   let focusAfter = -1;

@@ -5,7 +5,7 @@ const MARK = { success: "✓", failure: "✗", budget: "$", error: "!", pending:
 const LEGEND = "✓ solved · ✗ failed · $ budget used up · ! error · – cancelled · a number: steps so far";
 
 function render({ model, el }) {
-  el.classList.add("wb-live"); // hides the static fallback output after it (fallback.css)
+  markLive(model, el); // hides the static fallback output after it, or itself if restored (dom.js)
   const root = h("div", { class: "wb-sweep" });
   const title = h("div", { class: "wb-sv-title" });
   const bar = h("div", { class: "wb-sv-bar", role: "progressbar", "aria-valuemin": 0 });

@@ -5,7 +5,7 @@
 // routes to a plain method of workbench/widgets/tree_view.py.
 
 function render({ model, el }) {
-  el.classList.add("wb-live"); // hides the static fallback output after it (fallback.css)
+  markLive(model, el); // hides the static fallback output after it, or itself if restored (dom.js)
   const style = model.get("palette") || {};
   const labels = style.labels || {};
   const send = (event, args) => model.send({ event, ...(args || {}) });

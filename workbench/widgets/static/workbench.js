@@ -108,7 +108,7 @@ async function mountChild(ref, container, model, host, signal) {
 }
 
 function render({ model, el, host, signal }) {
-  el.classList.add("wb-live"); // hides the static fallback output after it (fallback.css)
+  markLive(model, el); // hides the static fallback output after it, or itself if restored (dom.js)
   const uid = `wb${++counter}-${Math.random().toString(36).slice(2, 7)}`;
   const view = { cards: new Map(), modes: new Map(), openCalls: new Set(), calls: new Map(), stick: true, frame: 0, limit: 150 };
   const send = (event, args) => model.send({ event, ...(args || {}) });
