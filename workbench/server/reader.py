@@ -19,8 +19,8 @@ from typing import Any
 
 from ..core.tree import Run
 from ..safety.redact import redact_obj
+from ..store.opening import connect_read_only
 from ..store.rows import NODE_FIELDS, build_run, call_messages, known, run_summary
-from ..store.sqlite import connect_read_only
 
 RUN_ID = re.compile(r"[0-9a-f]{1,32}")
 MAX_PAGE = 500

@@ -20,8 +20,8 @@ from typing import Any
 
 from ..core.tree import Run
 from ..errors import StoreError
+from .opening import connect_read_only
 from .rows import build_run
-from .sqlite import connect_read_only
 
 _MISSES = 64  # consecutive missing keys after which a row-by-row probe stops
 

@@ -7,7 +7,7 @@
     store.list_runs(sweep=sweep_id)                           # the cells' runs (tagged config.tags.sweep)
 
 Only the process that drives a sweep writes these tables (one writer per sweep); each cell's run is
-written by whoever runs the cell, as any run is (`sqlite.py`, one writer per run). A cell row is
+written by whoever runs the cell, as any run is (`writing.py`, one writer per run). A cell row is
 written when its result comes back, in its own short transaction, so a driver killed at any moment
 leaves every finished cell recorded and a rerun skips them.
 """
