@@ -26,6 +26,7 @@ ENGINE = {
     "monitor",
     "persist",
     "background",
+    "store_choice",
 }
 FRONT_ENDS = {"widgets", "magics", "server", "eval", "export", "teaching", "viz", "demo", "cli", "console"}
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.core import session as session_module
+from workbench.core import store_choice
 from workbench.core.session import Session
 from workbench.store import location
 
@@ -51,7 +51,7 @@ def test_sessions_persist_by_default_only_in_a_kernel(clean: Path, monkeypatch: 
     monkeypatch.setenv("WORKBENCH_STORE", str(store_file))
     assert Session(env="gridworld").store is None  # a script or a test: nothing written unasked
     assert not store_file.exists()
-    monkeypatch.setattr(session_module, "in_kernel", lambda: True)
+    monkeypatch.setattr(store_choice, "in_kernel", lambda: True)
     s = Session(env="gridworld", seed=1)
     assert s.store is not None and Path(s.store.path) == store_file
     s.step()
@@ -69,7 +69,7 @@ def test_an_unwritable_default_warns_and_the_session_still_works(
     blocker = clean / "file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("WORKBENCH_STORE", str(blocker / "runs.sqlite"))
-    monkeypatch.setattr(session_module, "in_kernel", lambda: True)
+    monkeypatch.setattr(store_choice, "in_kernel", lambda: True)
     with pytest.warns(UserWarning, match="this run is not persisted"):
         s = Session(env="gridworld")
     assert s.store is None and s.step().depth == 1

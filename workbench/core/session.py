@@ -33,6 +33,7 @@ from .limits import Limits, make_limits
 from .persist import PersistMixin
 from .plan import Plan
 from .steering import SteeringMixin
+from .store_choice import NOTEBOOK_DEFAULT, make_store
 from .sync import run_sync
 from .tree import Node, Run
 
@@ -49,57 +50,6 @@ def _make_model(model: Any, seed: int, record: str | Path | None) -> Any:
     if not callable(getattr(model, "acomplete", None)):
         raise ConfigError("model must be a litellm model string or a workbench.Model")
     return model
-
-
-class _NotebookDefault:
-    """The `store=` default: the default store (`workbench.store.location`) inside a Jupyter kernel,
-    no store elsewhere (scripts and tests persist only when asked)."""
-
-    def __repr__(self) -> str:
-        return "<the default store in a notebook, else none>"
-
-
-NOTEBOOK_DEFAULT: Any = _NotebookDefault()
-
-
-def in_kernel() -> bool:
-    """True inside a Jupyter kernel (an IPython shell with a kernel attached)."""
-    import sys
-
-    ipython = sys.modules.get("IPython")
-    if ipython is None or "ipykernel" not in sys.modules:
-        return False
-    shell = ipython.get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
-
-
-def _default_store() -> Any:
-    if not in_kernel():
-        return None
-    import warnings
-
-    from ..errors import StoreError
-    from ..store.location import default_store_path
-    from ..store.sqlite import RunStore
-
-    path = default_store_path()
-    try:
-        return RunStore(path)
-    except StoreError as exc:  # an unwritable default must not stop the notebook
-        warnings.warn(f"{exc}; this run is not persisted (set WORKBENCH_STORE or pass store=)", stacklevel=3)
-        return None
-
-
-def _make_store(store: Any) -> Any:
-    if store is NOTEBOOK_DEFAULT:
-        return _default_store()
-    if store is None or hasattr(store, "handle"):
-        return store
-    if isinstance(store, (str, Path)):
-        from ..store.sqlite import RunStore
-
-        return RunStore(store)
-    raise ConfigError("store must be a RunStore, a path to a SQLite file, or None")
 
 
 class Session(ExecuteMixin, EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin):
@@ -186,7 +136,7 @@ class Session(ExecuteMixin, EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin
         self.status = "idle"
         # a store opened here (from a path, or the notebook default) is closed by close()
         self._own_store = isinstance(store, (str, Path)) or store is NOTEBOOK_DEFAULT
-        store = _make_store(store)
+        store = make_store(store)
 
         self._pause = threading.Event()
         self._stepping = False
@@ -268,7 +218,7 @@ class Session(ExecuteMixin, EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin
             from ..store.sqlite import RunStore
 
             store = RunStore(store, create=False, read_only=True)
-        store = _make_store(store)
+        store = make_store(store)
         try:
             return cls._resume(run_id, store, opened, read_only, overrides)
         except BaseException:
