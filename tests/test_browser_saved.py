@@ -168,7 +168,15 @@ def test_a_notebook_saved_with_widget_state_shows_the_run_not_the_stale_widgets(
     tree.scroll_into_view_if_needed()  # drawn when scrolled near (mime.ts)
     expect(tree.locator(".wb-tv-summary")).to_contain_text(f"{steps + 1} nodes")
     screenshot(tree, "saved-with-state-tree-light.png")
-    theme(page, "JupyterLab Dark")
+    theme(page, "JupyterLab Dark")  # with the tree in view
+    # JupyterLab hides its shell while it switches themes: the tree was drawn at size 0 (blank)
+    drawn = (
+        "() => { const el = document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) "
+        ".wb-run-renderer')[2].querySelector('.wb-tv'), t = el && el.wbTree;"
+        " return Boolean(t && t.settled() && t.pixel(0, 0, 0)[3] === 255) }"
+    )
+    page.wait_for_function(drawn, timeout=15_000)
+    screenshot(tree, "saved-with-state-tree-dark.png")
     run.scroll_into_view_if_needed()
     screenshot(run, "saved-with-state-dark.png")
     theme(page, "JupyterLab Light")

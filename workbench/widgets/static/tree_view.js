@@ -178,6 +178,7 @@ function render({ model, el }) {
     const t = performance.now();
     const lay = S.lay;
     const dpr = window.devicePixelRatio || 1, w = stage.clientWidth, ht = stage.clientHeight;
+    if (!w || !ht) return; // not shown (a hidden tab, JupyterLab switching themes): keep the drawing
     if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(ht * dpr)) {
       canvas.width = Math.round(w * dpr); canvas.height = Math.round(ht * dpr);
     }
@@ -556,6 +557,10 @@ function render({ model, el }) {
   });
   const resize = new ResizeObserver(() => { if (S.autoFit && S.lay) fitView(false); requestDraw(); });
   resize.observe(stage);
+  // JupyterLab hides its whole shell while it switches themes, and the resize observer does not
+  // always report the size coming back: redraw (in the new theme's colours) whenever it shows again
+  const shown = new IntersectionObserver(requestDraw);
+  shown.observe(stage);
 
   // for tests and benchmarks: where a node is on screen, what is drawn, how long it took
   root.wbTree = {
@@ -600,7 +605,7 @@ function render({ model, el }) {
   drawCard();
   drawNotice();
   requestDraw();
-  return () => { resize.disconnect(); if (S.frame) cancelAnimationFrame(S.frame); };
+  return () => { resize.disconnect(); shown.disconnect(); if (S.frame) cancelAnimationFrame(S.frame); };
 }
 
 export default { render };
