@@ -27,6 +27,7 @@ ENGINE = {
     "persist",
     "background",
     "store_choice",
+    "resume",
 }
 FRONT_ENDS = {"widgets", "magics", "server", "eval", "export", "teaching", "viz", "demo", "cli", "console"}
 

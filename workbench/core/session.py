@@ -32,6 +32,7 @@ from .execute import ExecuteMixin, plain
 from .limits import Limits, make_limits
 from .persist import PersistMixin
 from .plan import Plan
+from .resume import resume_arguments
 from .steering import SteeringMixin
 from .store_choice import NOTEBOOK_DEFAULT, make_store
 from .sync import run_sync
@@ -232,36 +233,7 @@ class Session(ExecuteMixin, EnvMixin, SteeringMixin, ApprovalMixin, PersistMixin
     ) -> Session:
         run = store.load_run(run_id)
         state = store.load_state(run.id)
-        cfg = run.config
-        model_cfg = dict(cfg.get("model") or {})
-        kwargs: dict[str, Any] = {
-            "env": cfg.get("env", "gridworld"),
-            "env_options": cfg.get("env_options"),
-            "strategy": cfg.get("strategy", "react"),
-            "memory": cfg.get("memory", "full"),
-            "memory_options": cfg.get("memory_options"),
-            "seed": cfg.get("seed", 0),
-            "redact_prompts": cfg.get("redact_prompts", True),
-            **({"limits": cfg["limits"]} if cfg.get("limits") else {}),
-            **(cfg.get("budgets") or {}),
-            **(cfg.get("strategy_options") or {}),
-        }
-        if "model" not in overrides:
-            if model_cfg.get("scripted") or not model_cfg.get("name"):
-                raise ConfigError(
-                    f"run {run.id} used a model that cannot be rebuilt from the store; pass model="
-                )
-            from ..llm.model import Model
-
-            kwargs["model"] = Model.from_config(model_cfg)
-        if cfg.get("env_object") and "env" not in overrides:
-            if "tools" not in overrides:
-                raise ConfigError(
-                    f"run {run.id} used an env object ({cfg.get('env')}); pass env=... (and tools=...) to "
-                    "resume it, or register the env as a plugin (entry point group workbench.envs)"
-                )
-            kwargs["env"] = cfg.get("env_spec")
-        kwargs.update(overrides)
+        kwargs = resume_arguments(run, overrides)
         session = cls(store=None if read_only else store, _run=run, **kwargs)
         if read_only:
             session.store, session.read_only = store, True
