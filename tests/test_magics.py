@@ -461,6 +461,11 @@ WRONG = [
     (None, "new --name 'two words'", "letters, digits"),
     (None, "new --bogus", "usage: %agent new"),
     (None, 'new --task "unclosed', "close the quote"),
+    (
+        "demo",
+        "memory use full --window 3",
+        "--window does not apply to memory use full; use it with memory use window",
+    ),
     ("demo", "use nobody", "valid: agent1"),
     ("demo", "session nobody", "valid: agent1"),
     ("demo", "step 0", "expected a whole number >= 1"),

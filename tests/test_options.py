@@ -81,3 +81,14 @@ def test_parsed_options_reach_the_strategy_and_memory_of_a_session():
     assert s.strategy.config == {"attempts": 2, "attempt_steps": 30, "reflections": 1}
     assert s.memory.every == 3 and s.memory.l1 == "observation"
     assert s.config["strategy_options"]["attempts"] == 2 and s.config["memory_options"]["every"] == 3
+
+
+def test_an_option_without_a_default_is_read_by_its_annotation_or_as_text():
+    """A directory named 2024 stays text; a token cap is a whole number or null; a time limit a number."""
+    assert options.parse("strategy", "codeact", ["workdir=2024"], "--strategy-option") == {"workdir": "2024"}
+    assert options.parse("memory", "window", ["max_tokens=300"], "--memory-option") == {"max_tokens": 300}
+    assert options.parse("strategy", "mcts", ["max_seconds=2.5"], "--strategy-option") == {"max_seconds": 2.5}
+    with pytest.raises(ConfigError, match="max_tokens: expected a whole number or null, not 'abc'"):
+        options.parse("memory", "full", ["max_tokens=abc"], "--memory-option")
+    with pytest.raises(ConfigError, match="max_seconds: expected a number or null, not 'soon'"):
+        options.parse("strategy", "best-first", ["max_seconds=soon"], "--strategy-option")

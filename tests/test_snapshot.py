@@ -84,8 +84,8 @@ def test_secrets_never_reach_a_snapshot(monkeypatch: pytest.MonkeyPatch):
 
 
 def test_stored_snapshots_and_cards_are_redacted_with_the_readers_secrets(tmp_path, monkeypatch):
-    """The export page, the runs browser's run view and its node cards read a store written before a
-    key was set; the snapshot redacts what they send with the secrets of the process reading it."""
+    """The export page, the runs browser's list, run view, node cards and model calls read a store
+    written before a key was set; what they send is redacted with the secrets of the process reading it."""
     from workbench.export.page import stored_snapshot
     from workbench.server.reader import StoreReader
     from workbench.store.sqlite import RunStore
@@ -103,7 +103,14 @@ def test_stored_snapshots_and_cards_are_redacted_with_the_readers_secrets(tmp_pa
     monkeypatch.setenv("LATER_API_KEY", key)
     reader = StoreReader(tmp_path / "runs.sqlite")
     snapshots = [stored_snapshot(RunStore(tmp_path / "runs.sqlite"), s.run_id), reader.snapshot(s.run_id)]
-    for data in [*snapshots, reader.card(s.run_id, "1")]:
+    listed = reader.runs({})
+    for data in [
+        *snapshots,
+        reader.card(s.run_id, "1"),
+        reader.run(s.run_id),
+        reader.node(s.run_id, "1"),
+        listed,
+    ]:
         text = json.dumps(data)
         assert key not in text and "[REDACTED:LATER_API_KEY]" in text
     assert snapshots[0]["header"]["task"] == "use [REDACTED:LATER_API_KEY] carefully"

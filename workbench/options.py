@@ -4,7 +4,7 @@ The flags `--strategy-option KEY=VALUE` and `--memory-option KEY=VALUE` (`%agent
 and the sweep checks use this. What a component takes is read from it: a strategy's `options` dict,
 a memory policy's keyword parameters. A value is read by the type of the option's default: a whole
 number, a number, true/false, text, or JSON for a list or dict (and for an option whose default is
-None: JSON when it reads as JSON, else text). Every mistake is a one-line `ConfigError` that names
+None: a number when its annotation says so, a JSON list or object, else text). Every mistake is a one-line `ConfigError` that names
 the valid options or the type wanted.
 """
 
@@ -60,8 +60,12 @@ def _options(kind: str, name: str) -> dict[str, tuple[Any, str]] | None:
 
 
 def _annotation(also: tuple[Any, ...]) -> str:
-    """A strategy's `also_takes` values of an option as the annotation text `read_value` reads."""
-    return " | ".join("None" if value is None else repr(value) for value in also)
+    """A strategy's `also_takes` entries of an option (values, or types such as `float`) as the
+    annotation text `read_value` reads."""
+    return " | ".join(
+        "None" if value is None else value.__name__ if isinstance(value, type) else repr(value)
+        for value in also
+    )
 
 
 def defaults(kind: str, name: str) -> dict[str, Any] | None:
@@ -76,9 +80,12 @@ def takes(kind: str, name: str, option: str) -> bool:
     return option in (defaults(kind, name) or {})
 
 
-def memory_options(name: str, window: int | None, pairs: list[str] | None) -> dict[str, Any]:
+def memory_options(
+    name: str, window: int | None, pairs: list[str] | None, *, via: str = "--memory"
+) -> dict[str, Any]:
     """The options of memory `name` from `--memory-option KEY=VALUE`s and `--window N`; a window
-    for a policy without one, or given both ways, is a ConfigError."""
+    for a policy without one, or given both ways, is a ConfigError. `via`: how the user named the
+    policy (`--memory`, `memory use`), as the error repeats it."""
     given = parse("memory", name, pairs or [], "--memory-option")
     if window is None:
         return given
@@ -87,7 +94,7 @@ def memory_options(name: str, window: int | None, pairs: list[str] | None) -> di
 
         with_window = [m for m in MEMORY_POLICIES if takes("memory", m, "window")]
         raise ConfigError(
-            f"--window does not apply to --memory {name}; use it with --memory {' or '.join(with_window)}"
+            f"--window does not apply to {via} {name}; use it with {via} {' or '.join(with_window)}"
         )
     if "window" in given:
         raise ConfigError("give the window once: --window N or --memory-option window=N")
@@ -100,6 +107,8 @@ def _valid(known: dict[str, Any]) -> str:
 
 def _wanted(default: Any, annotation: str = "") -> str:
     words = [w for w in annotation.split(" | ") if w.startswith("'")]
+    if default is None and {"int", "float"} & set(annotation.split(" | ")):
+        default = 0.0 if "float" in annotation.split(" | ") else 0
     if "None" in annotation.split(" | "):
         words.append("null")
     return " or ".join([_type_wanted(default), *words])
@@ -153,13 +162,33 @@ def read_value(text: str, default: Any, annotation: str = "") -> Any:
         if isinstance(value, list if isinstance(default, (list, tuple)) else dict):
             return value
     elif default is None:
-        try:
-            return json.loads(text)
-        except ValueError:
-            return text
+        return _read_untyped(text, annotation)
     else:
         return text
     raise ValueError(f"expected {_wanted(default, annotation)}, not {text!r}")
+
+
+def _read_untyped(text: str, annotation: str) -> Any:
+    """An option whose default is None: a number when its annotation names `int` or `float` (and
+    nothing else), else a JSON list or object when it reads as one, else the text."""
+    named = {word.strip() for word in annotation.split("|")} - {"None", ""}
+    if named and named <= {"int", "float"}:
+        try:
+            return int(text)
+        except ValueError:
+            if "float" in named:
+                try:
+                    value = float(text)
+                except ValueError:
+                    value = float("nan")
+                if value == value and abs(value) != float("inf"):
+                    return value
+        raise ValueError(f"expected {_wanted(None, annotation)}, not {text!r}")
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return value if isinstance(value, (list, dict)) else text
 
 
 def parse(kind: str, name: str, pairs: list[str], flag: str) -> dict[str, Any]:
@@ -224,4 +253,6 @@ def _fits(value: Any, default: Any, annotation: str) -> bool:
 def describe(kind: str, name: str) -> str:
     """`item_steps=10, replans=3`: the options of `name` with their defaults ("" for none)."""
     known = defaults(kind, name) or {}
-    return ", ".join(f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in known.items())
+    return ", ".join(
+        f"{k}={json.dumps(v, default=repr) if not isinstance(v, str) else v}" for k, v in known.items()
+    )

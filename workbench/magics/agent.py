@@ -106,7 +106,10 @@ def _option_rows(kinds: list[str]) -> list[tuple[str, str]]:
     rows = []
     for kind in kinds:
         for name in strategy_names() if kind == "strategy" else memory_names():
-            listed = options.describe(kind, name)
+            try:
+                listed = options.describe(kind, name)
+            except Exception as exc:  # a plugin that fails to import must not break the help
+                listed = f"(not readable: {type(exc).__name__}: {exc})"
             if listed:
                 rows.append((f"  --{kind}-option for {name}", listed))
     return rows

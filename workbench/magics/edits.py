@@ -151,7 +151,9 @@ def memory_importance(agent: Agent, args: argparse.Namespace) -> render.Rich:
     )
 
 
-def memory_options(policy: Any, window: int | None, pairs: list[str] | None = None) -> dict[str, Any]:
+def memory_options(
+    policy: Any, window: int | None, pairs: list[str] | None = None, *, via: str = "--memory"
+) -> dict[str, Any]:
     """Options for `make_memory` from `--memory-option KEY=VALUE`s and `--window`. `policy` is a
     name (checked by `objects.memory` first) or a Memory object, which keeps its own options."""
     if not isinstance(policy, str):
@@ -162,7 +164,7 @@ def memory_options(policy: Any, window: int | None, pairs: list[str] | None = No
             )
         return objects.options("memory", policy, pairs, "--memory-option")  # {} without options
     try:
-        return options.memory_options(policy, window, pairs)
+        return options.memory_options(policy, window, pairs, via=via)
     except ConfigError as exc:
         raise UsageError(" ".join(str(exc).split())) from None
 
@@ -174,7 +176,7 @@ def switch_memory(
     edits carry over."""
     s = agent.session
     policy = objects.memory(policy, source)
-    s.set_memory(policy, **memory_options(policy, window, pairs))
+    s.set_memory(policy, **memory_options(policy, window, pairs, via="memory use"))
 
 
 def memory_use(agent: Agent, args: argparse.Namespace) -> render.Rich:

@@ -126,7 +126,7 @@ class StoreReader:
             "store": str(self.path),
             "total": total,
             "offset": offset,
-            "runs": [run_summary(r) for r in rows],
+            "runs": redact_obj([run_summary(r) for r in rows]),
         }
 
     def _resolve(self, conn: sqlite3.Connection | None, run_id: str) -> str:
@@ -157,15 +157,17 @@ class StoreReader:
                 "SELECT data FROM nodes WHERE run_id = ? ORDER BY id LIMIT ? OFFSET ?", (rid, limit, offset)
             ).fetchall()
         summary = run_summary(row[:12])
-        return {
-            **summary,
-            "config": json.loads(row[2]),
-            "plan": json.loads(row[12]) if row[12] else [],
-            "memory_state": json.loads(row[13]) if row[13] else {},  # `memory` stays the policy's name
-            "node_count": node_count,
-            "offset": offset,
-            "nodes": [known(json.loads(data), NODE_FIELDS) for (data,) in nodes],
-        }
+        return redact_obj(
+            {
+                **summary,
+                "config": json.loads(row[2]),
+                "plan": json.loads(row[12]) if row[12] else [],
+                "memory_state": json.loads(row[13]) if row[13] else {},  # `memory` stays the policy's name
+                "node_count": node_count,
+                "offset": offset,
+                "nodes": [known(json.loads(data), NODE_FIELDS) for (data,) in nodes],
+            }
+        )
 
     def node(self, run_id: str, node_id: str) -> dict[str, Any]:
         """One node with its model calls (prompts rebuilt from the store's deltas)."""
@@ -200,7 +202,9 @@ class StoreReader:
                         raise _damaged(rid, exc) from None
                     del call["messages_ref"]  # a later call of this node stops its chain here
                 mine.append(call)
-        return {"run_id": rid, "node": known(json.loads(found[0]), NODE_FIELDS), "llm_calls": mine}
+        return redact_obj(
+            {"run_id": rid, "node": known(json.loads(found[0]), NODE_FIELDS), "llm_calls": mine}
+        )
 
     def _load(self, run_id: str, prompts: bool) -> tuple[Run, dict[str, Any]]:
         """(the run, its row's status/plan/memory) read through the store's `build_run`; without

@@ -138,7 +138,8 @@ class SessionWidget(fallback.StaticFallback, KnowsItsModel):
         """Recompute the traits of `part` from the session (called inside `hold_sync`)."""
 
     def run_snapshot(self) -> dict[str, Any] | None:
-        """A bounded snapshot of the run (`snapshot.py`) for the fallback output, or None."""
+        """A bounded snapshot of the run for the fallback output, made by `snapshot.run_snapshot`
+        (which redacts it), or None."""
         return None
 
     def summary(self) -> str:

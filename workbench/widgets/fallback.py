@@ -117,7 +117,7 @@ def bundle(widget: Any) -> dict[str, Any]:
     if snapshot is not None:  # JupyterLab draws it with the widgets' views (the lab extension)
         from .snapshot import MIME
 
-        data[MIME] = redact_obj(snapshot)
+        data[MIME] = snapshot  # redacted by `snapshot.run_snapshot`, which built it
     return data
 
 

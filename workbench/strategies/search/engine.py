@@ -78,7 +78,7 @@ class SearchStrategy(Strategy):
 
     name = "search"
     options = SEARCH_OPTIONS
-    also_takes = {"rounds": ("terminal",), "temperature": (None,)}
+    also_takes = {"rounds": ("terminal",), "temperature": (None,), "max_seconds": (float, None)}
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
