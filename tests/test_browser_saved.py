@@ -222,7 +222,9 @@ def test_a_wbrun_export_opens_as_a_document(lab: Any, chromium: Any, tmp_path) -
     doc.locator(".wb-tab-tree").click()
     expect(doc.locator(".wb-tv-summary")).to_contain_text(f"{len(s.tree.nodes)} nodes")
     leaf = max(s.tree.nodes)
-    pos = page.evaluate(f"() => document.querySelector('.jp-MimeDocument .wb-tv').wbTree.screenPos({leaf})")
+    where = f"document.querySelector('.jp-MimeDocument .wb-tv').wbTree.screenPos({leaf})"
+    page.wait_for_function(f"() => {where} !== null")  # drawn once the tab shows it (the next frame)
+    pos = page.evaluate(f"() => {where}")
     page.mouse.click(pos["x"], pos["y"])
     expect(doc.locator(".wb-tv-card-title")).to_contain_text(f"Node {leaf}")
     expect(doc.locator(".wb-tv-prune")).to_be_disabled()  # a saved run cannot be steered

@@ -129,7 +129,9 @@ def test_the_html_page_shows_cards_tree_and_chart_offline_light_and_dark(
         drawn = page.evaluate("() => document.querySelector('.wb-tv').wbTree.visible()")
         assert drawn == len(search.tree.nodes)
         leaf = max(search.tree.nodes)
-        pos = page.evaluate(f"() => document.querySelector('.wb-tv').wbTree.screenPos({leaf})")
+        where = f"document.querySelector('.wb-tv').wbTree.screenPos({leaf})"
+        page.wait_for_function(f"() => {where} !== null")  # drawn once the tab shows it (the next frame)
+        pos = page.evaluate(f"() => {where}")
         page.mouse.click(pos["x"], pos["y"])
         expect(tree.locator(".wb-tv-card-title")).to_contain_text(f"Node {leaf}")
         screenshot(page, f"export-html-tree-{scheme}.png")
