@@ -107,8 +107,6 @@ def _valid(known: dict[str, Any]) -> str:
 
 def _wanted(default: Any, annotation: str = "") -> str:
     words = [w for w in annotation.split(" | ") if w.startswith("'")]
-    if default is None and {"int", "float"} & set(annotation.split(" | ")):
-        default = 0.0 if "float" in annotation.split(" | ") else 0
     if "None" in annotation.split(" | "):
         words.append("null")
     return " or ".join([_type_wanted(default), *words])
@@ -173,17 +171,7 @@ def _read_untyped(text: str, annotation: str) -> Any:
     nothing else), else a JSON list or object when it reads as one, else the text."""
     named = {word.strip() for word in annotation.split("|")} - {"None", ""}
     if named and named <= {"int", "float"}:
-        try:
-            return int(text)
-        except ValueError:
-            if "float" in named:
-                try:
-                    value = float(text)
-                except ValueError:
-                    value = float("nan")
-                if value == value and abs(value) != float("inf"):
-                    return value
-        raise ValueError(f"expected {_wanted(None, annotation)}, not {text!r}")
+        return read_value(text, 0.0 if "float" in named else 0, annotation)
     try:
         value = json.loads(text)
     except ValueError:
